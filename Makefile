@@ -1,0 +1,40 @@
+# `make test` and `make demo` each set up what they need on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint format demo bench clean
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+venv: $(STAMP)
+
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Until the first app lands, the demo trains rnnkit's layers against Keras's
+# on a small shape and prints the speed of each.
+demo: venv
+	$(BIN)/rnnkit --version
+	$(BIN)/python benchmarks/rnn_throughput.py --quick
+
+# The full throughput comparison, with PyTorch when it can be installed.
+bench: venv
+	$(BIN)/pip install --quiet "torch==2.13.0" || echo "torch not installed: PyTorch rows skipped"
+	$(BIN)/python benchmarks/rnn_throughput.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""rnnkit's applications, one package each."""

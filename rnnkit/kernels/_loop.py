@@ -1,0 +1,62 @@
+"""Pieces shared by the fused kernels."""
+
+import contextlib
+import threading
+
+import tensorflow as tf
+
+_settings = threading.local()
+
+
+def time_steps(x):
+    """Static number of steps if known, else a scalar tensor."""
+    return x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
+
+
+def new_array(dtype, size, element_shape, name):
+    return tf.TensorArray(
+        dtype, size=size, element_shape=element_shape, name=name, clear_after_read=False
+    )
+
+
+def shift_right(seq, first):
+    """[first, seq[0], ..., seq[T-2]]: the previous step's value at every step."""
+    return tf.concat([first[tf.newaxis], seq[:-1]], axis=0)
+
+
+def zeros_if_none(grad, like):
+    return tf.zeros_like(like) if grad is None else grad
+
+
+def flat(x):
+    """[T, B, N] -> [T * B, N]."""
+    return tf.reshape(x, [-1, tf.shape(x)[-1]])
+
+
+def compiled(fn):
+    """``fn`` compiled with XLA, which fuses each step's elementwise ops into one loop."""
+    return tf.function(fn, jit_compile=True)
+
+
+def pick(forward, backward, compiled_forward, compiled_backward):
+    """The compiled loops when ``xla_loops(True)`` is in force and we are tracing a graph.
+
+    Off by default, so graphs traced for inference or export hold no
+    XLA-only functions (a stock TF Serving binary runs them only with its
+    experimental XLA flag); ``rnnkit.layers.Recurrent`` turns it on while
+    tracing a training call.
+    """
+    if getattr(_settings, "xla", False) and not tf.executing_eagerly():
+        return compiled_forward, compiled_backward
+    return forward, backward
+
+
+@contextlib.contextmanager
+def xla_loops(enabled):
+    """Within this context, fused kernels traced now use XLA-compiled loops or not."""
+    previous = getattr(_settings, "xla", False)
+    _settings.xla = enabled
+    try:
+        yield
+    finally:
+        _settings.xla = previous

@@ -1,0 +1,284 @@
+"""The Recurrent layer and its shorthands against Keras's built-in layers and NumPy."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import rnnkit.layers as L
+from rnnkit import cells
+from rnnkit.testing import elman_step, run_reference
+
+RNG = np.random.default_rng(11)
+X = RNG.normal(size=(3, 6, 4)).astype("float32")
+MASKS = {
+    "nomask": None,
+    "right": np.array([[1] * 6, [1] * 4 + [0] * 2, [1] * 2 + [0] * 4], bool),
+    "left": np.array([[1] * 6, [0] * 2 + [1] * 4, [0] * 5 + [1]], bool),
+}
+
+PAIRS = {
+    "lstm": (
+        lambda **kw: L.LSTM(5, **kw),
+        lambda **kw: keras.layers.LSTM(5, use_cudnn=False, **kw),
+    ),
+    "gru": (lambda **kw: L.GRU(5, **kw), lambda **kw: keras.layers.GRU(5, use_cudnn=False, **kw)),
+    "elman": (lambda **kw: L.Elman(5, **kw), lambda **kw: keras.layers.SimpleRNN(5, **kw)),
+}
+
+
+def _pair(kind, **kwargs):
+    make_mine, make_ref = PAIRS[kind]
+    mine = make_mine(return_sequences=True, return_state=True, **kwargs)
+    ref = make_ref(return_sequences=True, return_state=True, **kwargs)
+    mine(X)
+    ref(X)
+    ref.set_weights([RNG.normal(scale=0.4, size=w.shape) for w in ref.get_weights()])
+    mine.set_weights(ref.get_weights())
+    return mine, ref
+
+
+def _run(layer, x, mask, initial_state=None, training=True):
+    """Outputs, final states and gradients of a loss touching all of them."""
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        outputs, *states = layer(x, mask=mask, initial_state=initial_state, training=training)
+        loss = tf.reduce_sum(outputs**2) + sum(
+            tf.reduce_sum(s * (i + 1.5)) for i, s in enumerate(states)
+        )
+    grads = tape.gradient(loss, [x, *layer.trainable_weights])
+    return [outputs, *states], grads
+
+
+@pytest.mark.parametrize("kind", sorted(PAIRS))
+@pytest.mark.parametrize("mask_name", sorted(MASKS))
+@pytest.mark.parametrize("go_backwards", [False, True], ids=["forward", "backward"])
+@pytest.mark.parametrize("mode", ["xla", "graph", "eager"])
+def test_matches_keras_outputs_states_and_gradients(kind, mask_name, go_backwards, mode):
+    """Training calls run XLA-compiled kernels; inference and eager calls do not."""
+    mine, ref = _pair(kind, go_backwards=go_backwards)
+    mask = MASKS[mask_name]
+    run = lambda x: _run(mine, x, mask, training=(mode == "xla"))  # noqa: E731
+    got, got_grads = run(X) if mode == "eager" else tf.function(run)(X)
+    want, want_grads = _run(ref, X, mask)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert len(got_grads) == len(want_grads)
+    for a, b in zip(got_grads, want_grads):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", sorted(PAIRS))
+def test_step_loop_matches_fused_kernel(kind):
+    fused, _ = _pair(kind)
+    config = fused.get_config()
+    config["fused"] = False
+    loop = type(fused).from_config(config)
+    loop(X)
+    loop.set_weights(fused.get_weights())
+    mask = MASKS["left"]
+    got, got_grads = tf.function(lambda x: _run(loop, x, mask))(X)
+    want, want_grads = tf.function(lambda x: _run(fused, x, mask))(X)
+    for a, b in zip(got + got_grads, want + want_grads):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", sorted(PAIRS))
+def test_initial_state_matches_keras(kind):
+    mine, ref = _pair(kind)
+    sizes = 2 if kind == "lstm" else 1
+    initial = [tf.constant(RNG.normal(size=(3, 5)).astype("float32")) for _ in range(sizes)]
+    got, got_grads = tf.function(lambda x: _run(mine, x, MASKS["left"], initial))(X)
+    want, want_grads = _run(ref, X, MASKS["left"], initial)
+    for a, b in zip(got + got_grads, want + want_grads):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_elman_matches_numpy_reference(activation):
+    layer = L.Elman(
+        5, activation=activation, return_sequences=True, return_state=True, go_backwards=True
+    )
+    layer(X)
+    layer.set_weights([RNG.normal(scale=0.4, size=w.shape) for w in layer.get_weights()])
+    mask = MASKS["right"]
+    outputs, state = layer(X, mask=mask)
+    kernel, recurrent_kernel, bias = (w.astype(np.float64) for w in layer.get_weights())
+    want, (want_state,) = run_reference(
+        elman_step,
+        X,
+        [np.zeros((3, 5))],
+        mask=mask,
+        go_backwards=True,
+        kernel=kernel,
+        recurrent_kernel=recurrent_kernel,
+        bias=bias,
+        activation=activation,
+    )
+    np.testing.assert_allclose(outputs, want, atol=1e-5)
+    np.testing.assert_allclose(state, want_state, atol=1e-5)
+
+
+def test_foreign_keras_cell_runs_in_step_loop():
+    ref = keras.layers.RNN(keras.layers.GRUCell(5), return_sequences=True)
+    mine = L.Recurrent(keras.layers.GRUCell(5), return_sequences=True)
+    ref(X)
+    mine(X)
+    mine.set_weights(ref.get_weights())
+    mask = MASKS["right"]
+    np.testing.assert_allclose(mine(X, mask=mask), ref(X, mask=mask), atol=1e-5)
+
+
+def test_cell_without_fused_kernel_uses_projection_and_step():
+    cell = cells.LSTMCell(5, recurrent_activation="hard_sigmoid")
+    assert cell.fused_sequence(tf.zeros([2, 1, 4]), [tf.zeros([1, 5])] * 2) is None
+    mine = L.Recurrent(cell, return_sequences=True)
+    ref = keras.layers.LSTM(
+        5, recurrent_activation="hard_sigmoid", return_sequences=True, use_cudnn=False
+    )
+    mine(X)
+    ref(X)
+    mine.set_weights(ref.get_weights())
+    np.testing.assert_allclose(tf.function(mine)(X), ref(X), atol=1e-5)
+
+
+def test_return_shapes_and_last_output():
+    layer = L.LSTM(7)
+    assert layer(X).shape == (3, 7)
+    layer = L.GRU(7, return_sequences=True, return_state=True)
+    outputs, state = layer(X)
+    assert outputs.shape == (3, 6, 7) and state.shape == (3, 7)
+    np.testing.assert_allclose(outputs[:, -1], state, atol=1e-6)
+
+
+def test_zero_output_for_mask():
+    layer = L.GRU(5, return_sequences=True, zero_output_for_mask=True)
+    outputs = layer(X, mask=MASKS["right"]).numpy()
+    assert np.all(outputs[1, 4:] == 0) and np.all(outputs[2, 2:] == 0)
+    assert np.all(outputs[0] != 0)
+
+
+def test_variable_length_through_masking_layer():
+    model = keras.Sequential([keras.Input((None, 4)), keras.layers.Masking(0.0), L.LSTM(5)])
+    padded = X.copy()
+    padded[1, 4:] = 0.0
+    alone = model(X[1:2, :4])
+    in_batch = model(padded)[1:2]
+    np.testing.assert_allclose(in_batch, alone, atol=1e-5)
+
+
+def test_stateful_carries_state_and_resets():
+    layer = L.LSTM(5, stateful=True, return_sequences=True)
+    whole = L.LSTM(5, return_sequences=True)
+    x = X[:, :6]
+    layer(x[:, :3])
+    whole(x)
+    whole.set_weights(layer.get_weights())
+    layer.reset_states()
+    first = layer(x[:, :3])
+    second = layer(x[:, 3:])
+    np.testing.assert_allclose(np.concatenate([first, second], 1), whole(x), atol=1e-5)
+    layer.reset_states()
+    np.testing.assert_allclose(layer(x[:, :3]), first, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_bidirectional_matches_keras(kind):
+    make_mine, make_ref = PAIRS[kind]
+    mine = keras.layers.Bidirectional(make_mine(return_sequences=True))
+    ref = keras.layers.Bidirectional(make_ref(return_sequences=True))
+    mine(X)
+    ref(X)
+    ref.set_weights([RNG.normal(scale=0.4, size=w.shape) for w in ref.get_weights()])
+    mine.set_weights(ref.get_weights())
+    mask = MASKS["right"]
+    np.testing.assert_allclose(mine(X, mask=mask), ref(X, mask=mask), atol=1e-5)
+
+
+def _model(layer):
+    inputs = keras.Input((6, 4))
+    return keras.Model(inputs, keras.layers.Dense(3)(layer(inputs)))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: L.LSTM(5, return_sequences=True, dropout=0.1, go_backwards=True),
+        lambda: L.GRU(5, recurrent_dropout=0.1, reset_after=True),
+        lambda: L.Elman(5, activation="relu", return_sequences=True),
+        lambda: L.Recurrent(cells.GRUCell(5), return_sequences=True),
+    ],
+    ids=["lstm", "gru", "elman", "recurrent"],
+)
+def test_config_json_and_keras_file_round_trips(make, tmp_path):
+    layer = make()
+    config = json.loads(json.dumps(keras.saving.serialize_keras_object(layer)))
+    clone = keras.saving.deserialize_keras_object(config)
+    assert type(clone) is type(layer)
+    assert clone.get_config() == layer.get_config()
+
+    model = _model(layer)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded(X), model(X), atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", sorted(PAIRS))
+def test_export_to_saved_model_gives_same_outputs(kind, tmp_path):
+    make_mine, _ = PAIRS[kind]
+    model = _model(make_mine(return_sequences=True))
+    model.export(str(tmp_path / "export"), verbose=False)
+    restored = tf.saved_model.load(str(tmp_path / "export"))
+    np.testing.assert_allclose(restored.serve(X), model(X), atol=1e-5)
+    # TF Serving runs XLA-compiled functions only behind an experimental flag.
+    assert b"_XlaMustCompile" not in (tmp_path / "export" / "saved_model.pb").read_bytes()
+
+
+def test_unroll_is_refused():
+    with pytest.raises(ValueError, match="unroll"):
+        L.LSTM(4, unroll=True)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "elman"])
+def test_dropout_fused_matches_step_loop_with_same_masks(kind):
+    """Same seed, same masks: the fused kernel's dropout gradients match the step loop."""
+    make_mine, _ = PAIRS[kind]
+    fused = make_mine(
+        return_sequences=True, return_state=True, dropout=0.3, recurrent_dropout=0.3, seed=5
+    )
+    loop = make_mine(
+        return_sequences=True,
+        return_state=True,
+        dropout=0.3,
+        recurrent_dropout=0.3,
+        seed=5,
+        fused=False,
+    )
+    fused(X)
+    loop(X)
+    loop.set_weights(fused.get_weights())
+    got, got_grads = tf.function(lambda x: _run(fused, x, MASKS["right"]))(X)
+    want, want_grads = tf.function(lambda x: _run(loop, x, MASKS["right"]))(X)
+    for a, b in zip(got + got_grads, want + want_grads):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    no_dropout, _ = _run(fused, X, MASKS["right"], training=False)
+    assert not np.allclose(got[0], no_dropout[0], atol=1e-3)
+
+
+def test_recurrent_dropout_mask_is_fixed_across_time():
+    cell = cells.ElmanCell(6, activation="relu", dropout=0.5, seed=2)
+    layer = L.Recurrent(cell, return_sequences=True)
+    x = np.ones((8, 5, 6), "float32")
+    layer(x)
+    cell.kernel.assign(np.eye(6, dtype="float32"))
+    cell.recurrent_kernel.assign(np.zeros((6, 6), "float32"))
+    call = tf.function(lambda x: layer(x, training=True))
+    first, second = call(x).numpy(), call(x).numpy()
+    for out in (first, second):
+        np.testing.assert_array_equal(out, np.repeat(out[:, :1], 5, axis=1))
+        assert 0.2 < (out[:, 0] == 0).mean() < 0.8
+    assert not np.array_equal(first, second)
