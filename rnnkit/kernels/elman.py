@@ -27,12 +27,14 @@ def _forward(xp, h0, U, mask, rec_mask, act):
 
 def _backward(d_hs, dh, hs, a_all, h0, U, mask, rec_mask, act):
     steps = _loop.time_steps(hs)
+    # Transposed once here, not in every step of the loop.
+    U_t = tf.transpose(U)
 
     def back(t, dh, dz_ta):
         dh = dh + d_hs[t]
         dh_new = mask[t] * dh if mask is not None else dh
         dz = acts.grad(act, a_all[t], dh_new)
-        dh_prev = tf.matmul(dz, U, transpose_b=True)
+        dh_prev = tf.matmul(dz, U_t)
         if rec_mask is not None:
             dh_prev = dh_prev * rec_mask
         if mask is not None:

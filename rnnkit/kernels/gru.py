@@ -47,6 +47,8 @@ def _backward(d_hs, dh, hs, zrs, hhs, uhs, h0, U, mask, rec_mask, act, ract):
     units = U.shape[0]
     batch = h0.shape[0]
     steps = _loop.time_steps(hs)
+    # Transposed once here, not in every step of the loop.
+    U_t = tf.transpose(U)
     h_prev_all = _loop.shift_right(hs, h0)
 
     def back(t, dh, dx_ta):
@@ -59,7 +61,7 @@ def _backward(d_hs, dh, hs, zrs, hhs, uhs, h0, U, mask, rec_mask, act, ract):
             ract, zr, tf.concat([dh_new * (h_prev_all[t] - hh), d_pre_h * uhs[t]], axis=1)
         )
         du = tf.concat([d_zr, d_pre_h * r], axis=1)
-        dh_prev = tf.matmul(du, U, transpose_b=True)
+        dh_prev = tf.matmul(du, U_t)
         if rec_mask is not None:
             dh_prev = dh_prev * rec_mask
         dh_prev = dh_prev + dh_new * z

@@ -54,6 +54,8 @@ def _backward(d_hs, dh, dc, hs, cs, ss, gs, tcs, h0, c0, U, mask, rec_mask, act,
     units = U.shape[0]
     batch = h0.shape[0]
     steps = _loop.time_steps(hs)
+    # Transposed once here, not in every step of the loop.
+    U_t = tf.transpose(U)
     h_prev_all = _loop.shift_right(hs, h0)
     c_prev_all = _loop.shift_right(cs, c0)
 
@@ -70,7 +72,7 @@ def _backward(d_hs, dh, dc, hs, cs, ss, gs, tcs, h0, c0, U, mask, rec_mask, act,
         dc_new = dc_new + acts.grad(act, tc, dh_new * o)
         d_ifo = tf.concat([dc_new * g, dc_new * c_prev_all[t], dh_new * tc], axis=1)
         dz = tf.concat([acts.grad(ract, s, d_ifo), acts.grad(act, g, dc_new * i)], axis=1)
-        dh_prev = tf.matmul(dz, U, transpose_b=True)
+        dh_prev = tf.matmul(dz, U_t)
         if rec_mask is not None:
             dh_prev = dh_prev * rec_mask
         dc_prev = dc_new * f
