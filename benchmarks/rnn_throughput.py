@@ -10,6 +10,9 @@ drift of a shared machine hits them all alike; the best round counts.
     python benchmarks/rnn_throughput.py --json     # figures as JSON on stdout
 
 Keras's layers run with use_cudnn=False (faster than "auto" on a CPU).
+rnnkit trains with its native kernels when they are built (`make venv`
+builds them), else with its XLA-compiled loops; RNNKIT_NATIVE=0 forces the
+latter. The first line of output says which.
 PyTorch rows appear when `torch` imports (`pip install torch==2.13.0`).
 """
 
@@ -26,6 +29,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import rnnkit.layers  # noqa: E402
+from rnnkit.kernels import native  # noqa: E402
 
 VOCAB, EMBED = 65, 64
 SHAPES = {
@@ -141,13 +145,19 @@ def main(argv=None):
     parser.add_argument(
         "--steps", type=int, default=None, help="training steps per variant per round"
     )
+    parser.add_argument("--shape", choices=sorted(SHAPES), help="only this shape")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     shapes = QUICK_SHAPES if args.quick else SHAPES
+    if args.shape:
+        shapes = {args.shape: SHAPES[args.shape]}
     rounds = args.rounds or (2 if args.quick else 4)
     steps = args.steps or (3 if args.quick else 5)
 
-    results = {}
+    kernels = "native" if native.ops() is not None else "xla"
+    if not args.json:
+        print(f"rnnkit training kernels: {kernels}")
+    results = {"rnnkit_kernels": kernels}
     for name, shape in shapes.items():
         results[name] = measure(shape, rounds, steps)
         if not args.json:

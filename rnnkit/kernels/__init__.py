@@ -4,7 +4,9 @@ Each kernel runs the recurrent part of a cell over a time-major sequence whose
 input projection (``x @ W + b``) was computed beforehand for all steps at once.
 The forward pass is one ``tf.while_loop``; the backward pass is a reverse
 ``tf.while_loop`` through which only the state gradients flow, and the weight
-gradients are a few large matmuls over all time steps after it.
+gradients are a few large matmuls over all time steps after it. Training
+graphs run the loops as native ops (``rnnkit.kernels.native``, LSTM and GRU)
+or XLA-compiled; inference and export graphs use plain while loops.
 
 All kernels share one calling convention (time-major):
 
@@ -20,9 +22,9 @@ All kernels share one calling convention (time-major):
 - ``hs``: ``[T, B, H]`` the (masked) hidden state after every step.
 """
 
-from rnnkit.kernels._loop import xla_loops
+from rnnkit.kernels._loop import training_loops
 from rnnkit.kernels.elman import elman_sequence
 from rnnkit.kernels.gru import gru_sequence
 from rnnkit.kernels.lstm import lstm_sequence
 
-__all__ = ["elman_sequence", "gru_sequence", "lstm_sequence", "xla_loops"]
+__all__ = ["elman_sequence", "gru_sequence", "lstm_sequence", "training_loops"]

@@ -38,25 +38,27 @@ def compiled(fn):
     return tf.function(fn, jit_compile=True)
 
 
-def pick(forward, backward, compiled_forward, compiled_backward):
-    """The compiled loops when ``xla_loops(True)`` is in force and we are tracing a graph.
+def pick(plain, compiled, native=None):
+    """The ``(forward, backward)`` pair for the graph being traced.
 
-    Off by default, so graphs traced for inference or export hold no
+    Inside ``training_loops(True)``, in a graph: the native pair when given
+    (see ``rnnkit.kernels.native``), else the XLA-compiled one. Otherwise
+    the plain while loops, so graphs traced for inference or export hold no
     XLA-only functions (a stock TF Serving binary runs them only with its
-    experimental XLA flag); ``rnnkit.layers.Recurrent`` turns it on while
-    tracing a training call.
+    experimental XLA flag) and no custom ops; ``rnnkit.layers.Recurrent``
+    turns it on while tracing a training call.
     """
-    if getattr(_settings, "xla", False) and not tf.executing_eagerly():
-        return compiled_forward, compiled_backward
-    return forward, backward
+    if getattr(_settings, "fast", False) and not tf.executing_eagerly():
+        return native if native is not None else compiled
+    return plain
 
 
 @contextlib.contextmanager
-def xla_loops(enabled):
-    """Within this context, fused kernels traced now use XLA-compiled loops or not."""
-    previous = getattr(_settings, "xla", False)
-    _settings.xla = enabled
+def training_loops(enabled):
+    """Within this context, kernels traced now use the training-only fast loops or not."""
+    previous = getattr(_settings, "fast", False)
+    _settings.fast = enabled
     try:
         yield
     finally:
-        _settings.xla = previous
+        _settings.fast = previous

@@ -70,7 +70,7 @@ def elman_sequence(xp, states, U, mask=None, rec_mask=None, activation="tanh"):
         ``(hs, (h_T,))`` with ``hs`` of shape ``[T, B, H]``.
     """
     (h0,) = states
-    forward, backward = _loop.pick(_forward, _backward, _compiled_forward, _compiled_backward)
+    forward, backward = _loop.pick((_forward, _backward), (_compiled_forward, _compiled_backward))
 
     @tf.custom_gradient
     def run(xp, h0, U):

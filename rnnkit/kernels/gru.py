@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from rnnkit.kernels import _loop
+from rnnkit.kernels import _loop, native
 from rnnkit.kernels import activations as acts
 
 
@@ -40,10 +40,12 @@ def _forward(xp, h0, U, recurrent_bias, mask, rec_mask, act, ract):
         _loop.new_array(xp.dtype, steps, [batch, units], "uh"),
     )
     out = tf.while_loop(lambda t, *_: t < steps, step, loop_vars, maximum_iterations=steps)
-    return tuple(ta.stack() for ta in out[2:])
+    hs, zrs, hhs, uhs = (ta.stack() for ta in out[2:])
+    return hs, (zrs, hhs, uhs)
 
 
-def _backward(d_hs, dh, hs, zrs, hhs, uhs, h0, U, mask, rec_mask, act, ract):
+def _backward(d_hs, dh, hs, saved, h0, U, mask, rec_mask, act, ract):
+    zrs, hhs, uhs = saved
     units = U.shape[0]
     batch = h0.shape[0]
     steps = _loop.time_steps(hs)
@@ -75,11 +77,32 @@ def _backward(d_hs, dh, hs, zrs, hhs, uhs, h0, U, mask, rec_mask, act, ract):
     # The gradient of u differs from that of xp only in its h part, where the
     # reset gate multiplies: rebuild it for all steps at once.
     du = tf.concat([dx[..., : 2 * units], dx[..., 2 * units :] * zrs[..., units:]], axis=-1)
+    return (dx, dh0, *_weight_grads(du, hs, h0, rec_mask))
+
+
+def _weight_grads(du, hs, h0, rec_mask):
+    """dU and d(recurrent_bias) for all steps at once, from the gradient of u."""
+    h_prev_all = _loop.shift_right(hs, h0)
     if rec_mask is not None:
         h_prev_all = h_prev_all * rec_mask
     du_flat = _loop.flat(du)
     dU = tf.matmul(_loop.flat(h_prev_all), du_flat, transpose_a=True)
-    return dx, dh0, dU, tf.reduce_sum(du_flat, axis=0)
+    return dU, tf.reduce_sum(du_flat, axis=0)
+
+
+def _native_forward(xp, h0, U, recurrent_bias, mask, rec_mask, act, ract):
+    hs, gates, uh = native.ops().rnnkit_gru_forward(
+        xp, h0, U, recurrent_bias, native.optional(mask), native.optional(rec_mask)
+    )
+    return hs, (gates, uh)
+
+
+def _native_backward(d_hs, dh, hs, saved, h0, U, mask, rec_mask, act, ract):
+    gates, uh = saved
+    dx, du, dh0 = native.ops().rnnkit_gru_backward(
+        d_hs, dh, hs, gates, uh, h0, U, native.optional(mask), native.optional(rec_mask)
+    )
+    return (dx, dh0, *_weight_grads(du, hs, h0, rec_mask))
 
 
 _compiled_forward = _loop.compiled(_forward)
@@ -118,11 +141,20 @@ def gru_sequence(
         ``(hs, (h_T,))`` with ``hs`` of shape ``[T, B, H]``.
     """
     (h0,) = states
-    forward, backward = _loop.pick(_forward, _backward, _compiled_forward, _compiled_backward)
+    has_native = (
+        (activation, recurrent_activation) == ("tanh", "sigmoid")
+        and xp.dtype == tf.float32
+        and native.ops() is not None
+    )
+    forward, backward = _loop.pick(
+        (_forward, _backward),
+        (_compiled_forward, _compiled_backward),
+        (_native_forward, _native_backward) if has_native else None,
+    )
 
     @tf.custom_gradient
     def run(xp, h0, U, recurrent_bias):
-        hs, zrs, hhs, uhs = forward(
+        hs, saved = forward(
             xp, h0, U, recurrent_bias, mask, rec_mask, activation, recurrent_activation
         )
 
@@ -133,9 +165,7 @@ def gru_sequence(
                 d_hs,
                 dh,
                 hs,
-                zrs,
-                hhs,
-                uhs,
+                saved,
                 h0,
                 U,
                 mask,

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from rnnkit.kernels import _loop
+from rnnkit.kernels import _loop, native
 from rnnkit.kernels import activations as acts
 
 
@@ -47,16 +47,17 @@ def _forward(xp, h0, c0, U, mask, rec_mask, act, ract):
         _loop.new_array(xp.dtype, steps, [batch, units], "tc"),
     )
     out = tf.while_loop(lambda t, *_: t < steps, step, loop_vars, maximum_iterations=steps)
-    return tuple(ta.stack() for ta in out[3:])
+    hs, cs, ss, gs, tcs = (ta.stack() for ta in out[3:])
+    return hs, (cs, ss, gs, tcs)
 
 
-def _backward(d_hs, dh, dc, hs, cs, ss, gs, tcs, h0, c0, U, mask, rec_mask, act, ract):
+def _backward(d_hs, dh, dc, hs, saved, h0, c0, U, mask, rec_mask, act, ract):
+    cs, ss, gs, tcs = saved
     units = U.shape[0]
     batch = h0.shape[0]
     steps = _loop.time_steps(hs)
     # Transposed once here, not in every step of the loop.
     U_t = tf.transpose(U)
-    h_prev_all = _loop.shift_right(hs, h0)
     c_prev_all = _loop.shift_right(cs, c0)
 
     def back(t, dh, dc, dz_ta):
@@ -86,10 +87,30 @@ def _backward(d_hs, dh, dc, hs, cs, ss, gs, tcs, h0, c0, U, mask, rec_mask, act,
         lambda t, *_: t >= 0, back, loop_vars, maximum_iterations=steps
     )
     dz = dz_ta.stack()
+    return dz, dh0, dc0, _kernel_grad(hs, h0, dz, rec_mask)
+
+
+def _kernel_grad(hs, h0, dz, rec_mask):
+    """dU for all steps at once: sum over t of h_{t-1}^T @ dz_t."""
+    h_prev_all = _loop.shift_right(hs, h0)
     if rec_mask is not None:
         h_prev_all = h_prev_all * rec_mask
-    dU = tf.matmul(_loop.flat(h_prev_all), _loop.flat(dz), transpose_a=True)
-    return dz, dh0, dc0, dU
+    return tf.matmul(_loop.flat(h_prev_all), _loop.flat(dz), transpose_a=True)
+
+
+def _native_forward(xp, h0, c0, U, mask, rec_mask, act, ract):
+    hs, cs, gates = native.ops().rnnkit_lstm_forward(
+        xp, h0, c0, U, native.optional(mask), native.optional(rec_mask)
+    )
+    return hs, (cs, gates)
+
+
+def _native_backward(d_hs, dh, dc, hs, saved, h0, c0, U, mask, rec_mask, act, ract):
+    cs, gates = saved
+    dz, dh0, dc0 = native.ops().rnnkit_lstm_backward(
+        d_hs, dh, dc, cs, gates, c0, U, native.optional(mask), native.optional(rec_mask)
+    )
+    return dz, dh0, dc0, _kernel_grad(hs, h0, dz, rec_mask)
 
 
 _compiled_forward = _loop.compiled(_forward)
@@ -122,13 +143,20 @@ def lstm_sequence(
         ``(hs, (h_T, c_T))`` with ``hs`` of shape ``[T, B, H]``.
     """
     h0, c0 = states
-    forward, backward = _loop.pick(_forward, _backward, _compiled_forward, _compiled_backward)
+    has_native = (
+        (activation, recurrent_activation) == ("tanh", "sigmoid")
+        and xp.dtype == tf.float32
+        and native.ops() is not None
+    )
+    forward, backward = _loop.pick(
+        (_forward, _backward),
+        (_compiled_forward, _compiled_backward),
+        (_native_forward, _native_backward) if has_native else None,
+    )
 
     @tf.custom_gradient
     def run(xp, h0, c0, U):
-        hs, cs, ss, gs, tcs = forward(
-            xp, h0, c0, U, mask, rec_mask, activation, recurrent_activation
-        )
+        hs, saved = forward(xp, h0, c0, U, mask, rec_mask, activation, recurrent_activation)
 
         def grad_fn(d_hs, d_h_last, d_c_last):
             d_hs = _loop.zeros_if_none(d_hs, hs)
@@ -140,10 +168,7 @@ def lstm_sequence(
                 dh,
                 dc,
                 hs,
-                cs,
-                ss,
-                gs,
-                tcs,
+                saved,
                 h0,
                 c0,
                 U,
@@ -153,7 +178,7 @@ def lstm_sequence(
                 recurrent_activation,
             )
 
-        return (hs, hs[-1], cs[-1]), grad_fn
+        return (hs, hs[-1], saved[0][-1]), grad_fn
 
     hs, h_last, c_last = run(xp, h0, c0, U)
     return hs, (h_last, c_last)

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from rnnkit.cells.recurrent_cell import RecurrentCell
-from rnnkit.kernels import xla_loops
+from rnnkit.kernels import training_loops
 
 
 def _valid_so_far(mask):
@@ -106,9 +106,9 @@ class Recurrent(keras.layers.RNN):
 
         result = None
         if own_cell and self.fused:
-            # XLA fuses each step's elementwise work into one loop: a large win
-            # for training. Inference and export graphs stay XLA-free.
-            with xla_loops(training is True):
+            # Native or XLA-compiled loops are a large win for training;
+            # inference and export graphs keep to stock, XLA-free ops.
+            with training_loops(training is True):
                 result = cell.fused_sequence(inputs, states, mask, recurrent_mask)
         if result is not None:
             hs, final_states = result

@@ -56,12 +56,16 @@ def _run(layer, x, mask, initial_state=None, training=True):
 @pytest.mark.parametrize("kind", sorted(PAIRS))
 @pytest.mark.parametrize("mask_name", sorted(MASKS))
 @pytest.mark.parametrize("go_backwards", [False, True], ids=["forward", "backward"])
-@pytest.mark.parametrize("mode", ["xla", "graph", "eager"])
-def test_matches_keras_outputs_states_and_gradients(kind, mask_name, go_backwards, mode):
-    """Training calls run XLA-compiled kernels; inference and eager calls do not."""
+@pytest.mark.parametrize("mode", ["native", "xla", "graph", "eager"])
+def test_matches_keras_outputs_states_and_gradients(
+    kind, mask_name, go_backwards, mode, monkeypatch
+):
+    """Training graphs run native or XLA-compiled kernels; inference and eager calls do not."""
+    if mode == "xla":
+        monkeypatch.setenv("RNNKIT_NATIVE", "0")
     mine, ref = _pair(kind, go_backwards=go_backwards)
     mask = MASKS[mask_name]
-    run = lambda x: _run(mine, x, mask, training=(mode == "xla"))  # noqa: E731
+    run = lambda x: _run(mine, x, mask, training=mode in ("native", "xla"))  # noqa: E731
     got, got_grads = run(X) if mode == "eager" else tf.function(run)(X)
     want, want_grads = _run(ref, X, mask)
     for a, b in zip(got, want):

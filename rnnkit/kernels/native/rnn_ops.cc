@@ -1,0 +1,415 @@
+// Fused LSTM and GRU sequence kernels for the CPU: forward and backward passes over a
+// whole time-major sequence in one op each. The batch is split into one block
+// per worker thread; each block runs every time step on its own (rows of the
+// batch do not interact), so the threads never wait for one another.
+#define EIGEN_USE_THREADS
+#include "Eigen/Core"
+#include "tensorflow/core/framework/op.h"
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/shape_inference.h"
+#include "tensorflow/core/platform/blocking_counter.h"
+
+namespace rnnkit {
+using namespace tensorflow;  // NOLINT
+using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Map = Eigen::Map<Mat, 0, Eigen::OuterStride<>>;
+using CMap = Eigen::Map<const Mat, 0, Eigen::OuterStride<>>;
+
+inline Map block(float* p, int64_t rows, int64_t cols, int64_t stride) {
+  return Map(p, rows, cols, Eigen::OuterStride<>(stride));
+}
+inline CMap cblock(const float* p, int64_t rows, int64_t cols, int64_t stride) {
+  return CMap(p, rows, cols, Eigen::OuterStride<>(stride));
+}
+
+// Runs work(b0, b1) on one block of batch rows per intra-op thread, the
+// first block on the calling thread, and returns when all are done.
+template <typename Fn>
+void RunBlocks(OpKernelContext* ctx, int64_t batch, const Fn& work) {
+  auto* pool = ctx->device()->tensorflow_cpu_worker_threads();
+  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(pool->num_threads, batch));
+  const int64_t size = (batch + blocks - 1) / blocks;
+  BlockingCounter done(blocks - 1);
+  for (int64_t k = 1; k < blocks; ++k) {
+    const int64_t b0 = k * size, b1 = std::min(batch, b0 + size);
+    pool->workers->Schedule([&, b0, b1] {
+      if (b0 < b1) work(b0, b1);
+      done.DecrementCount();
+    });
+  }
+  work(0, std::min(batch, size));
+  done.Wait();
+}
+
+REGISTER_OP("RnnkitLstmForward")
+    .Input("xp: float")        // [T, B, 4H], gate order i, f, o, g
+    .Input("h0: float")        // [B, H]
+    .Input("c0: float")        // [B, H]
+    .Input("kernel: float")    // [H, 4H]
+    .Input("mask: float")      // [T, B, 1] or [0]
+    .Input("rec_mask: float")  // [B, H] or [0]
+    .Output("hs: float")       // [T, B, H]
+    .Output("cs: float")       // [T, B, H]
+    .Output("gates: float")    // [T, B, 4H] after the activations
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      auto xp = c->input(0);
+      auto h0 = c->input(1);
+      shape_inference::ShapeHandle seq;
+      TF_RETURN_IF_ERROR(c->ReplaceDim(xp, 2, c->Dim(h0, 1), &seq));
+      c->set_output(0, seq);
+      c->set_output(1, seq);
+      c->set_output(2, xp);
+      return OkStatus();
+    });
+
+class LstmForwardOp : public OpKernel {
+ public:
+  explicit LstmForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& xp = ctx->input(0);
+    const Tensor& h0 = ctx->input(1);
+    const Tensor& c0 = ctx->input(2);
+    const Tensor& kernel = ctx->input(3);
+    const Tensor& mask = ctx->input(4);
+    const Tensor& rec_mask = ctx->input(5);
+    const int64_t T = xp.dim_size(0), B = xp.dim_size(1), H = h0.dim_size(1), G = 4 * H;
+    OP_REQUIRES(ctx, xp.dim_size(2) == G && kernel.dim_size(0) == H && kernel.dim_size(1) == G,
+                errors::InvalidArgument("RnnkitLstmForward: inconsistent shapes"));
+    const bool has_mask = mask.NumElements() > 0, has_rec = rec_mask.NumElements() > 0;
+    Tensor *hs, *cs, *gates;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({T, B, H}), &hs));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({T, B, H}), &cs));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({T, B, G}), &gates));
+    const float* xp_p = xp.flat<float>().data();
+    const float* m_p = has_mask ? mask.flat<float>().data() : nullptr;
+    const float* rm_p = has_rec ? rec_mask.flat<float>().data() : nullptr;
+    float* hs_p = hs->flat<float>().data();
+    float* cs_p = cs->flat<float>().data();
+    float* g_p = gates->flat<float>().data();
+    CMap U = cblock(kernel.flat<float>().data(), H, G, G);
+    const float* h0_p = h0.flat<float>().data();
+    const float* c0_p = c0.flat<float>().data();
+
+    auto work = [&](int64_t b0, int64_t b1) {
+      const int64_t n = b1 - b0;
+      Mat h_in(n, H), c_new(n, H), h_new(n, H);
+      for (int64_t t = 0; t < T; ++t) {
+        const float* h_prev = t == 0 ? h0_p + b0 * H : hs_p + ((t - 1) * B + b0) * H;
+        const float* c_prev = t == 0 ? c0_p + b0 * H : cs_p + ((t - 1) * B + b0) * H;
+        CMap hp = cblock(h_prev, n, H, H), cp = cblock(c_prev, n, H, H);
+        Map z = block(g_p + (t * B + b0) * G, n, G, G);
+        z = cblock(xp_p + (t * B + b0) * G, n, G, G);
+        if (rm_p) {
+          h_in = hp.array() * cblock(rm_p + b0 * H, n, H, H).array();
+          z.noalias() += h_in * U;
+        } else {
+          z.noalias() += hp * U;
+        }
+        z.leftCols(3 * H) = z.leftCols(3 * H).array().logistic();
+        z.rightCols(H) = z.rightCols(H).array().tanh();
+        auto i = z.leftCols(H).array();
+        auto f = z.middleCols(H, H).array();
+        auto o = z.middleCols(2 * H, H).array();
+        auto g = z.rightCols(H).array();
+        Map hn = block(hs_p + (t * B + b0) * H, n, H, H);
+        Map cn = block(cs_p + (t * B + b0) * H, n, H, H);
+        cn = f * cp.array() + i * g;
+        hn = o * cn.array().tanh();
+        if (m_p) {
+          for (int64_t r = 0; r < n; ++r) {
+            if (m_p[t * B + b0 + r] == 0.f) {
+              hn.row(r) = hp.row(r);
+              cn.row(r) = cp.row(r);
+            }
+          }
+        }
+      }
+    };
+    RunBlocks(ctx, B, work);
+  }
+};
+REGISTER_KERNEL_BUILDER(Name("RnnkitLstmForward").Device(DEVICE_CPU), LstmForwardOp);
+
+REGISTER_OP("RnnkitLstmBackward")
+    .Input("d_hs: float")      // [T, B, H] gradient of every output
+    .Input("dh: float")        // [B, H] gradient of the final h (beyond d_hs[-1])
+    .Input("dc: float")        // [B, H] gradient of the final c
+    .Input("cs: float")        // [T, B, H] from the forward op
+    .Input("gates: float")     // [T, B, 4H] from the forward op
+    .Input("c0: float")        // [B, H]
+    .Input("kernel: float")    // [H, 4H]
+    .Input("mask: float")      // [T, B, 1] or [0]
+    .Input("rec_mask: float")  // [B, H] or [0]
+    .Output("dz: float")       // [T, B, 4H] gradient of the gate pre-activations
+    .Output("dh0: float")      // [B, H]
+    .Output("dc0: float")      // [B, H]
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      c->set_output(0, c->input(4));
+      c->set_output(1, c->input(1));
+      c->set_output(2, c->input(2));
+      return OkStatus();
+    });
+
+class LstmBackwardOp : public OpKernel {
+ public:
+  explicit LstmBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& d_hs = ctx->input(0);
+    const Tensor& dh_in = ctx->input(1);
+    const Tensor& dc_in = ctx->input(2);
+    const Tensor& cs = ctx->input(3);
+    const Tensor& gates = ctx->input(4);
+    const Tensor& c0 = ctx->input(5);
+    const Tensor& kernel = ctx->input(6);
+    const Tensor& mask = ctx->input(7);
+    const Tensor& rec_mask = ctx->input(8);
+    const int64_t T = gates.dim_size(0), B = gates.dim_size(1), H = c0.dim_size(1), G = 4 * H;
+    OP_REQUIRES(ctx, gates.dim_size(2) == G && kernel.dim_size(0) == H && kernel.dim_size(1) == G,
+                errors::InvalidArgument("RnnkitLstmBackward: inconsistent shapes"));
+    Tensor *dz_t, *dh0_t, *dc0_t;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({T, B, G}), &dz_t));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({B, H}), &dh0_t));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({B, H}), &dc0_t));
+    const float* dhs_p = d_hs.flat<float>().data();
+    const float* cs_p = cs.flat<float>().data();
+    const float* g_p = gates.flat<float>().data();
+    const float* c0_p = c0.flat<float>().data();
+    const float* m_p = mask.NumElements() > 0 ? mask.flat<float>().data() : nullptr;
+    const float* rm_p = rec_mask.NumElements() > 0 ? rec_mask.flat<float>().data() : nullptr;
+    float* dz_p = dz_t->flat<float>().data();
+    CMap U = cblock(kernel.flat<float>().data(), H, G, G);
+
+    auto work = [&](int64_t b0, int64_t b1) {
+      const int64_t n = b1 - b0;
+      Mat dh = cblock(dh_in.flat<float>().data() + b0 * H, n, H, H);
+      Mat dc = cblock(dc_in.flat<float>().data() + b0 * H, n, H, H);
+      Mat tc(n, H), dh_prev(n, H), dh_keep, dc_keep;
+      for (int64_t t = T - 1; t >= 0; --t) {
+        dh += cblock(dhs_p + (t * B + b0) * H, n, H, H);
+        CMap a = cblock(g_p + (t * B + b0) * G, n, G, G);
+        CMap c = cblock(cs_p + (t * B + b0) * H, n, H, H);
+        CMap cp = cblock(t == 0 ? c0_p + b0 * H : cs_p + ((t - 1) * B + b0) * H, n, H, H);
+        auto i = a.leftCols(H).array();
+        auto f = a.middleCols(H, H).array();
+        auto o = a.middleCols(2 * H, H).array();
+        auto g = a.rightCols(H).array();
+        // A padded step passes dh and dc through unchanged and gets no gate gradient.
+        const float* m = m_p ? m_p + t * B + b0 : nullptr;
+        if (m) {
+          dh_keep = dh;
+          dc_keep = dc;
+          for (int64_t r = 0; r < n; ++r) {
+            if (m[r] == 0.f) {
+              dh.row(r).setZero();
+              dc.row(r).setZero();
+            }
+          }
+        }
+        tc = c.array().tanh();
+        dc.array() += dh.array() * o * (1.f - tc.array().square());
+        Map dz = block(dz_p + (t * B + b0) * G, n, G, G);
+        dz.leftCols(H) = dc.array() * g * i * (1.f - i);
+        dz.middleCols(H, H) = dc.array() * cp.array() * f * (1.f - f);
+        dz.middleCols(2 * H, H) = dh.array() * tc.array() * o * (1.f - o);
+        dz.rightCols(H) = dc.array() * i * (1.f - g.square());
+        dh_prev.noalias() = dz * U.transpose();
+        if (rm_p) dh_prev.array() *= cblock(rm_p + b0 * H, n, H, H).array();
+        dh.swap(dh_prev);
+        dc.array() *= f;
+        if (m) {
+          for (int64_t r = 0; r < n; ++r) {
+            if (m[r] == 0.f) {
+              dh.row(r) = dh_keep.row(r);
+              dc.row(r) = dc_keep.row(r);
+            }
+          }
+        }
+      }
+      block(dh0_t->flat<float>().data() + b0 * H, n, H, H) = dh;
+      block(dc0_t->flat<float>().data() + b0 * H, n, H, H) = dc;
+    };
+    RunBlocks(ctx, B, work);
+  }
+};
+REGISTER_KERNEL_BUILDER(Name("RnnkitLstmBackward").Device(DEVICE_CPU), LstmBackwardOp);
+
+REGISTER_OP("RnnkitGruForward")
+    .Input("xp: float")              // [T, B, 3H], gate order z, r, h
+    .Input("h0: float")              // [B, H]
+    .Input("kernel: float")          // [H, 3H]
+    .Input("recurrent_bias: float")  // [3H]
+    .Input("mask: float")            // [T, B, 1] or [0]
+    .Input("rec_mask: float")        // [B, H] or [0]
+    .Output("hs: float")             // [T, B, H]
+    .Output("gates: float")          // [T, B, 3H]: z, r and the candidate state
+    .Output("uh: float")             // [T, B, H]: the h part of h_{t-1} @ U + b
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      shape_inference::ShapeHandle seq;
+      TF_RETURN_IF_ERROR(c->ReplaceDim(c->input(0), 2, c->Dim(c->input(1), 1), &seq));
+      c->set_output(0, seq);
+      c->set_output(1, c->input(0));
+      c->set_output(2, seq);
+      return OkStatus();
+    });
+
+class GruForwardOp : public OpKernel {
+ public:
+  explicit GruForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& xp = ctx->input(0);
+    const Tensor& h0 = ctx->input(1);
+    const Tensor& kernel = ctx->input(2);
+    const Tensor& bias = ctx->input(3);
+    const Tensor& mask = ctx->input(4);
+    const Tensor& rec_mask = ctx->input(5);
+    const int64_t T = xp.dim_size(0), B = xp.dim_size(1), H = h0.dim_size(1), G = 3 * H;
+    OP_REQUIRES(ctx, xp.dim_size(2) == G && kernel.dim_size(0) == H &&
+                         kernel.dim_size(1) == G && bias.NumElements() == G,
+                errors::InvalidArgument("RnnkitGruForward: inconsistent shapes"));
+    Tensor *hs, *gates, *uh;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({T, B, H}), &hs));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({T, B, G}), &gates));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({T, B, H}), &uh));
+    const float* xp_p = xp.flat<float>().data();
+    const float* h0_p = h0.flat<float>().data();
+    const float* m_p = mask.NumElements() > 0 ? mask.flat<float>().data() : nullptr;
+    const float* rm_p = rec_mask.NumElements() > 0 ? rec_mask.flat<float>().data() : nullptr;
+    float* hs_p = hs->flat<float>().data();
+    float* g_p = gates->flat<float>().data();
+    float* uh_p = uh->flat<float>().data();
+    CMap U = cblock(kernel.flat<float>().data(), H, G, G);
+    CMap b = cblock(bias.flat<float>().data(), 1, G, G);
+
+    auto work = [&](int64_t b0, int64_t b1) {
+      const int64_t n = b1 - b0;
+      Mat h_in(n, H), u(n, G);
+      for (int64_t t = 0; t < T; ++t) {
+        CMap hp = cblock(t == 0 ? h0_p + b0 * H : hs_p + ((t - 1) * B + b0) * H, n, H, H);
+        if (rm_p) {
+          h_in = hp.array() * cblock(rm_p + b0 * H, n, H, H).array();
+          u.noalias() = h_in * U;
+        } else {
+          u.noalias() = hp * U;
+        }
+        u.rowwise() += b.row(0);
+        CMap x = cblock(xp_p + (t * B + b0) * G, n, G, G);
+        Map a = block(g_p + (t * B + b0) * G, n, G, G);
+        a.leftCols(2 * H) = (x.leftCols(2 * H) + u.leftCols(2 * H)).array().logistic();
+        a.rightCols(H) =
+            (x.rightCols(H).array() + a.middleCols(H, H).array() * u.rightCols(H).array()).tanh();
+        block(uh_p + (t * B + b0) * H, n, H, H) = u.rightCols(H);
+        auto z = a.leftCols(H).array();
+        auto hh = a.rightCols(H).array();
+        Map hn = block(hs_p + (t * B + b0) * H, n, H, H);
+        hn = hh + z * (hp.array() - hh);
+        if (m_p) {
+          for (int64_t r = 0; r < n; ++r) {
+            if (m_p[t * B + b0 + r] == 0.f) hn.row(r) = hp.row(r);
+          }
+        }
+      }
+    };
+    RunBlocks(ctx, B, work);
+  }
+};
+REGISTER_KERNEL_BUILDER(Name("RnnkitGruForward").Device(DEVICE_CPU), GruForwardOp);
+
+REGISTER_OP("RnnkitGruBackward")
+    .Input("d_hs: float")      // [T, B, H]
+    .Input("dh: float")        // [B, H]
+    .Input("hs: float")        // [T, B, H]
+    .Input("gates: float")     // [T, B, 3H] from the forward op
+    .Input("uh: float")        // [T, B, H] from the forward op
+    .Input("h0: float")        // [B, H]
+    .Input("kernel: float")    // [H, 3H]
+    .Input("mask: float")      // [T, B, 1] or [0]
+    .Input("rec_mask: float")  // [B, H] or [0]
+    .Output("dx: float")       // [T, B, 3H] gradient of xp
+    .Output("du: float")       // [T, B, 3H] gradient of h_{t-1} @ U + b
+    .Output("dh0: float")      // [B, H]
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      c->set_output(0, c->input(3));
+      c->set_output(1, c->input(3));
+      c->set_output(2, c->input(1));
+      return OkStatus();
+    });
+
+class GruBackwardOp : public OpKernel {
+ public:
+  explicit GruBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& d_hs = ctx->input(0);
+    const Tensor& dh_in = ctx->input(1);
+    const Tensor& hs = ctx->input(2);
+    const Tensor& gates = ctx->input(3);
+    const Tensor& uh = ctx->input(4);
+    const Tensor& h0 = ctx->input(5);
+    const Tensor& kernel = ctx->input(6);
+    const Tensor& mask = ctx->input(7);
+    const Tensor& rec_mask = ctx->input(8);
+    const int64_t T = gates.dim_size(0), B = gates.dim_size(1), H = h0.dim_size(1), G = 3 * H;
+    OP_REQUIRES(ctx, gates.dim_size(2) == G && kernel.dim_size(0) == H && kernel.dim_size(1) == G,
+                errors::InvalidArgument("RnnkitGruBackward: inconsistent shapes"));
+    Tensor *dx_t, *du_t, *dh0_t;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({T, B, G}), &dx_t));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({T, B, G}), &du_t));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({B, H}), &dh0_t));
+    const float* dhs_p = d_hs.flat<float>().data();
+    const float* hs_p = hs.flat<float>().data();
+    const float* g_p = gates.flat<float>().data();
+    const float* uh_p = uh.flat<float>().data();
+    const float* h0_p = h0.flat<float>().data();
+    const float* m_p = mask.NumElements() > 0 ? mask.flat<float>().data() : nullptr;
+    const float* rm_p = rec_mask.NumElements() > 0 ? rec_mask.flat<float>().data() : nullptr;
+    float* dx_p = dx_t->flat<float>().data();
+    float* du_p = du_t->flat<float>().data();
+    CMap U = cblock(kernel.flat<float>().data(), H, G, G);
+
+    auto work = [&](int64_t b0, int64_t b1) {
+      const int64_t n = b1 - b0;
+      Mat dh = cblock(dh_in.flat<float>().data() + b0 * H, n, H, H);
+      Mat dh_prev(n, H), dh_keep;
+      for (int64_t t = T - 1; t >= 0; --t) {
+        dh += cblock(dhs_p + (t * B + b0) * H, n, H, H);
+        CMap a = cblock(g_p + (t * B + b0) * G, n, G, G);
+        CMap hp = cblock(t == 0 ? h0_p + b0 * H : hs_p + ((t - 1) * B + b0) * H, n, H, H);
+        CMap u_h = cblock(uh_p + (t * B + b0) * H, n, H, H);
+        auto z = a.leftCols(H).array();
+        auto r = a.middleCols(H, H).array();
+        auto hh = a.rightCols(H).array();
+        const float* m = m_p ? m_p + t * B + b0 : nullptr;
+        if (m) {
+          dh_keep = dh;
+          for (int64_t i = 0; i < n; ++i) {
+            if (m[i] == 0.f) dh.row(i).setZero();
+          }
+        }
+        Map dx = block(dx_p + (t * B + b0) * G, n, G, G);
+        Map du = block(du_p + (t * B + b0) * G, n, G, G);
+        dx.rightCols(H) = dh.array() * (1.f - z) * (1.f - hh.square());
+        dx.leftCols(H) = dh.array() * (hp.array() - hh) * z * (1.f - z);
+        dx.middleCols(H, H) = dx.rightCols(H).array() * u_h.array() * r * (1.f - r);
+        du.leftCols(2 * H) = dx.leftCols(2 * H);
+        du.rightCols(H) = dx.rightCols(H).array() * r;
+        dh_prev.noalias() = du * U.transpose();
+        if (rm_p) dh_prev.array() *= cblock(rm_p + b0 * H, n, H, H).array();
+        dh_prev.array() += dh.array() * z;
+        dh.swap(dh_prev);
+        if (m) {
+          for (int64_t i = 0; i < n; ++i) {
+            if (m[i] == 0.f) dh.row(i) = dh_keep.row(i);
+          }
+        }
+      }
+      block(dh0_t->flat<float>().data() + b0 * H, n, H, H) = dh;
+    };
+    RunBlocks(ctx, B, work);
+  }
+};
+REGISTER_KERNEL_BUILDER(Name("RnnkitGruBackward").Device(DEVICE_CPU), GruBackwardOp);
+
+}  // namespace rnnkit
