@@ -10,6 +10,9 @@ NATIVE := rnnkit/kernels/native/_rnn_ops.so
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	# TF Serving's protos (warmup records, models.config); the wheel names the
+	# full tensorflow as a dependency, which is already here.
+	$(BIN)/pip install --quiet --no-deps "tensorflow-serving-api==2.21.0"
 	touch $@
 
 # The native LSTM/GRU training kernels, compiled for this CPU and TensorFlow

@@ -1,0 +1,187 @@
+"""SavedModel export in TF Serving's layout, written atomically and checked.
+
+``export(module, signatures, base_dir, app, warmup)`` writes
+``base_dir/<app>/<version>/`` where ``version`` is the next free integer:
+
+1. ``tf.saved_model.save`` into a hidden temporary folder next to the
+   versions (TF Serving ignores non-integer folders);
+2. ``assets.extra/tf_serving_warmup_requests``: a TFRecord of
+   ``PredictionLog`` records, one per warmup request;
+3. a self-check: the folder is loaded back with ``tf.saved_model.load``,
+   every warmup request is replayed through its signature, and the app's own
+   ``check(loaded)`` runs;
+4. a rename to the version folder, which never replaces an existing one;
+5. ``base_dir/models.config`` lists every app under ``base_dir``.
+
+A failure at any step removes the temporary folder, so no half-written
+version is ever visible.
+"""
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
+MAX_WARMUP_RECORDS = 1000
+
+
+class ExportError(RuntimeError):
+    """The SavedModel could not be written or failed its self-check."""
+
+
+def versions(app_dir: str | os.PathLike) -> list[int]:
+    """The integer version folders under ``app_dir``, ascending."""
+    app_dir = Path(app_dir)
+    if not app_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in app_dir.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def latest(app_dir: str | os.PathLike) -> Path | None:
+    """The highest version folder, the one TF Serving serves by default."""
+    found = versions(app_dir)
+    return Path(app_dir) / str(found[-1]) if found else None
+
+
+def _tensor_proto(value):
+    array = np.asarray(value)
+    if array.dtype.kind in "US":
+        array = np.char.encode(array.astype(str), "utf-8") if array.dtype.kind == "U" else array
+        return tf.make_tensor_proto(array.tolist(), dtype=tf.string, shape=array.shape)
+    return tf.make_tensor_proto(array)
+
+
+def write_warmup(path: Path, model_name: str, requests: Mapping[str, Sequence[Mapping]]) -> int:
+    """Writes ``{signature: [inputs, ...]}`` as TF Serving warmup records; returns their count."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    count = sum(len(r) for r in requests.values())
+    if count > MAX_WARMUP_RECORDS:
+        raise ExportError(f"TF Serving reads at most {MAX_WARMUP_RECORDS} warmup records: {count}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for signature, inputs_list in requests.items():
+            for inputs in inputs_list:
+                request = predict_pb2.PredictRequest(
+                    model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature)
+                )
+                for name, value in inputs.items():
+                    request.inputs[name].CopyFrom(_tensor_proto(value))
+                log = prediction_log_pb2.PredictionLog(
+                    predict_log=prediction_log_pb2.PredictLog(request=request)
+                )
+                writer.write(log.SerializeToString())
+    return count
+
+
+def read_warmup(path: str | os.PathLike) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """The ``(signature, inputs)`` of every warmup record in a file."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    out = []
+    for record in tf.data.TFRecordDataset(str(path)):
+        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        request = log.predict_log.request
+        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        out.append((request.model_spec.signature_name or "serving_default", inputs))
+    return out
+
+
+def replay_warmup(loaded, path: str | os.PathLike) -> list[dict[str, np.ndarray]]:
+    """Runs every warmup request in ``path`` through the loaded SavedModel's signature."""
+    results = []
+    for signature, inputs in read_warmup(path):
+        fn = loaded.signatures[signature]
+        outputs = fn(**{k: tf.constant(v) for k, v in inputs.items()})
+        results.append({k: v.numpy() for k, v in outputs.items()})
+    return results
+
+
+def write_models_config(base_dir: str | os.PathLike) -> Path:
+    """``base_dir/models.config``: every app folder holding a version, for TF Serving's
+    ``--model_config_file``. Paths are absolute on this machine; mount ``base_dir``
+    at the same path in the server's container, or edit ``base_path``."""
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2 as config_pb2
+
+    base_dir = Path(base_dir).resolve()
+    config = config_pb2.ModelServerConfig()
+    for app_dir in sorted(p for p in base_dir.iterdir() if p.is_dir()):
+        if versions(app_dir):
+            entry = config.model_config_list.config.add()
+            entry.name = app_dir.name
+            entry.base_path = str(app_dir)
+            entry.model_platform = "tensorflow"
+    path = base_dir / "models.config"
+    fd, tmp = tempfile.mkstemp(dir=base_dir, prefix=".models.config.")
+    with os.fdopen(fd, "w") as f:
+        f.write(text_format.MessageToString(config))
+    os.replace(tmp, path)
+    return path
+
+
+def export(
+    module: tf.Module,
+    signatures: Mapping[str, Callable],
+    base_dir: str | os.PathLike,
+    app: str,
+    warmup: Mapping[str, Sequence[Mapping]],
+    check: Callable[[object], None] | None = None,
+) -> Path:
+    """Writes a new version of ``app`` under ``base_dir`` and returns its folder.
+
+    Args:
+        module: a ``tf.Module`` tracking every variable the signatures use.
+        signatures: ``{name: tf.function with an input_signature}``; each
+            returns a dict of named, batch-major outputs.
+        base_dir: the TF Serving model base folder holding one folder per app.
+        app: the model name.
+        warmup: ``{signature: [inputs, ...]}`` real requests for
+            ``assets.extra/tf_serving_warmup_requests``; each is replayed
+            before the version is published.
+        check: an optional ``check(loaded)`` that raises if the loaded
+            SavedModel misbehaves.
+    """
+    if tf.config.list_logical_devices("GPU"):
+        raise ExportError(
+            "export in a CPU-only process, so no GPU-only op lands in the graph: "
+            'run with CUDA_VISIBLE_DEVICES=""'
+        )
+    if "serving_default" not in signatures:
+        raise ExportError("the signatures need a `serving_default`")
+    app_dir = Path(base_dir) / app
+    app_dir.mkdir(parents=True, exist_ok=True)
+    tmp = app_dir / f".tmp-{uuid.uuid4().hex}"
+    try:
+        tf.saved_model.save(module, str(tmp), signatures=dict(signatures))
+        write_warmup(tmp / WARMUP_FILE, app, warmup)
+        loaded = tf.saved_model.load(str(tmp))
+        for signature, outputs in zip(
+            (s for s, _ in read_warmup(tmp / WARMUP_FILE)), replay_warmup(loaded, tmp / WARMUP_FILE)
+        ):
+            for name, value in outputs.items():
+                if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                    raise ExportError(f"self-check: {signature} gave non-finite `{name}`")
+        if check is not None:
+            check(loaded)
+        while True:
+            target = app_dir / str((versions(app_dir) or [0])[-1] + 1)
+            try:
+                # A rename never replaces a non-empty folder: if another export
+                # took this version meanwhile, take the next one.
+                os.rename(tmp, target)
+                break
+            except OSError:
+                if not target.exists():
+                    raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    write_models_config(base_dir)
+    return target

@@ -1,0 +1,130 @@
+"""rnnkit.export: TF Serving layout, atomic versions, warmup records, models.config."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+from rnnkit import export
+from rnnkit import layers as L
+
+SAVED_MODEL_CLI = str(Path(sys.executable).with_name("saved_model_cli"))
+
+
+class Tagger(tf.Module):
+    """A tiny model with a string-free and a string signature, as apps have."""
+
+    def __init__(self):
+        super().__init__()
+        keras.utils.set_random_seed(0)
+        self.model = keras.Sequential(
+            [keras.Input((None, 3)), L.GRU(4, return_sequences=True), keras.layers.Dense(2)]
+        )
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.float32, name="frames")])
+    def serve(self, frames):
+        logits = self.model(frames)
+        return {"logits": logits, "tags": tf.argmax(logits, -1, output_type=tf.int32)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def length(self, text):
+        return {"chars": tf.strings.length(text, unit="UTF8_CHAR")}
+
+
+def _export(tmp_path, module=None, check=None, warmup=None):
+    module = module or Tagger()
+    return export.export(
+        module,
+        {"serving_default": module.serve, "length": module.length},
+        tmp_path / "saved_models",
+        "tagger",
+        warmup
+        or {
+            "serving_default": [{"frames": np.ones((2, 5, 3), "float32")}],
+            "length": [{"text": np.array(["héllo", "ab"])}],
+        },
+        check=check,
+    )
+
+
+def test_versions_count_up_and_never_overwrite(tmp_path):
+    first = _export(tmp_path)
+    second = _export(tmp_path)
+    assert (first.name, second.name) == ("1", "2")
+    (first.parent / "notes").mkdir()  # not an integer: TF Serving and rnnkit ignore it
+    (first.parent / "10").mkdir()
+    assert _export(tmp_path).name == "11"
+    assert export.versions(first.parent) == [1, 2, 10, 11]
+    assert export.latest(first.parent).name == "11"
+    assert not [p for p in first.parent.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_loaded_model_gives_the_same_outputs_and_replays_warmup(tmp_path):
+    module = Tagger()
+    path = _export(tmp_path, module)
+    loaded = tf.saved_model.load(str(path))
+    frames = np.random.default_rng(0).normal(size=(3, 4, 3)).astype("float32")
+    got = loaded.signatures["serving_default"](frames=tf.constant(frames))
+    np.testing.assert_allclose(got["logits"], module.model(frames), atol=1e-6)
+
+    records = export.read_warmup(path / export.WARMUP_FILE)
+    assert [s for s, _ in records] == ["serving_default", "length"]
+    replies = export.replay_warmup(loaded, path / export.WARMUP_FILE)
+    assert replies[0]["logits"].shape == (2, 5, 2)
+    assert replies[1]["chars"].tolist() == [5, 2]
+
+
+def test_failed_self_check_leaves_no_version(tmp_path):
+    def refuse(loaded):
+        raise AssertionError("wrong output")
+
+    with pytest.raises(AssertionError, match="wrong output"):
+        _export(tmp_path, check=refuse)
+    app_dir = tmp_path / "saved_models" / "tagger"
+    assert list(app_dir.iterdir()) == []
+
+
+def test_non_finite_warmup_output_fails_the_export(tmp_path):
+    bad = {"serving_default": [{"frames": np.full((1, 2, 3), np.nan, "float32")}]}
+    with pytest.raises(export.ExportError, match="non-finite `logits`"):
+        _export(tmp_path, warmup=bad)
+    assert export.versions(tmp_path / "saved_models" / "tagger") == []
+
+
+def test_models_config_lists_every_app(tmp_path):
+    _export(tmp_path)
+    other = tmp_path / "saved_models" / "other" / "1"
+    other.mkdir(parents=True)
+    (tmp_path / "saved_models" / "empty").mkdir()
+    path = export.write_models_config(tmp_path / "saved_models")
+    config = text_format.Parse(path.read_text(), model_server_config_pb2.ModelServerConfig())
+    entries = {c.name: c for c in config.model_config_list.config}
+    assert sorted(entries) == ["other", "tagger"]
+    assert entries["tagger"].base_path == str((tmp_path / "saved_models" / "tagger").resolve())
+    assert entries["tagger"].model_platform == "tensorflow"
+
+
+def test_saved_model_cli_shows_and_runs_the_signatures(tmp_path):
+    path = _export(tmp_path)
+    show = subprocess.run(
+        [SAVED_MODEL_CLI, "show", "--dir", str(path), "--all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "signature_def['serving_default']" in show.stdout
+    assert "signature_def['length']" in show.stdout
+    run = subprocess.run(
+        [SAVED_MODEL_CLI, "run", "--dir", str(path), "--tag_set", "serve"]
+        + ["--signature_def", "length", "--input_exprs", "text=['abc', 'x']"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "[3 1]" in run.stdout
