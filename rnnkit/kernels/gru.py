@@ -141,15 +141,10 @@ def gru_sequence(
         ``(hs, (h_T,))`` with ``hs`` of shape ``[T, B, H]``.
     """
     (h0,) = states
-    has_native = (
-        (activation, recurrent_activation) == ("tanh", "sigmoid")
-        and xp.dtype == tf.float32
-        and native.ops() is not None
-    )
     forward, backward = _loop.pick(
         (_forward, _backward),
         (_compiled_forward, _compiled_backward),
-        (_native_forward, _native_backward) if has_native else None,
+        native.if_usable((_native_forward, _native_backward), xp, activation, recurrent_activation),
     )
 
     @tf.custom_gradient

@@ -88,6 +88,19 @@ def ops():
     return _load()
 
 
+def if_usable(pair, xp, activation, recurrent_activation):
+    """``pair`` when the native ops can run this sequence, else None.
+
+    They cover float32 with the default activations (tanh, sigmoid).
+    """
+    usable = (
+        (activation, recurrent_activation) == ("tanh", "sigmoid")
+        and xp.dtype == tf.float32
+        and ops() is not None
+    )
+    return pair if usable else None
+
+
 def optional(x):
     """The ops take an empty tensor for an absent mask."""
     return tf.zeros([0], tf.float32) if x is None else x
