@@ -33,23 +33,36 @@ def flat(x):
     return tf.reshape(x, [-1, tf.shape(x)[-1]])
 
 
+def kernel_grad(h_prev_all, d, rec_mask):
+    """The recurrent kernel's gradient over all steps at once: sum_t h_{t-1}^T @ d_t.
+
+    ``h_prev_all`` is ``shift_right(hs, h0)``; the recurrent dropout mask
+    scaled ``h`` on its way into the matmul, so it scales it here too.
+    """
+    if rec_mask is not None:
+        h_prev_all = h_prev_all * rec_mask
+    return tf.matmul(flat(h_prev_all), flat(d), transpose_a=True)
+
+
 def compiled(fn):
     """``fn`` compiled with XLA, which fuses each step's elementwise ops into one loop."""
     return tf.function(fn, jit_compile=True)
 
 
-def pick(plain, compiled, native=None):
+def pick(plain, compiled, native=lambda: None):
     """The ``(forward, backward)`` pair for the graph being traced.
 
-    Inside ``training_loops(True)``, in a graph: the native pair when given
-    (see ``rnnkit.kernels.native``), else the XLA-compiled one. Otherwise
+    Inside ``training_loops(True)``, in a graph: the pair ``native()``
+    returns, unless None (see ``rnnkit.kernels.native``), else the
+    XLA-compiled one; ``native`` is only called here, so inference tracing
+    never loads the native library. Otherwise
     the plain while loops, so graphs traced for inference or export hold no
     XLA-only functions (a stock TF Serving binary runs them only with its
     experimental XLA flag) and no custom ops; ``rnnkit.layers.Recurrent``
     turns it on while tracing a training call.
     """
     if getattr(_settings, "fast", False) and not tf.executing_eagerly():
-        return native if native is not None else compiled
+        return native() or compiled
     return plain
 
 

@@ -44,11 +44,7 @@ def _backward(d_hs, dh, hs, a_all, h0, U, mask, rec_mask, act):
     loop_vars = (steps - 1, dh, _loop.new_array(hs.dtype, steps, h0.shape, "dz"))
     _, dh0, dz_ta = tf.while_loop(lambda t, *_: t >= 0, back, loop_vars, maximum_iterations=steps)
     dz = dz_ta.stack()
-    h_prev_all = _loop.shift_right(hs, h0)
-    if rec_mask is not None:
-        h_prev_all = h_prev_all * rec_mask
-    dU = tf.matmul(_loop.flat(h_prev_all), _loop.flat(dz), transpose_a=True)
-    return dz, dh0, dU
+    return dz, dh0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask)
 
 
 _compiled_forward = _loop.compiled(_forward)

@@ -77,17 +77,13 @@ def _backward(d_hs, dh, hs, saved, h0, U, mask, rec_mask, act, ract):
     # The gradient of u differs from that of xp only in its h part, where the
     # reset gate multiplies: rebuild it for all steps at once.
     du = tf.concat([dx[..., : 2 * units], dx[..., 2 * units :] * zrs[..., units:]], axis=-1)
-    return (dx, dh0, *_weight_grads(du, hs, h0, rec_mask))
+    return (dx, dh0, *_weight_grads(du, h_prev_all, rec_mask))
 
 
-def _weight_grads(du, hs, h0, rec_mask):
+def _weight_grads(du, h_prev_all, rec_mask):
     """dU and d(recurrent_bias) for all steps at once, from the gradient of u."""
-    h_prev_all = _loop.shift_right(hs, h0)
-    if rec_mask is not None:
-        h_prev_all = h_prev_all * rec_mask
-    du_flat = _loop.flat(du)
-    dU = tf.matmul(_loop.flat(h_prev_all), du_flat, transpose_a=True)
-    return dU, tf.reduce_sum(du_flat, axis=0)
+    dU = _loop.kernel_grad(h_prev_all, du, rec_mask)
+    return dU, tf.reduce_sum(_loop.flat(du), axis=0)
 
 
 def _native_forward(xp, h0, U, recurrent_bias, mask, rec_mask, act, ract):
@@ -102,7 +98,7 @@ def _native_backward(d_hs, dh, hs, saved, h0, U, mask, rec_mask, act, ract):
     dx, du, dh0 = native.ops().rnnkit_gru_backward(
         d_hs, dh, hs, gates, uh, h0, U, native.optional(mask), native.optional(rec_mask)
     )
-    return (dx, dh0, *_weight_grads(du, hs, h0, rec_mask))
+    return (dx, dh0, *_weight_grads(du, _loop.shift_right(hs, h0), rec_mask))
 
 
 _compiled_forward = _loop.compiled(_forward)
@@ -144,7 +140,9 @@ def gru_sequence(
     forward, backward = _loop.pick(
         (_forward, _backward),
         (_compiled_forward, _compiled_backward),
-        native.if_usable((_native_forward, _native_backward), xp, activation, recurrent_activation),
+        lambda: native.if_usable(
+            (_native_forward, _native_backward), xp, activation, recurrent_activation
+        ),
     )
 
     @tf.custom_gradient

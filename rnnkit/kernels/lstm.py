@@ -87,15 +87,7 @@ def _backward(d_hs, dh, dc, hs, saved, h0, c0, U, mask, rec_mask, act, ract):
         lambda t, *_: t >= 0, back, loop_vars, maximum_iterations=steps
     )
     dz = dz_ta.stack()
-    return dz, dh0, dc0, _kernel_grad(hs, h0, dz, rec_mask)
-
-
-def _kernel_grad(hs, h0, dz, rec_mask):
-    """dU for all steps at once: sum over t of h_{t-1}^T @ dz_t."""
-    h_prev_all = _loop.shift_right(hs, h0)
-    if rec_mask is not None:
-        h_prev_all = h_prev_all * rec_mask
-    return tf.matmul(_loop.flat(h_prev_all), _loop.flat(dz), transpose_a=True)
+    return dz, dh0, dc0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask)
 
 
 def _native_forward(xp, h0, c0, U, mask, rec_mask, act, ract):
@@ -110,7 +102,7 @@ def _native_backward(d_hs, dh, dc, hs, saved, h0, c0, U, mask, rec_mask, act, ra
     dz, dh0, dc0 = native.ops().rnnkit_lstm_backward(
         d_hs, dh, dc, cs, gates, c0, U, native.optional(mask), native.optional(rec_mask)
     )
-    return dz, dh0, dc0, _kernel_grad(hs, h0, dz, rec_mask)
+    return dz, dh0, dc0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask)
 
 
 _compiled_forward = _loop.compiled(_forward)
@@ -146,7 +138,9 @@ def lstm_sequence(
     forward, backward = _loop.pick(
         (_forward, _backward),
         (_compiled_forward, _compiled_backward),
-        native.if_usable((_native_forward, _native_backward), xp, activation, recurrent_activation),
+        lambda: native.if_usable(
+            (_native_forward, _native_backward), xp, activation, recurrent_activation
+        ),
     )
 
     @tf.custom_gradient
