@@ -339,9 +339,9 @@ def fit(
     def save():
         manager.save(checkpoint_number=int(step_var))
 
-    def learning_rate(step):
-        lr = optimizer.learning_rate
-        return float(lr(step) if callable(lr) else lr)
+    def learning_rate():
+        # The schedule's value at the optimizer's iteration count, i.e. this step.
+        return float(optimizer.learning_rate)
 
     status = "completed"
     step = int(step_var)
@@ -382,7 +382,7 @@ def fit(
                     rate = len(window_losses) / max(now - window_start, 1e-9)
                     with writers["train"].as_default(step=step):
                         tf.summary.scalar("loss", sum(window_losses) / len(window_losses))
-                        tf.summary.scalar("learning_rate", learning_rate(step))
+                        tf.summary.scalar("learning_rate", learning_rate())
                         tf.summary.scalar("steps_per_sec", rate)
                         tf.summary.scalar("grad_norm", norm)
                     window_start, window_losses = now, []
@@ -400,7 +400,7 @@ def fit(
                 "epoch": epoch,
                 "step": step,
                 "loss": float(epoch_loss_var) / (step - (epoch - 1) * steps_per_epoch),
-                "learning_rate": learning_rate(step),
+                "learning_rate": learning_rate(),
                 "seconds": time.perf_counter() - epoch_start,
                 **{f"val_{k}": v for k, v in val.items()},
             }
@@ -415,15 +415,13 @@ def fit(
                     for tag, text in task.samples(model, epoch).items():
                         tf.summary.text(tag, text)
             monitored = val.get(task.monitor, record["loss"])
-            improved = monitored < float(best_var)
-            if improved:
+            if monitored < float(best_var):
                 best_var.assign(monitored)
                 bad_epochs_var.assign(0)
                 best = record
+                best_manager.save(checkpoint_number=step)
             else:
                 bad_epochs_var.assign_add(1)
-            if improved:
-                best_manager.save(checkpoint_number=step)
             save()
             last_saved = step
             if verbose and chief:
