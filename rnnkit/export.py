@@ -51,9 +51,8 @@ def latest(app_dir: str | os.PathLike) -> Path | None:
 
 def _tensor_proto(value):
     array = np.asarray(value)
-    if array.dtype.kind in "US":
-        array = np.char.encode(array.astype(str), "utf-8") if array.dtype.kind == "U" else array
-        return tf.make_tensor_proto(array.tolist(), dtype=tf.string, shape=array.shape)
+    if array.dtype.kind == "U":
+        array = np.char.encode(array, "utf-8")
     return tf.make_tensor_proto(array)
 
 
@@ -93,14 +92,17 @@ def read_warmup(path: str | os.PathLike) -> list[tuple[str, dict[str, np.ndarray
     return out
 
 
-def replay_warmup(loaded, path: str | os.PathLike) -> list[dict[str, np.ndarray]]:
-    """Runs every warmup request in ``path`` through the loaded SavedModel's signature."""
+def _replay(loaded, records) -> list[dict[str, np.ndarray]]:
     results = []
-    for signature, inputs in read_warmup(path):
-        fn = loaded.signatures[signature]
-        outputs = fn(**{k: tf.constant(v) for k, v in inputs.items()})
+    for signature, inputs in records:
+        outputs = loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
         results.append({k: v.numpy() for k, v in outputs.items()})
     return results
+
+
+def replay_warmup(loaded, path: str | os.PathLike) -> list[dict[str, np.ndarray]]:
+    """Runs every warmup request in ``path`` through the loaded SavedModel's signature."""
+    return _replay(loaded, read_warmup(path))
 
 
 def write_models_config(base_dir: str | os.PathLike) -> Path:
@@ -162,9 +164,8 @@ def export(
         tf.saved_model.save(module, str(tmp), signatures=dict(signatures))
         write_warmup(tmp / WARMUP_FILE, app, warmup)
         loaded = tf.saved_model.load(str(tmp))
-        for signature, outputs in zip(
-            (s for s, _ in read_warmup(tmp / WARMUP_FILE)), replay_warmup(loaded, tmp / WARMUP_FILE)
-        ):
+        records = read_warmup(tmp / WARMUP_FILE)
+        for (signature, _), outputs in zip(records, _replay(loaded, records)):
             for name, value in outputs.items():
                 if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
                     raise ExportError(f"self-check: {signature} gave non-finite `{name}`")
