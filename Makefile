@@ -16,7 +16,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	touch $@
 
 # The native LSTM/GRU training kernels, compiled for this CPU and TensorFlow
-# (about 40 s); without a compiler rnnkit falls back to its XLA loops.
+# (about 25 s); without a compiler rnnkit falls back to its XLA loops.
 $(NATIVE): rnnkit/kernels/native/rnn_ops.cc $(STAMP)
 	$(BIN)/python -m rnnkit.kernels.native
 
