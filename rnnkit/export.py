@@ -128,6 +128,58 @@ def write_models_config(base_dir: str | os.PathLike) -> Path:
     return path
 
 
+class _Untracked:
+    """Holds an object out of sight of TensorFlow's object tracking."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class ServingModule(tf.Module):
+    """A ``tf.Module`` for serving functions over Keras models.
+
+    ``tf.saved_model.save`` of a module that tracks a Keras 3 model writes a
+    SavedModel that ``tf.saved_model.load`` reads, but the session-based
+    loaders of TF Serving and ``saved_model_cli run`` restore its variables
+    into handles the functions never read ("Could not find variable ...";
+    keras-team/keras#20095). So this module tracks the models' TensorFlow
+    variables themselves and keeps the Keras objects out of its object graph;
+    ``self.models[name]`` gives them back.
+
+    Example:
+
+    >>> class Serve(ServingModule):
+    ...     def __init__(self, model):
+    ...         super().__init__(model=model)
+    ...     @tf.function(input_signature=[tf.TensorSpec([None, 3])])
+    ...     def serve(self, x):
+    ...         return {"y": self.models["model"](x)}
+    """
+
+    def __init__(self, **models):
+        super().__init__()
+        self._held = _Untracked(dict(models))
+        self.model_variables = [v.value for m in models.values() for v in m.variables]
+
+    @property
+    def models(self) -> dict:
+        return self._held.value
+
+
+def _check_variable_names(module: tf.Module) -> None:
+    """TF Serving and ``saved_model_cli run`` load variables by name: names must be unique."""
+    seen: dict[str, int] = {}
+    for variable in module.variables:
+        name = variable.name.split(":")[0]
+        seen[name] = seen.get(name, 0) + 1
+    duplicates = sorted(name for name, count in seen.items() if count > 1)
+    if duplicates:
+        raise ExportError(
+            f"variables share the names {duplicates}, which TF Serving's loader cannot tell "
+            "apart: build each Keras layer inside `keras.name_scope(layer.name)`"
+        )
+
+
 def export(
     module: tf.Module,
     signatures: Mapping[str, Callable],
@@ -157,6 +209,7 @@ def export(
         )
     if "serving_default" not in signatures:
         raise ExportError("the signatures need a `serving_default`")
+    _check_variable_names(module)
     app_dir = Path(base_dir) / app
     app_dir.mkdir(parents=True, exist_ok=True)
     tmp = app_dir / f".tmp-{uuid.uuid4().hex}"
@@ -170,7 +223,10 @@ def export(
                 if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
                     raise ExportError(f"self-check: {signature} gave non-finite `{name}`")
         if check is not None:
-            check(loaded)
+            try:
+                check(loaded)
+            except Exception as e:
+                raise ExportError(f"self-check failed: {type(e).__name__}: {e}") from e
         while True:
             target = app_dir / str((versions(app_dir) or [0])[-1] + 1)
             try:

@@ -210,6 +210,21 @@ def _write_json(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
+def _check_checkpointed(checkpoint: tf.train.Checkpoint, model: keras.Model) -> None:
+    """Every trainable weight must reach the checkpoint, or a resume silently loses it."""
+    reachable = {id(o) for o in tf.train.TrackableView(checkpoint).descendants()}
+    missing = [
+        v.path
+        for v in model.trainable_variables
+        if id(v) not in reachable and id(getattr(v, "value", v)) not in reachable
+    ]
+    if missing:
+        raise ValueError(
+            f"the checkpoint cannot see the weights {missing}: keep layers in attributes "
+            "of their own, not in a list attribute of a Keras model"
+        )
+
+
 def fit(
     task: Task,
     config: TrainConfig,
@@ -255,6 +270,7 @@ def fit(
         bad_epochs=bad_epochs_var,
         epoch_loss=epoch_loss_var,
     )
+    _check_checkpointed(checkpoint, model)
     # Every worker takes part in saving; only the chief's copy is kept.
     ckpt_dir = run_dir / "ckpt" if chief else Path(tempfile.mkdtemp(prefix="rnnkit-ckpt-"))
     manager = tf.train.CheckpointManager(

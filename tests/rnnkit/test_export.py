@@ -17,19 +17,20 @@ from rnnkit import layers as L
 SAVED_MODEL_CLI = str(Path(sys.executable).with_name("saved_model_cli"))
 
 
-class Tagger(tf.Module):
+class Tagger(export.ServingModule):
     """A tiny model with a string-free and a string signature, as apps have."""
 
     def __init__(self):
-        super().__init__()
         keras.utils.set_random_seed(0)
-        self.model = keras.Sequential(
-            [keras.Input((None, 3)), L.GRU(4, return_sequences=True), keras.layers.Dense(2)]
+        super().__init__(
+            model=keras.Sequential(
+                [keras.Input((None, 3)), L.GRU(4, return_sequences=True), keras.layers.Dense(2)]
+            )
         )
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.float32, name="frames")])
     def serve(self, frames):
-        logits = self.model(frames)
+        logits = self.models["model"](frames)
         return {"logits": logits, "tags": tf.argmax(logits, -1, output_type=tf.int32)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
@@ -71,7 +72,7 @@ def test_loaded_model_gives_the_same_outputs_and_replays_warmup(tmp_path):
     loaded = tf.saved_model.load(str(path))
     frames = np.random.default_rng(0).normal(size=(3, 4, 3)).astype("float32")
     got = loaded.signatures["serving_default"](frames=tf.constant(frames))
-    np.testing.assert_allclose(got["logits"], module.model(frames), atol=1e-6)
+    np.testing.assert_allclose(got["logits"], module.models["model"](frames), atol=1e-6)
 
     records = export.read_warmup(path / export.WARMUP_FILE)
     assert [s for s, _ in records] == ["serving_default", "length"]
@@ -84,7 +85,7 @@ def test_failed_self_check_leaves_no_version(tmp_path):
     def refuse(loaded):
         raise AssertionError("wrong output")
 
-    with pytest.raises(AssertionError, match="wrong output"):
+    with pytest.raises(export.ExportError, match="self-check failed: AssertionError: wrong output"):
         _export(tmp_path, check=refuse)
     app_dir = tmp_path / "saved_models" / "tagger"
     assert list(app_dir.iterdir()) == []
@@ -128,3 +129,20 @@ def test_saved_model_cli_shows_and_runs_the_signatures(tmp_path):
         check=True,
     )
     assert "[3 1]" in run.stdout
+    # The session-based loader (TF Serving's) finds the Keras model's variables.
+    run = subprocess.run(
+        [SAVED_MODEL_CLI, "run", "--dir", str(path), "--tag_set", "serve"]
+        + ["--signature_def", "serving_default", "--input_exprs", f"frames={[[[1.0] * 3] * 2]}"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    expected = Tagger().models["model"](np.ones((1, 2, 3), "float32")).numpy()
+    assert f"{expected[0, 0, 0]:.4f}"[:6] in run.stdout.replace("\n", " ")
+
+
+def test_variables_with_the_same_name_are_refused(tmp_path):
+    module = Tagger()
+    module.extra = [tf.Variable(1.0, name="w"), tf.Variable(2.0, name="w")]
+    with pytest.raises(export.ExportError, match=r"variables share the names \['w'\]"):
+        _export(tmp_path, module=module)

@@ -242,3 +242,26 @@ def test_mirrored_on_two_cpus_matches_the_default_strategy(tmp_path):
     np.testing.assert_allclose(out["mirrored"]["losses"], out["default"]["losses"], rtol=1e-5)
     np.testing.assert_allclose(out["mirrored"]["val"], out["default"]["val"], rtol=1e-5)
     assert out["default"]["losses"][-1] < out["default"]["losses"][0]
+
+
+def test_weights_the_checkpoint_cannot_see_are_refused(tmp_path):
+    class Hidden(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [keras.layers.Embedding(VOCAB, 4), keras.layers.Dense(VOCAB)]
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+    def build():
+        model = Hidden()
+        model(np.zeros((1, STEPS), "int32"))
+        return model
+
+    task = _make_task()
+    task.build_model = build
+    config = training.TrainConfig(epochs=1, batch_size=BATCH)
+    with pytest.raises(ValueError, match="the checkpoint cannot see the weights"):
+        training.fit(task, config, tmp_path, strategy="default", verbose=False)

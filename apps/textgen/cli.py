@@ -1,0 +1,139 @@
+"""``rnnkit textgen``: train, evaluate, export (built by rnnkit) and generate."""
+
+import json
+from pathlib import Path
+
+import click
+import tensorflow as tf
+
+from apps.textgen import config as cfg
+from apps.textgen import export as textgen_export
+from apps.textgen import model as textgen_model
+from apps.textgen import tasks
+from apps.textgen.data import VOCAB_FILE, Vocab
+from rnnkit import app as rapp
+from rnnkit import export as rexport
+
+
+def _configure(config, options):
+    for option, path in (
+        ("cell", "model.cell"),
+        ("layers", "model.layers"),
+        ("units", "model.units"),
+        ("dropout", "model.dropout"),
+        ("seq_len", "data.seq_len"),
+        ("tbptt", "data.tbptt"),
+        ("data_dir", "data.data_dir"),
+    ):
+        if option in options:
+            config = rapp.replace(config, path, options[option])
+    return config
+
+
+def _evaluate(run, options):
+    return tasks.evaluate(run.config, run.model, Vocab.load(run.path))
+
+
+def _report(report):
+    rows = [
+        ("model", report["bits_per_char"], report["perplexity"]),
+        ("baseline", report["baseline_bits_per_char"], report["baseline_perplexity"]),
+    ]
+    lines = [f"{'':<10} {'bits/char':>10} {'perplexity':>11}"]
+    lines += [f"{name:<10} {bits:>10.4f} {ppl:>11.3f}" for name, bits, ppl in rows]
+    lines.append(
+        f"model / baseline: {report['ratio_to_baseline']:.3f} on "
+        f"{report['validation_chars']} validation characters ({report['data']}); "
+        f"baseline: {report['baseline']}"
+    )
+    return "\n".join(lines)
+
+
+APP = rapp.App(
+    name="textgen",
+    help=(
+        "Character-level text generation. --data: embedded (Shakespeare, the default), "
+        "file:PATH (a UTF-8 text file or folder), tfds:tiny_shakespeare (with --data-dir)."
+    ),
+    presets=cfg.PRESETS,
+    default_preset="quick",
+    make_task=tasks.make_task,
+    build_model=lambda config, run_dir: textgen_model.build_model(
+        config.model, len(Vocab.load(run_dir))
+    ),
+    evaluate=_evaluate,
+    format_report=_report,
+    export=textgen_export.export,
+    train_options=[
+        click.Option(["--cell"], type=click.Choice(cfg.CELLS), help="Recurrent cell."),
+        click.Option(["--layers"], type=click.IntRange(min=1), help="Stacked recurrent layers."),
+        click.Option(["--units"], type=click.IntRange(min=1), help="Units per layer."),
+        click.Option(
+            ["--dropout"], type=click.FloatRange(0, 1, max_open=True), help="Output dropout."
+        ),
+        click.Option(["--seq-len"], type=click.IntRange(min=2), help="Training window length."),
+        click.Option(
+            ["--tbptt"],
+            type=click.IntRange(min=1),
+            help="Train on consecutive K-char windows with the state carried across them.",
+        ),
+        click.Option(["--data-dir"], help="TFDS data dir for --data tfds:NAME."),
+    ],
+    configure=_configure,
+)
+
+group = rapp.app_group(APP)
+
+
+def _open(source: Path):
+    """``(generate, prime, step, vocab)`` from a run directory or a SavedModel."""
+    if not source.exists():
+        raise rapp.InputError(f"no such run or SavedModel: {source}")
+    if not (source / "saved_model.pb").exists() and rexport.latest(source) is not None:
+        source = rexport.latest(source)
+    if (source / "saved_model.pb").exists():
+        loaded = tf.saved_model.load(str(source))
+        if "step" not in loaded.signatures:
+            raise rapp.InputError(f"{source} is not a textgen SavedModel")
+        vocab = Vocab(json.loads((source / "assets" / VOCAB_FILE).read_text())["chars"])
+        sigs = loaded.signatures
+        return sigs["serving_default"], sigs["prime"], sigs["step"], vocab
+    run = rapp.load_run(APP, source)
+    vocab = Vocab.load(run.path)
+    generator = tasks.Generator(run.model, vocab)
+    return generator.generate, generator.prime, generator.step, vocab
+
+
+@group.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--prompt", default="", help="Text to continue (default: a new speech).")
+@click.option(
+    "--length", type=click.IntRange(1, tasks.MAX_NEW_CHARS), default=300, show_default=True
+)
+@click.option("--temperature", type=click.FloatRange(min=0), default=0.8, show_default=True,
+              help="0: greedy.")  # fmt: skip
+@click.option(
+    "--top-k", type=click.IntRange(min=0), default=0, help="Keep the K likeliest (0: all)."
+)
+@click.option("--top-p", type=click.FloatRange(0, 1), default=1.0, help="Nucleus mass (1: all).")
+@click.option("--beam", type=click.IntRange(min=1), default=1, help="Beam width (>1: beam search).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def generate(source, prompt, length, temperature, top_k, top_p, beam, seed):
+    """Continue PROMPT with a run's model or an exported SavedModel (SOURCE).
+
+    The state is carried one step per new character; the same seed gives the
+    same text. With --beam W the W-beam most likely continuation is printed
+    (sampling options are ignored).
+    """
+    with rapp.input_errors():
+        generate_fn, prime, step, vocab = _open(source)
+    if beam > 1:
+        ids = tasks.beam_search(prime, step, prompt, beam, length)
+        click.echo(prompt + vocab.decode(ids))
+        return
+    request = textgen_export.generate_request(
+        [prompt], max_new_chars=length, temperature=temperature, top_k=top_k, top_p=top_p,
+        seed=seed,
+    )  # fmt: skip
+    out = generate_fn(**{k: tf.constant(v) for k, v in request.items()})
+    click.echo(out["text"][0].numpy().decode("utf-8"))

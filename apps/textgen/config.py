@@ -1,0 +1,105 @@
+"""textgen's configuration: frozen dataclasses and the tiny / quick / full presets."""
+
+import dataclasses
+
+from rnnkit.training import TrainConfig
+
+CELLS = ("lstm", "gru", "elman")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the text comes from and how it is cut into training windows.
+
+    ``source``: ``embedded`` (the Shakespeare corpus shipped with rnnkit),
+    ``file:PATH`` (a UTF-8 text file or a folder of them) or
+    ``tfds:tiny_shakespeare`` (prepared under ``data_dir``).
+    """
+
+    source: str = "embedded"
+    data_dir: str | None = None
+    seq_len: int = 100
+    val_fraction: float = 0.1
+    max_chars: int | None = None
+    tbptt: int | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.seq_len, int) or self.seq_len < 2:
+            raise ValueError(f"`seq_len` must be an integer >= 2. Received: seq_len={self.seq_len}")
+        if not 0 < self.val_fraction < 0.5:
+            raise ValueError(
+                f"`val_fraction` must be in (0, 0.5). Received: val_fraction={self.val_fraction}"
+            )
+        if self.tbptt is not None and (not isinstance(self.tbptt, int) or self.tbptt < 1):
+            raise ValueError(f"`tbptt` must be a positive integer. Received: tbptt={self.tbptt}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    cell: str = "lstm"
+    layers: int = 2
+    units: int = 256
+    embedding_dim: int = 64
+    dropout: float = 0.0
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise ValueError(f"`cell` must be one of {CELLS}. Received: cell={self.cell!r}")
+        for name in ("layers", "units", "embedding_dim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={self.dropout}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TextgenConfig:
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    seed: int = 0
+    sample_prompt: str = "ROMEO:"
+
+
+PRESETS = {
+    # Seconds: for tests. A slice of the corpus, a few steps.
+    "tiny": TextgenConfig(
+        data=DataConfig(seq_len=32, max_chars=40_000),
+        model=ModelConfig(layers=1, units=32, embedding_dim=16),
+        train=TrainConfig(
+            epochs=2,
+            batch_size=16,
+            learning_rate=5e-3,
+            steps_per_epoch=6,
+            validation_steps=4,
+            checkpoint_every=4,
+            log_every=2,
+        ),  # fmt: skip
+    ),
+    # The demo: about 8 minutes on two CPU cores.
+    "quick": TextgenConfig(
+        model=ModelConfig(layers=2, units=256, embedding_dim=64, dropout=0.1),
+        train=TrainConfig(
+            epochs=20,
+            batch_size=64,
+            learning_rate=3e-3,
+            warmup_steps=50,
+            checkpoint_every=200,
+            log_every=20,
+        ),  # fmt: skip
+    ),
+    # The best quality: about 40 minutes on two CPU cores.
+    "full": TextgenConfig(
+        model=ModelConfig(layers=2, units=512, embedding_dim=64, dropout=0.25),
+        train=TrainConfig(
+            epochs=30,
+            batch_size=64,
+            learning_rate=2e-3,
+            warmup_steps=100,
+            checkpoint_every=500,
+            log_every=50,
+            patience=4,
+        ),  # fmt: skip
+    ),
+}

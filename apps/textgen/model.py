@@ -1,0 +1,139 @@
+"""textgen's model: Embedding -> stacked rnnkit recurrent layers -> logits."""
+
+import keras
+import tensorflow as tf
+
+import rnnkit.layers
+from apps.textgen.config import ModelConfig
+
+_LAYERS = {"lstm": rnnkit.layers.LSTM, "gru": rnnkit.layers.GRU, "elman": rnnkit.layers.Elman}
+
+
+@keras.saving.register_keras_serializable(package="textgen")
+class CharRNN(keras.Model):
+    """Character language model with its recurrent state passed in and out.
+
+    The state is a flat list of ``[batch, units]`` tensors, layer by layer
+    (``h, c`` for an LSTM layer, ``h`` for GRU and Elman), so a caller can
+    carry it across windows (TBPTT) or generated characters.
+
+    Args:
+        vocab_size: Number of character ids (id 0: unknown).
+        cell: ``"lstm"``, ``"gru"`` or ``"elman"``.
+        layers: Number of stacked recurrent layers.
+        units: Units per recurrent layer.
+        embedding_dim: Size of the character embedding.
+        dropout: Dropout on each recurrent layer's outputs while training.
+
+    Call arguments:
+        ids: int ``[batch, time]``.
+        states: the flat state list, or None for zeros.
+        padding_mask: bool ``[batch, time]``, right padding: the returned states are
+            those after each row's last real step.
+        training: Python boolean; enables dropout.
+
+    Returns ``(logits [batch, time, vocab_size], new_states)``.
+    """
+
+    def __init__(
+        self, vocab_size, cell="lstm", layers=2, units=256, embedding_dim=64, dropout=0.0, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.cell = cell
+        self.num_layers = layers
+        self.units = units
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
+        # One attribute per layer: tf.train.Checkpoint does not see layers
+        # held in a list attribute of a Keras 3 model.
+        for i in range(layers):
+            layer = _LAYERS[cell](
+                units, return_sequences=True, return_state=True, name=f"{cell}_{i}"
+            )
+            setattr(self, f"rnn_{i}", layer)
+        self.drop = keras.layers.Dropout(dropout, name="dropout")
+        self.head = keras.layers.Dense(vocab_size, name="logits")
+
+    @property
+    def rnns(self) -> list:
+        return [getattr(self, f"rnn_{i}") for i in range(self.num_layers)]
+
+    def build(self, input_shape):
+        # Each layer builds in its own name scope, so every TensorFlow
+        # variable gets a unique name: the session-based loaders of
+        # saved_model_cli and TF Serving look variables up by that name.
+        with keras.name_scope(self.embedding.name):
+            self.embedding.build(input_shape)
+        width = self.embedding_dim
+        for rnn in self.rnns:
+            with keras.name_scope(rnn.name):
+                rnn.build((None, None, width))
+            width = self.units
+        with keras.name_scope(self.head.name):
+            self.head.build((None, None, width))
+
+    @property
+    def states_per_layer(self) -> int:
+        return 2 if self.cell == "lstm" else 1
+
+    @property
+    def state_size(self) -> int:
+        """Width of the concatenated state (what the ``step`` signature passes around)."""
+        return self.num_layers * self.states_per_layer * self.units
+
+    def zero_states(self, batch_size):
+        return [
+            tf.zeros([batch_size, self.units])
+            for _ in range(self.num_layers * self.states_per_layer)
+        ]
+
+    def call(self, ids, states=None, padding_mask=None, training=False):
+        x = self.embedding(ids)
+        k = self.states_per_layer
+        new_states = []
+        for i, rnn in enumerate(self.rnns):
+            initial = None if states is None else list(states[i * k : (i + 1) * k])
+            x, *layer_states = rnn(x, initial_state=initial, mask=padding_mask, training=training)
+            new_states += layer_states
+            x = self.drop(x, training=training)
+        return self.head(x), new_states
+
+    def step(self, ids, states):
+        """One character per row: ``ids [batch]`` -> ``(logits [batch, vocab], new_states)``.
+
+        Runs each cell once, with no loop around it: the fast path for generation.
+        """
+        x = self.embedding(ids)
+        k = self.states_per_layer
+        new_states = []
+        for i, rnn in enumerate(self.rnns):
+            x, layer_states = rnn.cell.step(rnn.cell.project(x), list(states[i * k : (i + 1) * k]))
+            new_states += list(layer_states)
+        return self.head(x), new_states
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size,
+            "cell": self.cell,
+            "layers": self.num_layers,
+            "units": self.units,
+            "embedding_dim": self.embedding_dim,
+            "dropout": self.dropout,
+        }
+
+
+def build_model(config: ModelConfig, vocab_size: int) -> CharRNN:
+    """A built ``CharRNN`` (its variables exist, so checkpoints restore into it)."""
+    model = CharRNN(
+        vocab_size,
+        cell=config.cell,
+        layers=config.layers,
+        units=config.units,
+        embedding_dim=config.embedding_dim,
+        dropout=config.dropout,
+    )
+    model(tf.zeros([1, 2], tf.int32))
+    return model

@@ -1,0 +1,377 @@
+"""How an app describes itself to rnnkit, and the commands rnnkit builds from it.
+
+An app gives one ``App`` object: its presets (frozen config dataclasses), the
+options of its own, and a few functions (task, model, evaluation, export).
+``app_group(app)`` turns it into a click group with ``train``, ``evaluate``
+and ``export``; the app's ``cli.py`` adds only its own verb.
+
+Every app config is a frozen dataclass with the fields ``data`` (holding a
+``source`` string), ``model``, ``train`` (a ``rnnkit.training.TrainConfig``)
+and ``seed``; the shared options write into those fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import sys
+import tempfile
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+RUNS_DIR = Path("runs")
+RUN_ID_ENV = "RNNKIT_RUN_ID"
+
+
+class InputError(ValueError):
+    """Bad input from the user (options, data, paths): a one-line message, exit code 2."""
+
+
+class _CliInputError(click.ClickException):
+    exit_code = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A finished (or interrupted) training run, loaded back."""
+
+    path: Path
+    config: Any
+    model: Any
+    checkpoint: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Exported:
+    """What ``rnnkit.export.export`` needs from an app."""
+
+    module: Any
+    signatures: Mapping[str, Callable]
+    warmup: Mapping[str, Sequence[Mapping]]
+    check: Callable[[Any], None] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class App:
+    """One app, as rnnkit's commands see it.
+
+    Attributes:
+        name: the command and model name (``textgen``).
+        help: the group's help text.
+        presets: ``{name: config}``; ``tiny`` for tests, ``quick`` for the
+            demo, ``full`` for the best quality.
+        default_preset: the preset ``train`` uses without ``--preset``.
+        train_options: the app's own ``train`` options (click options whose
+            value is None when not given).
+        configure: ``configure(config, options) -> config`` applies the given
+            (non-None) app options.
+        make_task: ``make_task(config, run_dir) -> rnnkit.training.Task``;
+            loads the data (raising ``InputError`` on bad input) and writes
+            what the model needs besides its weights (a vocabulary, a scaler)
+            into the run directory.
+        build_model: ``build_model(config, run_dir) -> keras.Model`` for a
+            saved run, from its config and what ``make_task`` wrote.
+        evaluate: ``evaluate(run, options) -> dict``: the model's quality
+            next to the app's baseline.
+        format_report: ``format_report(report) -> str``, the evaluation as
+            a table.
+        export: ``export(run) -> Exported``.
+        evaluate_options: the app's own ``evaluate`` options.
+    """
+
+    name: str
+    help: str
+    presets: Mapping[str, Any]
+    default_preset: str
+    make_task: Callable[[Any, Path], Any]
+    build_model: Callable[[Any, Path], Any]
+    evaluate: Callable[[Run, dict], dict]
+    format_report: Callable[[dict], str]
+    export: Callable[[Run], Exported]
+    train_options: Sequence[click.Option] = ()
+    configure: Callable[[Any, dict], Any] = lambda config, options: config
+    evaluate_options: Sequence[click.Option] = ()
+
+    @property
+    def config_class(self) -> type:
+        return type(next(iter(self.presets.values())))
+
+
+# -- configs -------------------------------------------------------------------------------
+
+
+def config_to_dict(config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(cls: type, data: Mapping) -> Any:
+    """Rebuilds a (nested) frozen config dataclass from ``config_to_dict``'s output."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise InputError(f"unknown config fields for {cls.__name__}: {sorted(unknown)}")
+    kwargs = {}
+    for name, value in data.items():
+        kind = hints[name]
+        if dataclasses.is_dataclass(kind) and isinstance(value, Mapping):
+            value = config_from_dict(kind, value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def replace(config, path: str, value) -> Any:
+    """``replace(config, "train.epochs", 3)``: a copy with one nested field changed."""
+    head, _, rest = path.partition(".")
+    if rest:
+        return dataclasses.replace(config, **{head: replace(getattr(config, head), rest, value)})
+    return dataclasses.replace(config, **{head: value})
+
+
+def write_json(path: str | os.PathLike, data) -> None:
+    """Writes JSON through a temporary file and a rename: never half-written."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def new_run_dir(app: str, root: str | os.PathLike = RUNS_DIR) -> Path:
+    """``runs/<app>/<timestamp>/``; every worker of one ``rnnkit launch`` gets the same one."""
+    name = os.environ.get(RUN_ID_ENV) or datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = Path(root) / app / name
+    if os.environ.get(RUN_ID_ENV):
+        return path
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{name}-{n}")
+    return candidate
+
+
+def load_config(app: App, run_dir: str | os.PathLike) -> Any:
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise InputError(f"{run_dir} is not a {app.name} run directory: it has no config.json")
+    try:
+        return config_from_dict(app.config_class, json.loads(path.read_text()))
+    except (ValueError, TypeError) as e:
+        raise InputError(f"{path} is not a valid {app.name} config: {e}") from None
+
+
+def load_run(app: App, run_dir: str | os.PathLike) -> Run:
+    """The run's config and model, with the best checkpoint's weights (else the latest)."""
+    import tensorflow as tf
+
+    run_dir = Path(run_dir)
+    config = load_config(app, run_dir)
+    checkpoint = tf.train.latest_checkpoint(str(run_dir / "ckpt" / "best"))
+    checkpoint = checkpoint or tf.train.latest_checkpoint(str(run_dir / "ckpt"))
+    if checkpoint is None:
+        raise InputError(f"{run_dir} holds no checkpoint yet: train it first")
+    model = app.build_model(config, run_dir)
+    tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+    return Run(path=run_dir, config=config, model=model, checkpoint=checkpoint)
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def _options(options: Sequence[click.Option]):
+    def decorate(f):
+        f.__click_params__ = getattr(f, "__click_params__", []) + list(reversed(options))
+        return f
+
+    return decorate
+
+
+class input_errors:  # noqa: N801 (used as a context manager)
+    """Turns ``InputError`` (and config validation errors) into click's exit code 2."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if kind is not None and issubclass(kind, InputError):
+            raise _CliInputError(str(error)) from None
+        return False
+
+
+def _configure(app: App, preset: str, shared: dict, own: dict) -> Any:
+    config = app.presets[preset]
+    try:
+        for option, path in (
+            ("data", "data.source"),
+            ("seed", "seed"),
+            ("epochs", "train.epochs"),
+            ("batch_size", "train.batch_size"),
+            ("learning_rate", "train.learning_rate"),
+        ):
+            if shared.get(option) is not None:
+                config = replace(config, path, shared[option])
+        return app.configure(config, {k: v for k, v in own.items() if v is not None})
+    except (ValueError, TypeError) as e:
+        raise InputError(str(e)) from None
+
+
+def app_group(app: App) -> click.Group:
+    """The click group of ``app``: ``train``, ``evaluate`` and ``export``."""
+
+    @click.group(name=app.name, help=app.help)
+    def group() -> None:
+        pass
+
+    @group.command()
+    @click.option(
+        "--preset",
+        type=click.Choice(sorted(app.presets)),
+        default=app.default_preset,
+        show_default=True,
+        help="Model size and training length: tiny (tests), quick (demo), full (best).",
+    )
+    @click.option("--data", help="Data source (see the app's help); default: the embedded data.")
+    @click.option(
+        "--strategy",
+        type=click.Choice(["auto", "default", "mirrored", "multiworker"]),
+        default="auto",
+        show_default=True,
+        help="tf.distribute strategy; auto: multiworker under a multi-worker TF_CONFIG.",
+    )
+    @click.option(
+        "--run-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help=f"Where the run goes (default: runs/{app.name}/<timestamp>).",
+    )
+    @click.option(
+        "--resume", is_flag=True, help="Continue the run in --run-dir from its last step."
+    )
+    @click.option("--seed", type=int, help="Random seed (weights, data order, dropout).")
+    @click.option("--epochs", type=click.IntRange(min=1), help="Number of epochs.")
+    @click.option("--batch-size", type=click.IntRange(min=1), help="Global batch size.")
+    @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Peak LR.")
+    @click.option("--quiet", is_flag=True, help="No progress bar.")
+    @_options(app.train_options)
+    def train(preset, data, strategy, run_dir, resume, seed, epochs, batch_size, learning_rate,
+              quiet, **own):  # fmt: skip
+        """Train a model; checkpoints, TensorBoard logs and metrics go to the run directory."""
+        import keras
+
+        from rnnkit import training
+
+        with input_errors():
+            # The strategy comes first: MultiWorkerMirroredStrategy must be
+            # created before any other TensorFlow op runs.
+            dist = training.make_strategy(strategy)
+            chief = training.is_chief(dist)
+            if resume:
+                if run_dir is None:
+                    raise InputError("--resume needs the --run-dir of the run to continue")
+                config = load_config(app, run_dir)
+                if epochs is not None:
+                    config = replace(config, "train.epochs", epochs)
+            else:
+                config = _configure(
+                    app,
+                    preset,
+                    dict(
+                        data=data,
+                        seed=seed,
+                        epochs=epochs,
+                        batch_size=batch_size,
+                        learning_rate=learning_rate,
+                    ),  # fmt: skip
+                    own,
+                )
+                run_dir = run_dir or new_run_dir(app.name)
+                if (run_dir / "config.json").exists() and chief:
+                    raise InputError(
+                        f"{run_dir} already holds a run: pass --resume to continue it, "
+                        "or another --run-dir"
+                    )
+            run_dir.mkdir(parents=True, exist_ok=True)
+            if chief:
+                write_json(run_dir / "config.json", config_to_dict(config))
+            keras.utils.set_random_seed(config.seed)
+            task = app.make_task(config, run_dir)
+        if chief:
+            click.echo(f"Run directory: {run_dir}")
+        try:
+            result = training.fit(
+                task, config.train, run_dir, strategy=dist, resume=resume, verbose=not quiet
+            )
+        except KeyboardInterrupt:
+            click.echo(
+                f"\nInterrupted; checkpoint saved. Continue with: rnnkit {app.name} train "
+                f"--resume --run-dir {run_dir}",
+                err=True,
+            )
+            sys.exit(130)
+        except training.TrainingDiverged as e:
+            raise click.ClickException(str(e)) from None
+        except FileNotFoundError as e:
+            raise _CliInputError(str(e)) from None
+        if chief:
+            best = result.best or {}
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in best.items() if k.startswith("val_"))
+            click.echo(
+                f"Done ({result.status}, step {result.step})" + (f"; best {shown}" if shown else "")
+            )
+            click.echo(f"TensorBoard: tensorboard --logdir {run_dir / 'tb'}")
+
+    @group.command()
+    @click.argument("run_dir", type=click.Path(path_type=Path))
+    @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+    @_options(app.evaluate_options)
+    def evaluate(run_dir, as_json, **options):
+        """Quality of a trained run next to the app's baseline."""
+        with input_errors():
+            run = load_run(app, run_dir)
+            report = app.evaluate(run, options)
+        write_json(run.path / "evaluation.json", report)
+        click.echo(json.dumps(report, indent=2) if as_json else app.format_report(report))
+
+    @group.command()
+    @click.argument("run_dir", type=click.Path(path_type=Path))
+    @click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("saved_models") / app.name,
+        show_default=True,
+        help="The model's TF Serving base path; the next integer version is written under it.",
+    )
+    def export(run_dir, out):
+        """Export a SavedModel for TF Serving; prints the version folder."""
+        from rnnkit import export as rexport
+
+        with input_errors():
+            run = load_run(app, run_dir)
+            exported = app.export(run)
+        out = out.resolve()
+        try:
+            path = rexport.export(
+                exported.module,
+                exported.signatures,
+                out.parent,
+                out.name,
+                exported.warmup,
+                exported.check,
+            )
+        except rexport.ExportError as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(str(path))
+
+    return group

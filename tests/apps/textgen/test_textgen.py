@@ -1,0 +1,346 @@
+"""textgen end to end: the real CLI on the tiny preset, its files, and its contracts."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from apps.textgen import config as cfg
+from apps.textgen import data, tasks
+from apps.textgen.baseline import KneserNey
+from apps.textgen.cli import APP
+from rnnkit import app as rapp
+from rnnkit import export as rexport
+from rnnkit.cli import cli
+
+SAVED_MODEL_CLI = str(Path(sys.executable).with_name("saved_model_cli"))
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, ["textgen", *map(str, args)], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("textgen") / "run"
+    result = invoke("train", "--preset", "tiny", "--run-dir", path, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "Done (completed, step 12)" in result.output
+    return path
+
+
+@pytest.fixture(scope="module")
+def saved_model(run_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("saved") / "textgen"
+    result = invoke("export", run_dir, "--out", out)
+    assert result.exit_code == 0, result.output
+    path = Path(result.output.strip().splitlines()[-1])
+    assert path == out.resolve() / "1"
+    return path
+
+
+def test_train_writes_the_run_directory(run_dir):
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"]["cell"] == "lstm" and config["train"]["epochs"] == 2
+    assert rapp.config_from_dict(cfg.TextgenConfig, config) == cfg.PRESETS["tiny"]
+    vocab = data.Vocab.load(run_dir)
+    assert "R" in vocab.ids and len(vocab) > 40
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "completed"
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2]
+    assert metrics["history"][1]["val_loss"] < metrics["history"][0]["val_loss"]
+    assert tf.train.latest_checkpoint(str(run_dir / "ckpt")).endswith("ckpt-12")
+
+
+def test_tensorboard_holds_losses_and_generated_text(run_dir):
+    train = EventAccumulator(str(run_dir / "tb" / "train"))
+    train.Reload()
+    tags = set(train.Tags()["tensors"])
+    assert {"loss", "learning_rate", "steps_per_sec", "bits_per_char"} <= tags
+    samples = train.Tensors("samples/temperature_0.8")
+    assert [s.step for s in samples] == [6, 12]
+    text = samples[-1].tensor_proto.string_val[0].decode()
+    assert text.startswith("ROMEO:") and len(text) == len("ROMEO:") + 300
+    val = EventAccumulator(str(run_dir / "tb" / "validation"))
+    val.Reload()
+    assert {"loss", "bits_per_char", "perplexity"} <= set(val.Tags()["tensors"])
+
+
+def test_evaluate_reports_the_model_next_to_the_baseline(run_dir):
+    result = invoke("evaluate", run_dir, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert 0 < report["baseline_bits_per_char"] < report["bits_per_char"] < 7
+    assert report["perplexity"] == pytest.approx(2 ** report["bits_per_char"])
+    assert report["validation_chars"] > 3000
+    assert json.loads((run_dir / "evaluation.json").read_text()) == report
+    table = invoke("evaluate", run_dir).output
+    assert "baseline" in table and f"{report['bits_per_char']:.4f}" in table
+
+
+def test_generate_is_reproducible_and_seeded(run_dir):
+    first = invoke("generate", run_dir, "--prompt", "ROMEO:", "--length", 80, "--seed", 1)
+    again = invoke("generate", run_dir, "--prompt", "ROMEO:", "--length", 80, "--seed", 1)
+    other = invoke("generate", run_dir, "--prompt", "ROMEO:", "--length", 80, "--seed", 2)
+    assert first.exit_code == 0, first.output
+    assert first.output == again.output != other.output
+    assert first.output.startswith("ROMEO:") and len(first.output.rstrip("\n")) == 86
+    beam = invoke("generate", run_dir, "--prompt", "KING:", "--length", 20, "--beam", 3)
+    assert beam.exit_code == 0 and beam.output.startswith("KING:")
+
+
+def _model_and_generator(run_dir):
+    run = rapp.load_run(APP, run_dir)
+    return run.model, tasks.Generator(run.model, data.Vocab.load(run_dir))
+
+
+def test_generation_carries_the_state_one_character_at_a_time(run_dir):
+    model, generator = _model_and_generator(run_dir)
+    vocab = data.Vocab.load(run_dir)
+    out = generator.generate(
+        prompt=tf.constant(["ROMEO:"]),
+        max_new_chars=tf.constant([30]),
+        temperature=tf.constant([0.0]),
+        top_k=tf.constant([0]),
+        top_p=tf.constant([1.0]),
+        seed=tf.constant([0]),
+    )
+    completion = out["completion"][0].numpy().decode()
+    # Greedy by re-reading the whole text each time: the same characters.
+    text = "\nROMEO:"
+    for _ in range(30):
+        logits, _ = model(vocab.encode(text)[None], training=False)
+        probs = logits[0, -1].numpy()
+        probs[0] = -np.inf
+        text += vocab.chars[int(np.argmax(probs))]
+    assert completion == text[len("\nROMEO:") :]
+
+
+def test_sampling_options():
+    logits = tf.constant(np.log([[1e-9, 0.1, 0.2, 0.3, 0.4]] * 4000), tf.float32)
+    ones = tf.ones([4000])
+    seeds = tf.range(4000)
+
+    def draw(temperature=1.0, top_k=0, top_p=1.0, step=0):
+        return tasks.sample(
+            logits,
+            temperature * ones,
+            tf.fill([4000], top_k),
+            top_p * ones,
+            seeds,
+            step,
+        ).numpy()
+
+    counts = np.bincount(draw(), minlength=5) / 4000
+    np.testing.assert_allclose(counts, [0, 0.1, 0.2, 0.3, 0.4], atol=0.03)
+    assert (draw(temperature=0.0) == 4).all()
+    assert set(draw(top_k=2)) == {3, 4}
+    assert set(draw(top_p=0.5)) == {3, 4}  # 0.4 + 0.3 covers 0.5
+    assert set(draw(top_p=0.3)) == {4}
+    assert not (draw(step=0) == draw(step=1)).all()
+    # A row's draw depends on its own seed only, not on the rest of the batch.
+    single = tasks.sample(logits[:1], ones[:1], tf.constant([0]), ones[:1], seeds[7:8], 0)
+    assert int(single[0]) == draw()[7]
+
+
+def test_saved_model_signatures(saved_model, run_dir):
+    loaded = tf.saved_model.load(str(saved_model))
+    assert set(loaded.signatures) == {"serving_default", "prime", "step"}
+    serve = loaded.signatures["serving_default"]
+    assert set(serve.structured_input_signature[1]) == {
+        "prompt", "max_new_chars", "temperature", "top_k", "top_p", "seed"
+    }  # fmt: skip
+    request = {
+        "prompt": tf.constant(["ROMEO:", "", "ROMEO:"]),
+        "max_new_chars": tf.constant([12, 5, 12]),
+        "temperature": tf.constant([0.8, 0.0, 0.8]),
+        "top_k": tf.constant([0, 0, 5]),
+        "top_p": tf.constant([1.0, 1.0, 0.9]),
+        "seed": tf.constant([3, 3, 3]),
+    }
+    out = serve(**request)
+    texts = [t.decode() for t in out["text"].numpy()]
+    assert texts[0].startswith("ROMEO:") and len(texts[0]) == 18 and len(texts[1]) == 5
+    # The same generation as the run's own model.
+    _, generator = _model_and_generator(run_dir)
+    assert generator.generate(**request)["text"].numpy().tolist() == out["text"].numpy().tolist()
+    # Streaming: prime, then step with the state passed in and out.
+    primed = loaded.signatures["prime"](prompt=tf.constant(["ROMEO:"]))
+    state = primed["state"]
+    assert state.shape == (1, 2 * 32)
+    vocab = data.Vocab(json.loads((saved_model / "assets" / "vocab.json").read_text())["chars"])
+    ids = [int(np.argmax(primed["logits"][0, 1:])) + 1]
+    for _ in range(4):
+        stepped = loaded.signatures["step"](ids=tf.constant(ids[-1:]), state=state)
+        state = stepped["state"]
+        ids.append(int(np.argmax(stepped["logits"][0, 1:])) + 1)
+    greedy = serve(**{**request, "temperature": tf.constant([0.0, 0.0, 0.0])})
+    assert greedy["completion"][0].numpy().decode()[:5] == vocab.decode(ids)
+
+
+def test_saved_model_warmup_and_cli(saved_model):
+    records = rexport.read_warmup(saved_model / rexport.WARMUP_FILE)
+    assert {name for name, _ in records} == {"serving_default", "prime", "step"}
+    replies = rexport.replay_warmup(
+        tf.saved_model.load(str(saved_model)), saved_model / rexport.WARMUP_FILE
+    )
+    assert all(r for r in replies)
+    exprs = (
+        "prompt=['ROMEO:', 'JULIET:'];max_new_chars=[10, 4];temperature=[0.0, 0.5];"
+        "top_k=[0, 3];top_p=[1.0, 0.9];seed=[1, 2]"
+    )
+    run = subprocess.run(
+        [SAVED_MODEL_CLI, "run", "--dir", str(saved_model), "--tag_set", "serve"]
+        + ["--signature_def", "serving_default", "--input_exprs", exprs],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Result for output key text:" in run.stdout and "b'ROMEO:" in run.stdout
+    step = subprocess.run(
+        [SAVED_MODEL_CLI, "run", "--dir", str(saved_model), "--tag_set", "serve"]
+        + ["--signature_def", "step", "--input_exprs", f"ids=[3];state={[[0.0] * 64]}"],
+        capture_output=True,
+        text=True,
+    )
+    assert step.returncode == 0, step.stderr[-2000:]
+    assert "Result for output key logits:" in step.stdout
+
+
+def test_generate_from_the_saved_model(saved_model, run_dir):
+    from_model = invoke("generate", saved_model.parent, "--prompt", "ROMEO:", "--seed", 4)
+    from_run = invoke("generate", run_dir, "--prompt", "ROMEO:", "--seed", 4)
+    assert from_model.exit_code == 0, from_model.output
+    assert from_model.output == from_run.output
+
+
+def test_export_counts_versions_up(run_dir, saved_model):
+    result = invoke("export", run_dir, "--out", saved_model.parent)
+    assert result.exit_code == 0, result.output
+    assert Path(result.output.strip()).name == "2"
+    assert (saved_model.parent.parent / "models.config").exists()
+
+
+def test_tbptt_carries_the_state_across_windows(tmp_path):
+    config = rapp.replace(cfg.PRESETS["tiny"], "data.tbptt", 8)
+    task = tasks.make_task(config, tmp_path)
+    model = task.build_model()
+    first, second = list(task.train_data(0).take(2))
+    assert bool(first[2].numpy().all()) and not bool(second[2].numpy().any())
+    np.testing.assert_array_equal(first[1][:, -1], second[0][:, 0])  # rows continue
+    task.loss(model, first, False)
+    carried = task.loss(model, second, False).numpy()
+    joined_x = tf.concat([first[0], second[0]], axis=1)
+    logits, _ = model(joined_x, training=False)
+    expected = tasks._per_example_loss(logits[:, 8:], second[1]).numpy()
+    np.testing.assert_allclose(carried, expected, rtol=1e-5)
+
+
+def test_tbptt_training_runs(tmp_path):
+    result = invoke(
+        "train", "--preset", "tiny", "--tbptt", 8, "--cell", "gru", "--run-dir", tmp_path / "r",
+        "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["data"]["tbptt"] == 8 and config["model"]["cell"] == "gru"
+
+
+def test_user_files_and_folders(tmp_path):
+    text = (data.EMBEDDED.read_text()[:30_000]).replace("HAMLET", "HAMLÉT")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text(text[:15_000])
+    (tmp_path / "docs" / "b.txt").write_text(text[15_000:])
+    train, val = data.load_text(cfg.DataConfig(source=f"file:{tmp_path / 'docs'}"))
+    assert len(train) + len(val) == 30_002 and "É" in train + val
+    result = invoke(
+        "train", "--preset", "tiny", "--data", f"file:{tmp_path / 'docs'}", "--cell", "elman",
+        "--run-dir", tmp_path / "r", "--quiet", "--epochs", 1,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "É" in data.Vocab.load(tmp_path / "r").ids
+
+
+def test_tfds_source(tmp_path):
+    import tensorflow_datasets as tfds
+
+    text = data.EMBEDDED.read_text()[:5000]
+
+    def as_dataset(builder, split, *args, **kwargs):
+        part = text[:4000] if split == "train" else text[4000:]
+        return tf.data.Dataset.from_tensors({"text": tf.constant(part)})
+
+    with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+        train, val = data.load_text(cfg.DataConfig(source="tfds:tiny_shakespeare"))
+    assert (train, val) == (text[:4000], text[4000:])
+
+
+@pytest.mark.parametrize(
+    "setup, data_arg, message",
+    [
+        (None, "file:{tmp}/missing.txt", "no such file or folder"),
+        (b"", "file:{tmp}/f.txt", "holds no text"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "file:{tmp}/f.txt", "binary file"),
+        ("é".encode("latin-1") * 2000, "file:{tmp}/f.txt", "not UTF-8 text (byte 0: 0xe9)"),
+        (b"short text", "file:{tmp}/f.txt", "too short: 10 characters"),
+        (None, "ftp:x", "unknown --data 'ftp:x'"),
+        (None, "tfds:tiny_shakespeare", "is not prepared under {tmp}/nodata"),
+        (None, "tfds:imdb", "unknown TFDS text data set 'imdb'"),
+    ],
+)
+def test_bad_data_is_a_one_line_usage_error(tmp_path, setup, data_arg, message):
+    if setup is not None:
+        (tmp_path / "f.txt").write_bytes(setup)
+    args = ["train", "--preset", "tiny", "--run-dir", tmp_path / "r"]
+    args += ["--data", data_arg.format(tmp=tmp_path), "--data-dir", tmp_path / "nodata"]
+    result = invoke(*args)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert message.format(tmp=tmp_path) in lines[0]
+    assert not (tmp_path / "r" / "metrics.json").exists()
+
+
+def test_bad_commands_are_usage_errors(tmp_path, run_dir):
+    cases = [
+        (["evaluate", tmp_path], "has no config.json"),
+        (["generate", tmp_path / "nothing"], "no such run or SavedModel"),
+        (["train", "--preset", "tiny", "--resume"], "--resume needs the --run-dir"),
+        (["train", "--preset", "tiny", "--run-dir", run_dir], "already holds a run"),
+        (["train", "--units", "0"], "Invalid value for '--units'"),
+        (["generate", run_dir, "--top-p", "2"], "Invalid value for '--top-p'"),
+    ]
+    for args, message in cases:
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_resume_continues_a_run(tmp_path):
+    run = tmp_path / "r"
+    assert invoke("train", "--preset", "tiny", "--run-dir", run, "--quiet").exit_code == 0
+    result = invoke("train", "--resume", "--run-dir", run, "--epochs", 3, "--quiet")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert [h["step"] for h in metrics["history"]] == [6, 12, 18]
+    assert json.loads((run / "config.json").read_text())["train"]["epochs"] == 3
+
+
+def test_baseline_is_a_normalised_kneser_ney_model():
+    text = data.EMBEDDED.read_text()[:50_000]
+    lm = KneserNey(text, order=5)
+    chars = sorted(set(text))
+    for context in ["ROMEO", "\n", "xyzq", ""]:
+        total = sum(lm.prob(context, c) for c in chars) + lm.prob(context, "\x00")
+        assert total == pytest.approx(1.0, abs=1e-9)
+    held_out = data.EMBEDDED.read_text()[60_000:70_000]
+    bits = [KneserNey(text, order=n).bits_per_char(held_out) for n in (1, 3, 5)]
+    assert bits[0] > bits[1] > bits[2] > 1.5
+    assert 0 < lm.prob("ROMEO", "\x01") < 1e-3
