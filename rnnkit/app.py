@@ -16,14 +16,16 @@ import dataclasses
 import datetime
 import json
 import os
+import shutil
 import sys
-import tempfile
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
+
+from rnnkit.files import write_json
 
 RUNS_DIR = Path("runs")
 RUN_ID_ENV = "RNNKIT_RUN_ID"
@@ -134,20 +136,6 @@ def replace(config, path: str, value) -> Any:
     if rest:
         return dataclasses.replace(config, **{head: replace(getattr(config, head), rest, value)})
     return dataclasses.replace(config, **{head: value})
-
-
-def write_json(path: str | os.PathLike, data) -> None:
-    """Writes JSON through a temporary file and a rename: never half-written."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def new_run_dir(app: str, root: str | os.PathLike = RUNS_DIR) -> Path:
@@ -272,41 +260,51 @@ def app_group(app: App) -> click.Group:
 
         from rnnkit import training
 
-        with input_errors():
-            # The strategy comes first: MultiWorkerMirroredStrategy must be
-            # created before any other TensorFlow op runs.
-            dist = training.make_strategy(strategy)
-            chief = training.is_chief(dist)
-            if resume:
-                if run_dir is None:
-                    raise InputError("--resume needs the --run-dir of the run to continue")
-                config = load_config(app, run_dir)
-                if epochs is not None:
-                    config = replace(config, "train.epochs", epochs)
-            else:
-                config = _configure(
-                    app,
-                    preset,
-                    dict(
-                        data=data,
-                        seed=seed,
-                        epochs=epochs,
-                        batch_size=batch_size,
-                        learning_rate=learning_rate,
-                    ),  # fmt: skip
-                    own,
-                )
-                run_dir = run_dir or new_run_dir(app.name)
-                if (run_dir / "config.json").exists() and chief:
-                    raise InputError(
-                        f"{run_dir} already holds a run: pass --resume to continue it, "
-                        "or another --run-dir"
+        try:
+            with input_errors():
+                # The strategy comes first: MultiWorkerMirroredStrategy must be
+                # created before any other TensorFlow op runs.
+                dist = training.make_strategy(strategy)
+                chief = training.is_chief(dist)
+                if resume:
+                    if run_dir is None:
+                        raise InputError("--resume needs the --run-dir of the run to continue")
+                    config = load_config(app, run_dir)
+                    if epochs is not None:
+                        config = replace(config, "train.epochs", epochs)
+                else:
+                    config = _configure(
+                        app,
+                        preset,
+                        dict(
+                            data=data,
+                            seed=seed,
+                            epochs=epochs,
+                            batch_size=batch_size,
+                            learning_rate=learning_rate,
+                        ),  # fmt: skip
+                        own,
                     )
-            run_dir.mkdir(parents=True, exist_ok=True)
-            if chief:
-                write_json(run_dir / "config.json", config_to_dict(config))
-            keras.utils.set_random_seed(config.seed)
-            task = app.make_task(config, run_dir)
+                    run_dir = run_dir or new_run_dir(app.name)
+                    if (run_dir / "config.json").exists() and chief:
+                        raise InputError(
+                            f"{run_dir} already holds a run: pass --resume to continue it, "
+                            "or another --run-dir"
+                        )
+                created = not run_dir.exists()
+                run_dir.mkdir(parents=True, exist_ok=True)
+                try:
+                    keras.utils.set_random_seed(config.seed)
+                    task = app.make_task(config, run_dir)
+                except BaseException:
+                    if created and chief:
+                        shutil.rmtree(run_dir, ignore_errors=True)  # no half-made run is left
+                    raise
+                if chief:
+                    write_json(run_dir / "config.json", config_to_dict(config))
+        except KeyboardInterrupt:
+            click.echo("\nInterrupted before training started; nothing was saved.", err=True)
+            sys.exit(130)
         if chief:
             click.echo(f"Run directory: {run_dir}")
         try:

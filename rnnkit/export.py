@@ -19,13 +19,14 @@ version is ever visible.
 
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+
+from rnnkit.files import write_text
 
 WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
 MAX_WARMUP_RECORDS = 1000
@@ -121,10 +122,7 @@ def write_models_config(base_dir: str | os.PathLike) -> Path:
             entry.base_path = str(app_dir)
             entry.model_platform = "tensorflow"
     path = base_dir / "models.config"
-    fd, tmp = tempfile.mkstemp(dir=base_dir, prefix=".models.config.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text_format.MessageToString(config))
-    os.replace(tmp, path)
+    write_text(path, text_format.MessageToString(config))
     return path
 
 

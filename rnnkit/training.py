@@ -37,6 +37,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from rnnkit.files import write_json
+
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 
 
@@ -201,13 +203,6 @@ def _shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
-
-
-def _write_json(path: Path, data) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
 
 
 def _check_checkpointed(checkpoint: tf.train.Checkpoint, model: keras.Model) -> None:
@@ -444,7 +439,7 @@ def fit(
                 shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("val_"))
                 print(f"  train loss {record['loss']:.4f}" + (f", {shown}" if shown else ""))
             if chief:
-                _write_json(metrics_path, {"status": "running", "history": history, "best": best})
+                write_json(metrics_path, {"status": "running", "history": history, "best": best})
             if config.patience and int(bad_epochs_var) >= config.patience:
                 status = "early_stopped"
                 break
@@ -452,14 +447,14 @@ def fit(
         if step != last_saved:
             save()
         if chief:
-            _write_json(
+            write_json(
                 metrics_path,
                 {"status": "interrupted", "step": step, "history": history, "best": best},
             )
         raise
     except TrainingDiverged:
         if chief:
-            _write_json(metrics_path, {"status": "diverged", "history": history, "best": best})
+            write_json(metrics_path, {"status": "diverged", "history": history, "best": best})
         raise
     finally:
         for writer in writers.values():
@@ -469,7 +464,5 @@ def fit(
     if not chief:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     if chief:
-        _write_json(
-            metrics_path, {"status": status, "step": step, "history": history, "best": best}
-        )
+        write_json(metrics_path, {"status": status, "step": step, "history": history, "best": best})
     return FitResult(model=model, step=step, status=status, history=history, best=best)

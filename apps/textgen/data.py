@@ -22,7 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from apps.textgen.config import DataConfig
-from rnnkit.app import InputError, write_json
+from rnnkit.app import InputError
+from rnnkit.files import write_json
 from rnnkit.tbptt import stream_windows
 
 EMBEDDED = Path(__file__).parent / "data" / "shakespeare.txt"

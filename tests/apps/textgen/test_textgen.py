@@ -1,8 +1,10 @@
 """textgen end to end: the real CLI on the tiny preset, its files, and its contracts."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -304,7 +306,7 @@ def test_bad_data_is_a_one_line_usage_error(tmp_path, setup, data_arg, message):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
     assert message.format(tmp=tmp_path) in lines[0]
-    assert not (tmp_path / "r" / "metrics.json").exists()
+    assert not (tmp_path / "r").exists()
 
 
 def test_bad_commands_are_usage_errors(tmp_path, run_dir):
@@ -331,6 +333,28 @@ def test_resume_continues_a_run(tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert [h["step"] for h in metrics["history"]] == [6, 12, 18]
     assert json.loads((run / "config.json").read_text())["train"]["epochs"] == 3
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+    run = tmp_path / "r"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnkit.cli", "textgen", "train", "--preset", "tiny"]
+        + ["--epochs", "300", "--run-dir", str(run), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(run.glob("ckpt/ckpt-*.index")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    assert f"Continue with: rnnkit textgen train --resume --run-dir {run}" in err
+    assert "Traceback" not in err
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["status"] == "interrupted" and 0 < metrics["step"] < 1800
+    assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith(f"ckpt-{metrics['step']}")
 
 
 def test_baseline_is_a_normalised_kneser_ney_model():

@@ -1,0 +1,87 @@
+"""Generation speed of textgen's exported ``serving_default``: ms per generated character.
+
+Times the SavedModel as TF Serving would run it (loaded back, called through
+its signature) at batch 1 and batch 32. Without ``--saved-model`` it exports
+an untrained model of the preset's size first: the speed does not depend on
+the weights.
+
+    python benchmarks/textgen_generation.py [--saved-model saved_models/textgen] [--preset quick]
+"""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import tensorflow as tf  # noqa: E402
+
+from apps.textgen import config as cfg  # noqa: E402
+from apps.textgen import data, tasks  # noqa: E402
+from apps.textgen.export import generate_request  # noqa: E402
+from apps.textgen.model import build_model  # noqa: E402
+from rnnkit import export as rexport  # noqa: E402
+
+
+def _saved_model(args) -> Path:
+    if args.saved_model:
+        path = Path(args.saved_model)
+        return path if (path / "saved_model.pb").exists() else rexport.latest(path)
+    config = cfg.PRESETS[args.preset]
+    vocab = data.Vocab.from_text(data.EMBEDDED.read_text(encoding="utf-8"))
+    generator = tasks.Generator(build_model(config.model, len(vocab)), vocab)
+    path = Path(tempfile.mkdtemp(prefix="textgen-bench-")) / "1"
+    tf.saved_model.save(
+        generator,
+        str(path),
+        signatures={"serving_default": generator.generate, "step": generator.step},
+    )
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--saved-model", help="a version folder or a model base path")
+    parser.add_argument("--preset", default="quick", choices=sorted(cfg.PRESETS))
+    parser.add_argument("--chars", type=int, default=200, help="characters per request")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    path = _saved_model(args)
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    results = {"saved_model": str(path), "chars": args.chars}
+    for batch in (1, 32):
+        request = generate_request(["ROMEO:"] * batch, max_new_chars=args.chars)
+        request = {k: tf.constant(v) for k, v in request.items()}
+        serve(**request)  # trace and warm up
+        times = []
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            serve(**request)["text"].numpy()
+            times.append(time.perf_counter() - start)
+        best = min(times)
+        results[f"batch_{batch}"] = {
+            "ms_per_step": 1000 * best / args.chars,
+            "ms_per_char": 1000 * best / (args.chars * batch),
+            "chars_per_sec": args.chars * batch / best,
+        }
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"SavedModel: {path}; {args.chars} new characters per row, best of {args.rounds}")
+    print(f"{'batch':>5} {'ms/step':>9} {'ms/char':>9} {'chars/s':>9}")
+    for batch in (1, 32):
+        r = results[f"batch_{batch}"]
+        step, char, rate = r["ms_per_step"], r["ms_per_char"], r["chars_per_sec"]
+        print(f"{batch:>5} {step:>9.3f} {char:>9.4f} {rate:>9.0f}")
+
+
+if __name__ == "__main__":
+    main()

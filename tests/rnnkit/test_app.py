@@ -1,0 +1,59 @@
+"""rnnkit.app: configs to JSON and back, run directories, atomic files."""
+
+import dataclasses
+import json
+import os
+import stat
+
+import pytest
+
+from rnnkit import app
+from rnnkit.files import write_json
+from rnnkit.training import TrainConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Data:
+    source: str = "embedded"
+    sizes: tuple = (1, 2)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    data: Data = Data()
+    train: TrainConfig = TrainConfig()
+    seed: int = 0
+
+
+def test_configs_round_trip_through_json():
+    config = app.replace(Config(), "train.epochs", 3)
+    config = app.replace(config, "data.sizes", (4,))
+    assert config.train.epochs == 3 and config.data.sizes == (4,)
+    back = app.config_from_dict(Config, json.loads(json.dumps(app.config_to_dict(config))))
+    assert back == config
+    with pytest.raises(app.InputError, match=r"unknown config fields for Data: \['colour'\]"):
+        app.config_from_dict(Config, {"data": {"colour": 1}})
+    with pytest.raises(ValueError, match="`epochs` must be a positive integer"):
+        app.replace(config, "train.epochs", 0)
+
+
+def test_new_run_dirs_never_collide(tmp_path, monkeypatch):
+    monkeypatch.delenv(app.RUN_ID_ENV, raising=False)
+    first = app.new_run_dir("demo", tmp_path)
+    first.mkdir(parents=True)
+    second = app.new_run_dir("demo", tmp_path)
+    assert first.parent == second.parent == tmp_path / "demo" and first != second
+    # Every worker of one launch gets the launch's run id.
+    monkeypatch.setenv(app.RUN_ID_ENV, "launch-1")
+    assert app.new_run_dir("demo", tmp_path) == tmp_path / "demo" / "launch-1"
+
+
+def test_json_is_written_whole_and_readable(tmp_path):
+    path = tmp_path / "metrics.json"
+    write_json(path, {"a": 1})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert stat.S_IMODE(os.stat(path).st_mode) & 0o044 == 0o044  # not mkstemp's 0600
+    with pytest.raises(TypeError):
+        write_json(path, {"a": object()})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
