@@ -144,6 +144,7 @@ class Vocab:
         return "".join(self.chars[int(i)] for i in ids)
 
     def save(self, run_dir: str | os.PathLike) -> None:
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
         write_json(Path(run_dir) / VOCAB_FILE, {"chars": self.chars[1:]})
 
     @classmethod
