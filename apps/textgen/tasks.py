@@ -227,7 +227,10 @@ class Generator(ServingModule):
         pos = tf.searchsorted(self.codepoints, flat)
         found = tf.gather(self.codepoints, tf.minimum(pos, tf.size(self.codepoints) - 1)) == flat
         ids = codes.with_flat_values(tf.where(found, pos + 1, 0))
-        return ids.to_tensor(), tf.cast(ids.row_lengths(), tf.int32)
+        # At least one column, so an empty batch still makes a valid sequence.
+        padded = ids.to_tensor()
+        padded = tf.pad(padded, [[0, 0], [0, tf.maximum(1 - tf.shape(padded)[1], 0)]])
+        return padded, tf.cast(ids.row_lengths(), tf.int32)
 
     def _read(self, prompt):
         ids, lengths = self._encode(prompt)
@@ -259,7 +262,12 @@ class Generator(ServingModule):
         _, _, out, *_ = tf.while_loop(
             lambda t, *_: t < steps, body, (tf.constant(0), logits, out, *states)
         )
-        new_ids = tf.transpose(tf.reshape(out.stack(), [steps, batch]))
+        # An empty TensorArray cannot stack (its element shape is unknown).
+        new_ids = tf.cond(
+            steps > 0,
+            lambda: tf.transpose(tf.reshape(out.stack(), [steps, batch])),
+            lambda: tf.zeros([batch, 0], tf.int32),
+        )
         new_ids = tf.RaggedTensor.from_tensor(new_ids, lengths=lengths)
         completion = tf.strings.reduce_join(tf.gather(self.chars, new_ids), axis=1)
         return {"text": tf.strings.join([prompt, completion]), "completion": completion}

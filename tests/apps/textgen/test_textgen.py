@@ -404,3 +404,27 @@ def test_tbptt_under_mirrored_strategy_matches_one_replica(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(out["mirrored"], out["default"], rtol=1e-5)
+
+
+def test_generate_handles_edge_requests(run_dir):
+    _, generator = _model_and_generator(run_dir)
+
+    def generate(prompts, lengths):
+        n = len(prompts)
+        out = generator.generate(
+            prompt=tf.constant(prompts, tf.string),
+            max_new_chars=tf.constant(lengths, tf.int32),
+            temperature=tf.ones([n]),
+            top_k=tf.zeros([n], tf.int32),
+            top_p=tf.ones([n]),
+            seed=tf.zeros([n], tf.int32),
+        )
+        return [t.decode() for t in out["completion"].numpy()]
+
+    assert generate([], []) == []
+    assert generate(["a", "b"], [0, -3]) == ["", ""]
+    unseen = generate(["é€😀"], [3])  # characters the vocabulary lacks read as unknown
+    assert len(unseen[0]) == 3
+    state = tf.zeros([2, generator.state_size])
+    out = generator.step(ids=tf.constant([10_000, -1]), state=state)  # out of range: unknown
+    assert out["logits"].shape == (2, generator.vocab_size) and out["state"].shape == state.shape
