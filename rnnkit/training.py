@@ -205,9 +205,14 @@ def _shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
     return dataset.with_options(options)
 
 
-def _check_checkpointed(checkpoint: tf.train.Checkpoint, model: keras.Model) -> None:
-    """Every trainable weight must reach the checkpoint, or a resume silently loses it."""
-    reachable = {id(o) for o in tf.train.TrackableView(checkpoint).descendants()}
+def _check_checkpointed(model: keras.Model) -> None:
+    """Every trainable weight must be reachable from the model in the checkpoint.
+
+    Otherwise ``tf.train.Checkpoint(model=model).restore(...)`` (evaluate,
+    export) silently leaves it at its initial value; the optimizer reaching
+    it does not help there.
+    """
+    reachable = {id(o) for o in tf.train.TrackableView(model).descendants()}
     missing = [
         v.path
         for v in model.trainable_variables
@@ -265,7 +270,7 @@ def fit(
         bad_epochs=bad_epochs_var,
         epoch_loss=epoch_loss_var,
     )
-    _check_checkpointed(checkpoint, model)
+    _check_checkpointed(model)
     # Every worker takes part in saving; only the chief's copy is kept.
     ckpt_dir = run_dir / "ckpt" if chief else Path(tempfile.mkdtemp(prefix="rnnkit-ckpt-"))
     manager = tf.train.CheckpointManager(
