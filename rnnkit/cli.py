@@ -120,6 +120,10 @@ def launch(workers, command):
 
 
 def main() -> None:
+    # `rnnkit <app> export` runs CPU-only, so no GPU-only op (cuDNN) lands in
+    # the SavedModel; TensorFlow is not imported yet at this point.
+    if sys.argv[2:3] == ["export"]:
+        os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
     cli()
 
 
