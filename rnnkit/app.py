@@ -172,7 +172,11 @@ def load_run(app: App, run_dir: str | os.PathLike) -> Run:
     if checkpoint is None:
         raise InputError(f"{run_dir} holds no checkpoint yet: train it first")
     model = app.build_model(config, run_dir)
-    tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+    status = tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+    try:
+        status.assert_existing_objects_matched()  # every weight of the model was restored
+    except AssertionError as e:
+        raise InputError(f"{checkpoint} does not fit this model: {str(e)[:300]}") from None
     return Run(path=run_dir, config=config, model=model, checkpoint=checkpoint)
 
 

@@ -428,3 +428,16 @@ def test_generate_handles_edge_requests(run_dir):
     state = tf.zeros([2, generator.state_size])
     out = generator.step(ids=tf.constant([10_000, -1]), state=state)  # out of range: unknown
     assert out["logits"].shape == (2, generator.vocab_size) and out["state"].shape == state.shape
+
+
+def test_a_checkpoint_that_does_not_fit_the_config_is_refused(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["model"]["layers"] = 2  # the checkpoint holds one layer
+    (copy / "config.json").write_text(json.dumps(config))
+    result = invoke("evaluate", copy)
+    assert result.exit_code == 2
+    assert "does not fit this model" in result.output and "Traceback" not in result.output
