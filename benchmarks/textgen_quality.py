@@ -45,7 +45,9 @@ def main() -> None:
         run = Path(tempfile.mkdtemp(prefix=f"textgen-{preset}-")) / "run"
         start = time.perf_counter()
         subprocess.run(
-            [*RNNKIT, "train", "--preset", preset, "--run-dir", str(run), "--quiet"], check=True
+            [*RNNKIT, "train", "--preset", preset, "--run-dir", str(run), "--quiet"],
+            check=True,
+            stdout=sys.stderr,
         )
         report = _evaluate(run)
         report["wall_seconds"] = time.perf_counter() - start
