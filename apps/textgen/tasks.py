@@ -57,8 +57,8 @@ def make_task(config: TextgenConfig, run_dir: Path) -> Task:
             f"{len(train_ids)} training characters are too few for --tbptt {window} with "
             f"batch size {batch}: at least {batch * window + window + 1} are needed"
         )
-    if len(val_ids) < seq_len + 1:
-        seq_len = max(2, len(val_ids) - 1)
+    # A short validation split (a small user file) gets shorter windows.
+    val_len = max(1, min(seq_len, len(val_ids) - 1))
     carried: list[tf.Variable] = []
     holder: dict = {}
 
@@ -66,7 +66,8 @@ def make_task(config: TextgenConfig, run_dir: Path) -> Task:
         model = build_model(config.model, len(vocab))
         if window:
             # One state per replica (sync-on-read): each replica's rows of
-            # window n + 1 continue its rows of window n.
+            # window n + 1 continue its rows of window n. The state is not
+            # checkpointed: a resumed run starts its next window from zeros.
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
             carried[:] = [
                 tf.Variable(
@@ -117,7 +118,7 @@ def make_task(config: TextgenConfig, run_dir: Path) -> Task:
         build_model=build,
         loss=loss,
         train_data=train_data,
-        val_data=lambda: data.val_windows(val_ids, seq_len, batch),
+        val_data=lambda: data.val_windows(val_ids, val_len, batch),
         derived_metrics=derived_metrics,
         samples=samples,
         monitor="loss",
