@@ -71,8 +71,8 @@ class App:
         default_preset: the preset ``train`` uses without ``--preset``.
         train_options: the app's own ``train`` options (click options whose
             value is None when not given).
-        configure: ``configure(config, options) -> config`` applies the given
-            (non-None) app options.
+        option_fields: ``{option: "field.path"}``, the config field each of
+            ``train_options`` sets when given.
         make_task: ``make_task(config, run_dir) -> rnnkit.training.Task``;
             loads the data (raising ``InputError`` on bad input) and writes
             what the model needs besides its weights (a vocabulary, a scaler)
@@ -97,7 +97,7 @@ class App:
     format_report: Callable[[dict], str]
     export: Callable[[Run], Exported]
     train_options: Sequence[click.Option] = ()
-    configure: Callable[[Any, dict], Any] = lambda config, options: config
+    option_fields: Mapping[str, str] = dataclasses.field(default_factory=dict)
     evaluate_options: Sequence[click.Option] = ()
 
     @property
@@ -203,19 +203,25 @@ class input_errors:  # noqa: N801 (used as a context manager)
         return False
 
 
-def _configure(app: App, preset: str, shared: dict, own: dict) -> Any:
+# The config field each shared ``train`` option sets.
+_SHARED_FIELDS = {
+    "data": "data.source",
+    "seed": "seed",
+    "epochs": "train.epochs",
+    "batch_size": "train.batch_size",
+    "learning_rate": "train.learning_rate",
+}
+
+
+def _configure(app: App, preset: str, options: dict) -> Any:
+    """The preset with every given (non-None) option written into its field."""
     config = app.presets[preset]
+    fields = {**_SHARED_FIELDS, **app.option_fields}
     try:
-        for option, path in (
-            ("data", "data.source"),
-            ("seed", "seed"),
-            ("epochs", "train.epochs"),
-            ("batch_size", "train.batch_size"),
-            ("learning_rate", "train.learning_rate"),
-        ):
-            if shared.get(option) is not None:
-                config = replace(config, path, shared[option])
-        return app.configure(config, {k: v for k, v in own.items() if v is not None})
+        for option, value in options.items():
+            if value is not None:
+                config = replace(config, fields[option], value)
+        return config
     except (ValueError, TypeError) as e:
         raise InputError(str(e)) from None
 
@@ -286,8 +292,8 @@ def app_group(app: App) -> click.Group:
                             epochs=epochs,
                             batch_size=batch_size,
                             learning_rate=learning_rate,
-                        ),  # fmt: skip
-                        own,
+                            **own,
+                        ),
                     )
                     run_dir = run_dir or new_run_dir(app.name)
                     if (run_dir / "config.json").exists() and chief:

@@ -15,21 +15,6 @@ from rnnkit import app as rapp
 from rnnkit import export as rexport
 
 
-def _configure(config, options):
-    for option, path in (
-        ("cell", "model.cell"),
-        ("layers", "model.layers"),
-        ("units", "model.units"),
-        ("dropout", "model.dropout"),
-        ("seq_len", "data.seq_len"),
-        ("tbptt", "data.tbptt"),
-        ("data_dir", "data.data_dir"),
-    ):
-        if option in options:
-            config = rapp.replace(config, path, options[option])
-    return config
-
-
 def _evaluate(run, options):
     return tasks.evaluate(run.config, run.model, Vocab.load(run.path))
 
@@ -79,7 +64,15 @@ APP = rapp.App(
         ),
         click.Option(["--data-dir"], help="TFDS data dir for --data tfds:NAME."),
     ],
-    configure=_configure,
+    option_fields={
+        "cell": "model.cell",
+        "layers": "model.layers",
+        "units": "model.units",
+        "dropout": "model.dropout",
+        "seq_len": "data.seq_len",
+        "tbptt": "data.tbptt",
+        "data_dir": "data.data_dir",
+    },
 )
 
 group = rapp.app_group(APP)
