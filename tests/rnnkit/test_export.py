@@ -1,8 +1,6 @@
 """rnnkit.export: TF Serving layout, atomic versions, warmup records, models.config."""
 
 import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -13,8 +11,7 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from rnnkit import export
 from rnnkit import layers as L
-
-SAVED_MODEL_CLI = str(Path(sys.executable).with_name("saved_model_cli"))
+from rnnkit.testing.serving import SAVED_MODEL_CLI, saved_model_cli_run
 
 
 class Tagger(export.ServingModule):
@@ -121,24 +118,11 @@ def test_saved_model_cli_shows_and_runs_the_signatures(tmp_path):
     )
     assert "signature_def['serving_default']" in show.stdout
     assert "signature_def['length']" in show.stdout
-    run = subprocess.run(
-        [SAVED_MODEL_CLI, "run", "--dir", str(path), "--tag_set", "serve"]
-        + ["--signature_def", "length", "--input_exprs", "text=['abc', 'x']"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "[3 1]" in run.stdout
+    assert "[3 1]" in saved_model_cli_run(path, "length", "text=['abc', 'x']")
     # The session-based loader (TF Serving's) finds the Keras model's variables.
-    run = subprocess.run(
-        [SAVED_MODEL_CLI, "run", "--dir", str(path), "--tag_set", "serve"]
-        + ["--signature_def", "serving_default", "--input_exprs", f"frames={[[[1.0] * 3] * 2]}"],
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
+    out = saved_model_cli_run(path, "serving_default", f"frames={[[[1.0] * 3] * 2]}")
     expected = Tagger().models["model"](np.ones((1, 2, 3), "float32")).numpy()
-    assert f"{expected[0, 0, 0]:.4f}"[:6] in run.stdout.replace("\n", " ")
+    assert f"{expected[0, 0, 0]:.4f}"[:6] in out.replace("\n", " ")
 
 
 def test_variables_with_the_same_name_are_refused(tmp_path):

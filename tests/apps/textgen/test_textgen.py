@@ -20,8 +20,7 @@ from apps.textgen.cli import APP
 from rnnkit import app as rapp
 from rnnkit import export as rexport
 from rnnkit.cli import cli
-
-SAVED_MODEL_CLI = str(Path(sys.executable).with_name("saved_model_cli"))
+from rnnkit.testing.serving import saved_model_cli_run
 
 
 def invoke(*args):
@@ -197,22 +196,10 @@ def test_saved_model_warmup_and_cli(saved_model):
         "prompt=['ROMEO:', 'JULIET:'];max_new_chars=[10, 4];temperature=[0.0, 0.5];"
         "top_k=[0, 3];top_p=[1.0, 0.9];seed=[1, 2]"
     )
-    run = subprocess.run(
-        [SAVED_MODEL_CLI, "run", "--dir", str(saved_model), "--tag_set", "serve"]
-        + ["--signature_def", "serving_default", "--input_exprs", exprs],
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert "Result for output key text:" in run.stdout and "b'ROMEO:" in run.stdout
-    step = subprocess.run(
-        [SAVED_MODEL_CLI, "run", "--dir", str(saved_model), "--tag_set", "serve"]
-        + ["--signature_def", "step", "--input_exprs", f"ids=[3];state={[[0.0] * 64]}"],
-        capture_output=True,
-        text=True,
-    )
-    assert step.returncode == 0, step.stderr[-2000:]
-    assert "Result for output key logits:" in step.stdout
+    out = saved_model_cli_run(saved_model, "serving_default", exprs)
+    assert "Result for output key text:" in out and "b'ROMEO:" in out
+    step = saved_model_cli_run(saved_model, "step", f"ids=[3];state={[[0.0] * 64]}")
+    assert "Result for output key logits:" in step
 
 
 def test_generate_from_the_saved_model(saved_model, run_dir):
