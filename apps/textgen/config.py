@@ -75,7 +75,7 @@ PRESETS = {
             validation_steps=4,
             checkpoint_every=4,
             log_every=2,
-        ),  # fmt: skip
+        ),
     ),
     # The demo: 6-8 minutes of training on two CPU cores (22-40 s an epoch).
     "quick": TextgenConfig(
@@ -87,7 +87,7 @@ PRESETS = {
             warmup_steps=50,
             checkpoint_every=200,
             log_every=20,
-        ),  # fmt: skip
+        ),
     ),
     # The best quality: about 30 minutes on two CPU cores (early stop after ~17 epochs).
     "full": TextgenConfig(
@@ -100,6 +100,6 @@ PRESETS = {
             checkpoint_every=500,
             log_every=50,
             patience=4,
-        ),  # fmt: skip
+        ),
     ),
 }
