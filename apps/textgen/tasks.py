@@ -307,8 +307,9 @@ def stream_bits_per_char(model: CharRNN, ids: np.ndarray, rows: int = 16, chunk:
     """Bits per character of ``ids[1:]``, each predicted from everything before it.
 
     The stream is cut into ``rows`` contiguous rows read in parallel, with the
-    state carried from chunk to chunk. Returns ``(bits_per_char, targets)``,
-    the targets being the positions scored.
+    state carried from chunk to chunk. Returns ``(bits_per_char, scored)``:
+    the characters ``ids[1 : scored + 1]`` were scored (a remainder shorter
+    than ``rows`` is left out).
     """
     rows = max(1, min(rows, (len(ids) - 1) // 2))
     width = (len(ids) - 1) // rows
@@ -333,8 +334,7 @@ def stream_bits_per_char(model: CharRNN, ids: np.ndarray, rows: int = 16, chunk:
             inputs[:, start : start + chunk], targets[:, start : start + chunk], *states
         )
         total += float(value)
-    scored = np.arange(1, rows * width + 1)
-    return total / (rows * width) / LN2, scored
+    return total / (rows * width) / LN2, rows * width
 
 
 def evaluate(config: TextgenConfig, model: CharRNN, vocab: data.Vocab) -> dict:
@@ -343,7 +343,7 @@ def evaluate(config: TextgenConfig, model: CharRNN, vocab: data.Vocab) -> dict:
     bits, scored = stream_bits_per_char(model, vocab.encode(val_text))
     baseline = KneserNey(train_text, order=5)
     # The baseline scores the same characters, with up to four characters of context.
-    scored_text = val_text[: int(scored[-1]) + 1]
+    scored_text = val_text[: scored + 1]
     baseline_bits = baseline.bits_per_char(scored_text, start=1)
     return {
         "bits_per_char": bits,
@@ -352,7 +352,7 @@ def evaluate(config: TextgenConfig, model: CharRNN, vocab: data.Vocab) -> dict:
         "baseline_perplexity": 2.0**baseline_bits,
         "ratio_to_baseline": bits / baseline_bits,
         "baseline": "order-5 interpolated Kneser-Ney character model, fitted on the training split",
-        "validation_chars": len(scored),
+        "validation_chars": scored,
         "training_chars": len(train_text),
         "data": config.data.source,
     }
