@@ -183,7 +183,9 @@ def load_run(app: App, run_dir: str | os.PathLike) -> Run:
 # -- commands ------------------------------------------------------------------------------
 
 
-def _options(options: Sequence[click.Option]):
+def add_options(options: Sequence[click.Option]):
+    """Decorator: adds ready-made ``click.Option`` objects to a command (an app's own verb)."""
+
     def decorate(f):
         f.__click_params__ = getattr(f, "__click_params__", []) + list(reversed(options))
         return f
@@ -262,7 +264,7 @@ def app_group(app: App) -> click.Group:
     @click.option("--batch-size", type=click.IntRange(min=1), help="Global batch size.")
     @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Peak LR.")
     @click.option("--quiet", is_flag=True, help="No progress bar.")
-    @_options(app.train_options)
+    @add_options(app.train_options)
     def train(preset, data, strategy, run_dir, resume, seed, epochs, batch_size, learning_rate,
               quiet, **own):  # fmt: skip
         """Train a model; checkpoints, TensorBoard logs and metrics go to the run directory."""
@@ -343,7 +345,7 @@ def app_group(app: App) -> click.Group:
     @group.command()
     @click.argument("run_dir", type=click.Path(path_type=Path))
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-    @_options(app.evaluate_options)
+    @add_options(app.evaluate_options)
     def evaluate(run_dir, as_json, **options):
         """Quality of a trained run next to the app's baseline."""
         with input_errors():

@@ -24,6 +24,7 @@ from rnnkit.app import RUN_ID_ENV  # noqa: E402
 # TensorFlow, so an app is loaded only when its command runs.
 APPS = {
     "textgen": "apps.textgen.cli:group",
+    "forecast": "apps.forecast.cli:group",
 }
 
 

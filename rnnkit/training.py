@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from rnnkit.files import write_json
@@ -97,8 +98,13 @@ class Task:
         val_data: ``val_data() -> tf.data.Dataset`` or None.
         derived_metrics: ``derived_metrics(mean_loss) -> {name: value}``,
             e.g. bits per character, reported next to the loss.
-        samples: ``samples(model, epoch) -> {tag: text}`` written to
-            TensorBoard after each epoch (chief only).
+        samples: ``samples(model, epoch) -> {tag: value}`` written to
+            TensorBoard after each epoch (chief only): a string as text, an
+            ``[height, width, channels]`` uint8 array as an image.
+        validation_metrics: ``validation_metrics(model) -> {name: value}``
+            computed after each epoch's validation (on every worker) and
+            reported with it (``val_<name>``, TensorBoard's validation run);
+            e.g. a backtest. ``monitor`` may name one.
         monitor: the validation metric that early stop and the best
             checkpoint follow (lower is better): ``"loss"`` or a name from
             ``derived_metrics``.
@@ -109,7 +115,8 @@ class Task:
     train_data: Callable[[int], tf.data.Dataset]
     val_data: Callable[[], tf.data.Dataset] | None = None
     derived_metrics: Callable[[float], dict[str, float]] = lambda loss: {}
-    samples: Callable[[keras.Model, int], dict[str, str]] | None = None
+    samples: Callable[[keras.Model, int], dict[str, Any]] | None = None
+    validation_metrics: Callable[[keras.Model], dict[str, float]] | None = None
     monitor: str = "loss"
 
 
@@ -341,7 +348,12 @@ def fit(
             count += float(c)
         if count == 0:
             raise ValueError("The validation data yields no example.")
-        return {"loss": total / count, **task.derived_metrics(total / count)}
+        extra = task.validation_metrics(model) if task.validation_metrics else {}
+        return {
+            "loss": total / count,
+            **task.derived_metrics(total / count),
+            **{k: float(v) for k, v in extra.items()},
+        }
 
     if chief:
         writers = {
@@ -428,8 +440,11 @@ def fit(
                 for name, value in task.derived_metrics(record["loss"]).items():
                     tf.summary.scalar(name, value)
                 if chief and task.samples is not None:
-                    for tag, text in task.samples(model, epoch).items():
-                        tf.summary.text(tag, text)
+                    for tag, value in task.samples(model, epoch).items():
+                        if isinstance(value, str):
+                            tf.summary.text(tag, value)
+                        else:
+                            tf.summary.image(tag, np.asarray(value)[None], max_outputs=1)
             monitored = val.get(task.monitor, record["loss"])
             if monitored < float(best_var):
                 best_var.assign(monitored)

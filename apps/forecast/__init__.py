@@ -1,0 +1,1 @@
+"""forecast: time-series forecasting, multi-horizon with quantiles."""

@@ -1,0 +1,81 @@
+"""The baselines forecast must beat, on the same windows: naive, seasonal naive, ETS.
+
+Every function takes the whole series ``values [time, targets]`` and the
+forecast origins (the index of each window's first forecast step; only
+values before it are read) and returns ``point, lower, upper``, each
+``[windows, horizon, targets]``, in original units.
+
+- ``naive``: the last value; ``seasonal_naive``: the value one season
+  earlier. Their intervals are the empirical quantiles of the method's own
+  errors at each horizon step over the training part (distribution-free).
+- ``ets``: statsmodels' ``ETSModel`` (additive errors, damped additive
+  trend, additive season when the series has one: Holt-Winters), refitted at
+  every origin on everything before it; intervals from the fitted model.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+
+def _naive_points(values, at, horizon, season):
+    steps = np.arange(horizon)
+    # Step h of a window at origin o repeats the value season * k steps back,
+    # the latest one observed before o.
+    back = season * (steps // season + 1)
+    index = np.asarray(at)[:, None] + steps[None, :] - back[None, :]
+    return values[index]
+
+
+def _error_quantiles(values, horizon, season, train_end, levels):
+    at = np.arange(season, train_end - horizon + 1)
+    if len(at) == 0:
+        return np.zeros([len(levels), horizon, values.shape[1]])
+    errors = values[at[:, None] + np.arange(horizon)[None, :]] - _naive_points(
+        values, at, horizon, season
+    )
+    return np.quantile(errors, levels, axis=0)
+
+
+def seasonal_naive(values, at, horizon, season, train_end, levels=(0.1, 0.9)):
+    point = _naive_points(values, at, horizon, season)
+    low, high = _error_quantiles(values, horizon, season, train_end, levels)
+    return point, point + low[None], point + high[None]
+
+
+def naive(values, at, horizon, train_end, levels=(0.1, 0.9)):
+    return seasonal_naive(values, at, horizon, 1, train_end, levels)
+
+
+def ets(values, at, horizon, season, levels=(0.1, 0.9)):
+    import pandas as pd
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    alpha = 1.0 - (levels[1] - levels[0])
+    point, lower, upper = (np.zeros([len(at), horizon, values.shape[1]]) for _ in range(3))
+    for i, origin in enumerate(at):
+        for t in range(values.shape[1]):
+            # A pandas series: ETSModel.get_prediction fails on a bare array.
+            y = pd.Series(values[:origin, t])
+            seasonal = season > 1 and origin >= 2 * season + 2
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fit = ETSModel(
+                    y,
+                    error="add",
+                    trend="add",
+                    damped_trend=True,
+                    seasonal="add" if seasonal else None,
+                    seasonal_periods=season if seasonal else None,
+                ).fit(disp=False)
+                frame = fit.get_prediction(start=origin, end=origin + horizon - 1).summary_frame(
+                    alpha=alpha
+                )
+            point[i, :, t] = frame["mean"].to_numpy()
+            lower[i, :, t] = frame["pi_lower"].to_numpy()
+            upper[i, :, t] = frame["pi_upper"].to_numpy()
+    return point, lower, upper

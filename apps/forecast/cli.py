@@ -1,0 +1,229 @@
+"""``rnnkit forecast``: train, evaluate, export (built by rnnkit) and predict."""
+
+import csv
+import io
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from apps.forecast import config as cfg
+from apps.forecast import data, tasks
+from apps.forecast import export as forecast_export
+from apps.forecast import model as forecast_model
+from apps.forecast.tasks import SeriesInfo
+from rnnkit import app as rapp
+from rnnkit import export as rexport
+from rnnkit.files import write_bytes, write_text
+
+METRICS = ("mae", "rmse", "smape", "mase", "coverage")
+
+
+def _columns(ctx, param, value):
+    if value is None:
+        return None
+    names = tuple(v.strip() for v in value.split(",") if v.strip())
+    if not names:
+        raise click.BadParameter("give at least one column name")
+    return names
+
+
+def _evaluate(run, options):
+    return tasks.evaluate(run.config, run.model, SeriesInfo.load(run.path), options)
+
+
+def _report(report):
+    lines = [
+        f"Backtest on {report['source']}: {report['windows']} windows of {report['horizon']} "
+        f"steps, {report['stride']} apart, origins {report['first_origin'][:10]} to "
+        f"{report['last_origin'][:10]}; targets {', '.join(report['targets'])}",
+        f"{'model':<16}" + "".join(f"{m:>10}" for m in ("MAE", "RMSE", "sMAPE %", "MASE"))
+        + f"{'cover 10-90 %':>15}",
+    ]  # fmt: skip
+    for name, found in report["models"].items():
+        lines.append(
+            f"{name:<16}" + "".join(f"{found[m]:>10.4g}" for m in METRICS[:4])
+            + f"{found['coverage']:>15.1f}"
+        )  # fmt: skip
+    return "\n".join(lines)
+
+
+def _build_model(config, run_dir):
+    info = SeriesInfo.load(run_dir)
+    return forecast_model.build_model(
+        config.model, info.lookback, info.horizon, info.n_features, info.n_targets,
+        2 * len(info.periods),
+    )  # fmt: skip
+
+
+def _data_options():
+    return [
+        click.Option(["--target"], callback=_columns, help="Columns to forecast: COL[,COL...]."),
+        click.Option(
+            ["--covariates"], callback=_columns, help="Observed input columns: COL[,COL...]."
+        ),
+        click.Option(["--time-col"], help="The CSV column of timestamps."),
+        click.Option(
+            ["--freq"],
+            help="Pandas offset alias of the time step (h, D, W-SUN, MS, QS); default: inferred.",
+        ),
+        click.Option(
+            ["--fill"],
+            type=click.Choice(cfg.FILLS),
+            help="Gaps and NaNs: interpolate (warns) or error.",
+        ),
+    ]
+
+
+APP = rapp.App(
+    name="forecast",
+    help=(
+        "Time-series forecasting: multi-horizon point and quantile forecasts. --data: "
+        "statsmodels:NAME (co2, the default; sunspots, elnino, macrodata) or csv:PATH "
+        "(with --time-col and --target)."
+    ),
+    presets=cfg.PRESETS,
+    default_preset="quick",
+    make_task=tasks.make_task,
+    build_model=_build_model,
+    evaluate=_evaluate,
+    format_report=_report,
+    export=forecast_export.export,
+    train_options=[
+        *_data_options(),
+        click.Option(["--lookback"], type=click.IntRange(min=1), help="History steps read."),
+        click.Option(["--horizon"], type=click.IntRange(min=1), help="Steps forecast."),
+        click.Option(
+            ["--season"], type=click.IntRange(min=1), help="Season length (seasonal naive, MASE)."
+        ),
+        click.Option(["--cell"], type=click.Choice(cfg.CELLS), help="Recurrent cell."),
+        click.Option(["--layers"], type=click.IntRange(min=1), help="Stacked recurrent layers."),
+        click.Option(["--units"], type=click.IntRange(min=1), help="Units per layer."),
+        click.Option(
+            ["--dropout"], type=click.FloatRange(0, 1, max_open=True), help="Output dropout."
+        ),
+    ],
+    option_fields={
+        "target": "data.target",
+        "covariates": "data.covariates",
+        "time_col": "data.time_col",
+        "freq": "data.freq",
+        "fill": "data.fill",
+        "lookback": "data.lookback",
+        "horizon": "data.horizon",
+        "season": "data.season",
+        "cell": "model.cell",
+        "layers": "model.layers",
+        "units": "model.units",
+        "dropout": "model.dropout",
+    },
+    evaluate_options=[
+        click.Option(
+            ["--windows"],
+            type=click.IntRange(min=1),
+            default=20,
+            show_default=True,
+            help="Backtest windows: the last N origins of the held-out period.",
+        ),
+        click.Option(
+            ["--stride"],
+            type=click.IntRange(min=1),
+            help="Steps between origins (default: a quarter of the horizon).",
+        ),
+    ],  # fmt: skip
+)
+
+group = rapp.app_group(APP)
+
+
+def _open(source: Path):
+    """``(forecast_fn, info)`` from a run directory or a SavedModel."""
+    if not source.exists():
+        raise rapp.InputError(f"no such run or SavedModel: {source}")
+    if not (source / "saved_model.pb").exists() and rexport.latest(source) is not None:
+        source = rexport.latest(source)
+    if (source / "saved_model.pb").exists():
+        info = SeriesInfo.load(source / "assets")
+        signature = tf.saved_model.load(str(source)).signatures["serving_default"]
+
+        def forecast(history, future_times):
+            out = signature(
+                history=tf.constant(history, tf.float32),
+                future_times=tf.constant(future_times, tf.int64),
+            )
+            return {k: v.numpy() for k, v in out.items()}
+
+        return forecast, info
+    run = rapp.load_run(APP, source)
+    info = SeriesInfo.load(run.path)
+    return tasks.Forecaster(run.model, info), info
+
+
+def forecast_table(info: SeriesInfo, times, out) -> str:
+    """CSV text: one row per (time, target) with the mean and every quantile."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["time", "target", "mean", *(f"q{q:g}" for q in info.quantiles)])
+    for h, when in enumerate(times):
+        for t, name in enumerate(info.targets):
+            quantiles = out["quantiles"][0, h, :, t]
+            writer.writerow(
+                [when.isoformat(), name, f"{out['mean'][0, h, t]:.6g}"]
+                + [f"{v:.6g}" for v in quantiles]
+            )
+    return buffer.getvalue()
+
+
+@group.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--data", "source_data", help="The series to continue (default: the model's own).")
+@rapp.add_options(_data_options())
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("forecast.csv"),
+    show_default=True, help="CSV: time, target, mean and one column per quantile.",
+)  # fmt: skip
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="PNG of the fan.")
+def predict(source, source_data, target, covariates, time_col, freq, fill, out, plot):
+    """Forecast the next horizon after the end of the data with a run or SavedModel (SOURCE).
+
+    Reads the model's own series unless --data names another with the same
+    columns; writes the forecast as CSV (--out) and, with --plot, a PNG of
+    the history and the forecast fan.
+    """
+    with rapp.input_errors():
+        forecast, info = _open(source)
+        config = info.data_config(
+            source=source_data, target=target, covariates=covariates, time_col=time_col,
+            freq=freq, fill=fill,
+        )  # fmt: skip
+        series = data.load_series(config, split=False)
+        if series.features != info.targets + info.covariates:
+            raise rapp.InputError(
+                f"the model reads the columns {list(info.targets + info.covariates)}; "
+                f"the data gives {list(series.features)}"
+            )
+        if pd.tseries.frequencies.to_offset(series.freq) != pd.tseries.frequencies.to_offset(
+            info.freq
+        ):
+            raise rapp.InputError(
+                f"the data's frequency is {series.freq}; the model forecasts {info.freq} steps"
+            )
+    history = series.values[-info.lookback :][None].astype(np.float32)
+    times = series.future_times(info.horizon)
+    result = forecast(history, data.unix_seconds(times)[None])
+    write_text(out, forecast_table(info, times, result))
+    click.echo(f"Forecast of {info.horizon} steps from {times[0]} to {times[-1]}: {out}")
+    if plot is not None:
+        shown = min(len(series.times), max(info.lookback, 3 * info.horizon))
+        figure = tasks.fan_figure(
+            info,
+            series.times[-shown:],
+            series.values[-shown:],
+            times,
+            {k: v[0] for k, v in result.items()},
+            title=f"{series.name}: forecast from {series.times[-1].date()}",
+        )
+        write_bytes(plot, tasks.figure_png(figure))
+        click.echo(f"Plot: {plot}")

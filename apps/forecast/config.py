@@ -1,0 +1,124 @@
+"""forecast's configuration: frozen dataclasses and the tiny / quick / full presets."""
+
+import dataclasses
+
+from rnnkit.training import TrainConfig
+
+CELLS = ("lstm", "gru", "elman")
+FILLS = ("interpolate", "error")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Which series, and how it is cut into windows.
+
+    ``source``: ``statsmodels:NAME`` (``co2``, the default; ``sunspots``,
+    ``elnino``, ``macrodata``) or ``csv:PATH`` (with ``time_col`` and
+    ``target``). ``lookback``, ``horizon`` and ``season`` left at None take
+    the data set's defaults (for a CSV: from its frequency).
+    ``covariates`` are observed with the targets: inputs, not forecast.
+    The last ``test_fraction`` of the series is held out for ``evaluate``;
+    the ``val_fraction`` before it picks the best epoch.
+    """
+
+    source: str = "statsmodels:co2"
+    target: tuple[str, ...] | None = None
+    covariates: tuple[str, ...] | None = None
+    time_col: str | None = None
+    freq: str | None = None
+    fill: str = "interpolate"
+    lookback: int | None = None
+    horizon: int | None = None
+    season: int | None = None
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2
+
+    def __post_init__(self):
+        for name in ("lookback", "horizon", "season"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
+        if self.fill not in FILLS:
+            raise ValueError(f"`fill` must be one of {FILLS}. Received: fill={self.fill!r}")
+        for name in ("val_fraction", "test_fraction"):
+            value = getattr(self, name)
+            if not 0 < value < 0.5:
+                raise ValueError(f"`{name}` must be in (0, 0.5). Received: {name}={value}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """The encoder (stacked rnnkit layers) and the direct multi-horizon head.
+
+    ``quantiles``: the levels trained with the pinball loss (ascending, in
+    (0, 1)). ``highway``: add a linear map of the history window to the
+    forecast (LSTNet's autoregressive highway), so the recurrent part models
+    what a linear autoregression misses.
+    """
+
+    cell: str = "lstm"
+    layers: int = 1
+    units: int = 64
+    head_units: int = 64
+    dropout: float = 0.0
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
+    highway: bool = True
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise ValueError(f"`cell` must be one of {CELLS}. Received: cell={self.cell!r}")
+        for name in ("layers", "units", "head_units"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={self.dropout}")
+        q = tuple(self.quantiles)
+        if not q or any(not 0 < x < 1 for x in q) or list(q) != sorted(set(q)):
+            raise ValueError(
+                f"`quantiles` must be ascending, distinct and in (0, 1). Received: quantiles={q}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class ForecastConfig:
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    seed: int = 0
+
+
+PRESETS = {
+    # Seconds: for tests.
+    "tiny": ForecastConfig(
+        model=ModelConfig(units=8, head_units=8),
+        train=TrainConfig(
+            epochs=2,
+            batch_size=16,
+            learning_rate=3e-3,
+            steps_per_epoch=4,
+            checkpoint_every=4,
+            log_every=2,
+        ),
+    ),
+    # The demo: about a minute on two CPU cores.
+    "quick": ForecastConfig(
+        model=ModelConfig(units=32, head_units=32),
+        train=TrainConfig(
+            epochs=20, batch_size=32, learning_rate=3e-3, checkpoint_every=200, log_every=10
+        ),
+    ),
+    # The best quality: a few minutes a series on two CPU cores.
+    "full": ForecastConfig(
+        model=ModelConfig(units=64, head_units=64, dropout=0.1),
+        train=TrainConfig(
+            epochs=60,
+            batch_size=32,
+            learning_rate=2e-3,
+            warmup_steps=50,
+            checkpoint_every=500,
+            log_every=20,
+            patience=12,
+        ),
+    ),
+}

@@ -1,0 +1,336 @@
+"""forecast's data: series from statsmodels or the user's CSV, checked, regular and split.
+
+Every source becomes a table with a time column, read by one path
+(``frame_to_series``), so the bundled series get the same checks as a
+user's file:
+
+- the time column parses, and the timestamps increase;
+- the frequency is given (``freq``) or inferred, and every timestamp lies on
+  its grid; missing steps become gaps;
+- every value is a number; gaps are interpolated (with a warning on stderr)
+  or refused (``fill="error"``);
+- the series is long enough for its split: train, then validation (picks the
+  best epoch), then test (held out for ``evaluate``), in time order.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from apps.forecast.config import DataConfig
+from rnnkit.app import InputError
+
+# The statsmodels series: (frequency, season, lookback, horizon, default targets).
+DATASETS = {
+    "co2": ("W-SAT", 52, 104, 52, ("co2",)),
+    "sunspots": ("YS-JAN", 11, 44, 11, ("SUNACTIVITY",)),
+    "elnino": ("MS", 12, 48, 12, ("temperature",)),
+    "macrodata": ("QS-JAN", 4, 24, 8, ("realgdp", "realcons", "realinv")),
+}
+TIME_COL = "time"
+
+
+@dataclasses.dataclass(frozen=True)
+class Series:
+    """A regular series: ``values[t]`` holds the targets, then the covariates, at ``times[t]``."""
+
+    name: str
+    times: pd.DatetimeIndex
+    values: np.ndarray  # float64 [time, targets + covariates]
+    targets: tuple[str, ...]
+    covariates: tuple[str, ...]
+    freq: str
+    season: int
+    lookback: int
+    horizon: int
+    val_start: int
+    test_start: int
+
+    @property
+    def n_targets(self) -> int:
+        return len(self.targets)
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.targets + self.covariates
+
+    def seconds(self) -> np.ndarray:
+        """The timestamps as Unix seconds (int64), the form the model reads them in."""
+        return unix_seconds(self.times)
+
+    def future_times(self, steps: int) -> pd.DatetimeIndex:
+        """The ``steps`` timestamps after the end of the series."""
+        return pd.date_range(self.times[-1], periods=steps + 1, freq=self.freq)[1:]
+
+
+def unix_seconds(times) -> np.ndarray:
+    return np.asarray(pd.DatetimeIndex(times).as_unit("s").asi8, np.int64)
+
+
+# -- sources -------------------------------------------------------------------------------
+
+
+def _statsmodels_frame(name: str) -> pd.DataFrame:
+    import statsmodels.api as sm
+
+    data = getattr(sm.datasets, name).load_pandas().data
+    if name == "co2":
+        return data.rename_axis(TIME_COL).reset_index()
+    if name == "sunspots":
+        years = data["YEAR"].astype(int).astype(str)
+        return pd.DataFrame({TIME_COL: years + "-01-01", "SUNACTIVITY": data["SUNACTIVITY"]})
+    if name == "elnino":
+        months = data.columns[1:]
+        long = data.melt(id_vars="YEAR", value_vars=list(months), var_name="month")
+        long["m"] = long["month"].map({m: i + 1 for i, m in enumerate(months)})
+        long = long.sort_values(["YEAR", "m"])
+        stamps = long["YEAR"].astype(int).astype(str) + "-" + long["m"].astype(str) + "-01"
+        return pd.DataFrame({TIME_COL: stamps.values, "temperature": long["value"].values})
+    # macrodata: quarterly.
+    stamps = [f"{int(y)}-{3 * int(q) - 2:02d}-01" for y, q in zip(data["year"], data["quarter"])]
+    return pd.concat(
+        [pd.DataFrame({TIME_COL: stamps}), data.drop(columns=["year", "quarter"])], axis=1
+    )
+
+
+def load_series(config: DataConfig, split: bool = True) -> Series:
+    """The configured series, checked, regular and split; ``InputError`` on bad input.
+
+    ``split=False`` (a forecast from recent history): the series needs only
+    ``lookback`` points.
+    """
+    kind, _, arg = config.source.partition(":")
+    if kind == "statsmodels":
+        if arg not in DATASETS:
+            raise InputError(
+                f"unknown statsmodels series {arg!r}: choose one of {', '.join(DATASETS)}"
+            )
+        freq, season, lookback, horizon, targets = DATASETS[arg]
+        return frame_to_series(
+            _statsmodels_frame(arg),
+            name=arg,
+            config=config,
+            time_col=TIME_COL,
+            targets=config.target or targets,
+            default_freq=freq,
+            defaults=(season, lookback, horizon),
+            split=split,
+        )
+    if kind == "csv":
+        path = Path(arg)
+        if not arg or not path.is_file():
+            raise InputError(f"no such CSV file: {arg!r}")
+        if config.time_col is None:
+            raise InputError("CSV data needs --time-col COL (the column of timestamps)")
+        if not config.target:
+            raise InputError("CSV data needs --target COL[,COL...] (the columns to forecast)")
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+            raise InputError(
+                f"{path} is not a readable CSV file: {str(e).splitlines()[0]}"
+            ) from None
+        return frame_to_series(
+            frame,
+            name=path.stem,
+            config=config,
+            time_col=config.time_col,
+            targets=config.target,
+            split=split,
+        )
+    raise InputError(
+        f"unknown data source {config.source!r}: use statsmodels:NAME "
+        f"({', '.join(DATASETS)}) or csv:PATH"
+    )
+
+
+def _season_of(freq: str) -> int:
+    from statsmodels.tsa.tsatools import freq_to_period
+
+    try:
+        return int(freq_to_period(freq))
+    except ValueError:
+        return 1
+
+
+def _infer_freq(times: pd.DatetimeIndex) -> str | None:
+    """The frequency of the timestamps, also when some steps are missing (gaps)."""
+    if len(times) < 3:
+        return None
+    found = pd.infer_freq(times)
+    if found:
+        return found
+    # With gaps: the frequency most short runs agree on (checked against every timestamp later).
+    votes = collections.Counter()
+    for i in range(min(len(times) - 3, 500)):
+        try:
+            votes[pd.infer_freq(times[i : i + 4])] += 1
+        except ValueError:
+            pass
+    votes.pop(None, None)
+    return votes.most_common(1)[0][0] if votes else None
+
+
+def _numbers(frame: pd.DataFrame, column: str, where: str) -> np.ndarray:
+    raw = frame[column]
+    if pd.api.types.is_numeric_dtype(raw):
+        return raw.to_numpy(np.float64)
+    text = raw.astype(str).str.strip()
+    blank = text.isin(["", "nan", "NaN", "NA", "N/A", "null", "None"])
+    values = pd.to_numeric(text.where(~blank), errors="coerce")
+    bad = values.isna() & ~blank
+    if bad.any():
+        row = int(np.argmax(bad.to_numpy()))
+        raise InputError(
+            f"column {column!r} of {where} holds a non-numeric value {raw.iloc[row]!r} "
+            f"(data row {row + 1})"
+        )
+    return values.to_numpy(np.float64)
+
+
+def frame_to_series(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    config: DataConfig,
+    time_col: str,
+    targets,
+    default_freq: str | None = None,
+    defaults: tuple[int, int, int] | None = None,
+    split: bool = True,
+) -> Series:
+    targets = tuple(targets)
+    covariates = tuple(config.covariates or ())
+    columns = [str(c) for c in frame.columns]
+    for column in (time_col, *targets, *covariates):
+        if column not in columns:
+            raise InputError(f"no column {column!r} in {name}; its columns: {', '.join(columns)}")
+    overlap = set(targets) & set(covariates) | ({time_col} & set(targets + covariates))
+    if overlap:
+        raise InputError(f"columns {sorted(overlap)} are given twice (time, target, covariate)")
+    if len(frame) == 0:
+        raise InputError(f"{name} holds no rows")
+
+    raw_times = frame[time_col]
+    times = pd.to_datetime(raw_times, errors="coerce", format="mixed", utc=True)
+    if times.isna().any():
+        row = int(np.argmax(times.isna().to_numpy()))
+        raise InputError(
+            f"cannot parse the time {raw_times.iloc[row]!r} in column {time_col!r} "
+            f"(data row {row + 1})"
+        )
+    times = pd.DatetimeIndex(times).tz_localize(None)
+    steps = np.diff(times.asi8)
+    if (steps <= 0).any():
+        row = int(np.argmax(steps <= 0)) + 1
+        raise InputError(
+            f"timestamps must increase: {times[row]} (data row {row + 1}) follows {times[row - 1]}"
+        )
+    where = name
+    values = np.stack([_numbers(frame, c, where) for c in targets + covariates], axis=1)
+
+    freq = config.freq or default_freq or _infer_freq(times)
+    if freq is None:
+        raise InputError(
+            f"cannot infer the frequency of {name}'s timestamps (irregular steps): "
+            "pass --freq, a pandas offset alias such as h, D, W-SUN, MS, QS"
+        )
+    try:
+        grid = pd.date_range(times[0], times[-1], freq=freq)
+    except ValueError:
+        raise InputError(
+            f"--freq {freq!r} is not a pandas offset alias (h, D, W-SUN, MS, QS, YS)"
+        ) from None
+    if grid[0] != times[0]:
+        raise InputError(f"{times[0]} is not on the --freq {freq} grid")
+    off_grid = ~times.isin(grid)
+    if off_grid.any():
+        row = int(np.argmax(off_grid))
+        raise InputError(f"timestamp {times[row]} (data row {row + 1}) is off the {freq} grid")
+    values = pd.DataFrame(values, index=times).reindex(grid).to_numpy()
+    missing = np.isnan(values)
+    if missing.any():
+        first = grid[int(np.argmax(missing.any(axis=1)))]
+        count = int(missing.sum())
+        count_text = f"{count} missing value{'s' if count != 1 else ''}"
+        if missing.all(axis=0).any():
+            column = (targets + covariates)[int(np.argmax(missing.all(axis=0)))]
+            raise InputError(f"column {column!r} of {name} holds no value")
+        if config.fill == "error":
+            raise InputError(
+                f"{name} has {count_text} (the first at {first}): "
+                "pass --fill interpolate to fill them"
+            )
+        filled = pd.DataFrame(values).interpolate(limit_direction="both")
+        values = filled.to_numpy()
+        print(
+            f"Warning: {count_text} in {name} (the first at {first}) interpolated",
+            file=sys.stderr,
+        )
+
+    season = config.season or (defaults[0] if defaults else _season_of(freq))
+    horizon = config.horizon or (defaults[2] if defaults else (season if 1 < season <= 64 else 8))
+    lookback = config.lookback or (
+        defaults[1] if defaults else max(2 * season, 3 * horizon) if season <= 64 else 3 * horizon
+    )
+    n = len(grid)
+    test_start = n - max(int(round(config.test_fraction * n)), horizon)
+    val_start = test_start - max(int(round(config.val_fraction * n)), horizon)
+    if not split:
+        if n < lookback:
+            raise InputError(f"{name} has {n} points, fewer than the lookback {lookback}")
+    elif n < lookback + horizon:
+        raise InputError(
+            f"{name} has {n} points, fewer than lookback {lookback} + horizon {horizon}"
+        )
+    elif val_start < lookback + horizon:
+        raise InputError(
+            f"{name} has {n} points: its training part ({val_start} points, before validation "
+            f"and test) is shorter than lookback {lookback} + horizon {horizon}; "
+            "lower --lookback or --horizon"
+        )
+    return Series(
+        name=name,
+        times=grid,
+        values=values.astype(np.float64),
+        targets=targets,
+        covariates=covariates,
+        freq=freq,
+        season=season,
+        lookback=lookback,
+        horizon=horizon,
+        val_start=val_start,
+        test_start=test_start,
+    )
+
+
+def origins(series: Series, start: int, stop: int, count: int | None, stride: int) -> np.ndarray:
+    """Forecast origins ``o`` (the first forecast step) with ``start <= o`` and
+    ``o + horizon <= stop``: the last ``count`` of them, ``stride`` apart, ascending."""
+    last = stop - series.horizon
+    first = max(start, series.lookback)
+    if last < first:
+        return np.zeros([0], np.int64)
+    found = np.arange(last, first - 1, -stride)
+    if count is not None:
+        found = found[:count]
+    return np.sort(found)
+
+
+def windows(series: Series, at: np.ndarray) -> dict[str, np.ndarray]:
+    """The raw model inputs and the actuals at each origin in ``at``."""
+    lookback, horizon, seconds = series.lookback, series.horizon, series.seconds()
+    history = np.stack([series.values[o - lookback : o] for o in at]).astype(np.float32)
+    future = np.stack([seconds[o : o + horizon] for o in at])
+    actual = np.stack([series.values[o : o + horizon, : series.n_targets] for o in at])
+    return {
+        "history": history.reshape(len(at), lookback, len(series.features)),
+        "future_times": future.reshape(len(at), horizon),
+        "actual": actual.reshape(len(at), horizon, series.n_targets),
+    }

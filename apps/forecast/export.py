@@ -1,0 +1,45 @@
+"""forecast's serving signature: history in, forecasts out, in the graph.
+
+``serving_default``: ``history`` float32 ``[batch, lookback, features]``
+(targets then covariates, original units) and ``future_times`` int64
+``[batch, horizon]`` (Unix seconds of the steps to forecast; their calendar
+features are the known-future covariates) -> ``mean``
+``[batch, horizon, targets]`` and ``quantiles``
+``[batch, horizon, quantiles, targets]`` in original units. Scaling happens
+inside the graph. ``assets/series.json`` describes the series (targets,
+covariates, frequency, window sizes, quantile levels).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from apps.forecast.tasks import EXAMPLES_FILE, INFO_FILE, Forecaster, SeriesInfo
+from rnnkit.app import Exported, Run
+
+
+def export(run: Run) -> Exported:
+    info = SeriesInfo.load(run.path)
+    forecaster = Forecaster(run.model, info)
+    forecaster.info_file = tf.saved_model.Asset(str(run.path / INFO_FILE))
+    examples = np.load(run.path / EXAMPLES_FILE)
+    requests = [
+        {"history": examples["history"][:1], "future_times": examples["future_times"][:1]},
+        {"history": examples["history"], "future_times": examples["future_times"]},
+    ]
+    expected = [forecaster(**r) for r in requests]
+
+    def check(loaded):
+        for request, want in zip(requests, expected):
+            got = loaded.signatures["serving_default"](
+                history=tf.constant(request["history"]),
+                future_times=tf.constant(request["future_times"]),
+            )
+            for name, value in want.items():
+                np.testing.assert_allclose(got[name].numpy(), value, rtol=1e-5, atol=1e-4)
+
+    return Exported(
+        module=forecaster,
+        signatures={"serving_default": forecaster.serve},
+        warmup={"serving_default": requests},
+        check=check,
+    )

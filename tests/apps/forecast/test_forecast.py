@@ -1,0 +1,410 @@
+"""forecast end to end: the real CLI on the tiny preset, its files, baselines and contracts."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from apps.forecast import baseline, data, tasks
+from apps.forecast import config as cfg
+from apps.forecast.cli import APP
+from rnnkit import app as rapp
+from rnnkit import export as rexport
+from rnnkit.cli import cli
+from rnnkit.testing.serving import saved_model_cli_run
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, ["forecast", *map(str, args)], catch_exceptions=False)
+
+
+def write_csv(path, n=160, freq="D", drop=(), bad=None, seed=0):
+    """A daily series with a weekly season and a trend, a covariate, and optional gaps."""
+    rng = np.random.default_rng(seed)
+    times = pd.date_range("2024-01-01", periods=n, freq=freq)
+    t = np.arange(n)
+    frame = pd.DataFrame(
+        {
+            "day": times.strftime("%Y-%m-%d"),
+            "sales": 50 + 0.1 * t + 5 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 0.5, n),
+            "price": 10 + rng.normal(0, 1, n),
+        }
+    )
+    frame = frame.drop(index=list(drop))
+    if bad is not None:
+        row, column, value = bad
+        frame[column] = frame[column].astype(object)
+        frame.iloc[row, frame.columns.get_loc(column)] = value
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("forecast") / "run"
+    result = invoke("train", "--preset", "tiny", "--run-dir", path, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "Done (completed, step 8)" in result.output
+    return path
+
+
+@pytest.fixture(scope="module")
+def saved_model(run_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("saved") / "forecast"
+    result = invoke("export", run_dir, "--out", out)
+    assert result.exit_code == 0, result.output
+    path = Path(result.output.strip().splitlines()[-1])
+    assert path == out.resolve() / "1"
+    return path
+
+
+# -- data ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, points, freq, season, targets",
+    [
+        ("co2", 2284, "W-SAT", 52, ("co2",)),
+        ("sunspots", 309, "YS-JAN", 11, ("SUNACTIVITY",)),
+        ("elnino", 732, "MS", 12, ("temperature",)),
+        ("macrodata", 203, "QS-JAN", 4, ("realgdp", "realcons", "realinv")),
+    ],
+)
+def test_statsmodels_series(name, points, freq, season, targets):
+    series = data.load_series(cfg.DataConfig(source=f"statsmodels:{name}"))
+    assert series.values.shape == (points, len(targets))
+    assert (series.freq, series.season, series.targets) == (freq, season, targets)
+    assert np.isfinite(series.values).all()
+    assert series.lookback + series.horizon <= series.val_start < series.test_start < points
+    assert (np.diff(series.seconds()) > 0).all()
+
+
+def test_co2_gaps_are_interpolated_with_a_warning(capsys):
+    series = data.load_series(cfg.DataConfig())
+    assert "59 missing values in co2" in capsys.readouterr().err
+    # 1958-05-10 is missing between 1958-05-03 (316.9) and 1958-05-17 (317.5).
+    i = series.times.get_loc(pd.Timestamp("1958-05-10"))
+    assert series.values[i, 0] == pytest.approx((316.9 + 317.5) / 2)
+    with pytest.raises(rapp.InputError, match="59 missing values"):
+        data.load_series(cfg.DataConfig(fill="error"))
+
+
+def test_csv_source_with_gaps_and_covariates(tmp_path, capsys):
+    path = write_csv(tmp_path / "s.csv", drop=[10, 11])
+    config = cfg.DataConfig(
+        source=f"csv:{path}", time_col="day", target=("sales",), covariates=("price",), freq="D"
+    )
+    series = data.load_series(config)
+    assert series.features == ("sales", "price")
+    assert len(series.times) == 160 and series.season == 7 and series.horizon == 7
+    assert series.lookback == 21
+    assert "4 missing values in s" in capsys.readouterr().err
+    original = pd.read_csv(path)
+    assert series.values[9, 0] == pytest.approx(original["sales"][9])
+    # Without --freq the frequency is inferred from a gap-free file.
+    inferred = data.load_series(
+        cfg.DataConfig(
+            source=f"csv:{write_csv(tmp_path / 'f.csv')}", time_col="day", target=("sales",)
+        )
+    )
+    assert inferred.freq == "D"
+
+
+@pytest.mark.parametrize(
+    "csv_kwargs, options, message",
+    [
+        (None, [], "no such CSV file"),
+        ({}, ["--target", "nope"], "no column 'nope' in s; its columns: day, sales, price"),
+        ({"bad": (5, "sales", "abc")}, [], "non-numeric value 'abc' (data row 6)"),
+        ({"bad": (7, "day", "yesterday")}, [], "cannot parse the time 'yesterday'"),
+        ({"bad": (7, "day", "2024-01-03")}, [], "timestamps must increase: 2024-01-03"),
+        ({"n": 20}, [], "20 points, fewer than lookback 21 + horizon 7"),
+        ({"drop": [3]}, ["--fill", "error"], "has 1 missing value (the first at 2024-01-04"),
+        ({"drop": [3]}, ["--freq", "bogus"], "--freq 'bogus' is not a pandas offset alias"),
+        ({}, ["--freq", "W-MON"], "is off the W-MON grid"),
+    ],
+)
+def test_bad_csv_is_a_one_line_usage_error(tmp_path, csv_kwargs, options, message):
+    if csv_kwargs is not None:
+        write_csv(tmp_path / "s.csv", **csv_kwargs)
+    args = ["train", "--preset", "tiny", "--run-dir", tmp_path / "r", "--data"]
+    args += [f"csv:{tmp_path / 's.csv'}", "--time-col", "day"]
+    if "--target" not in options:
+        args += ["--target", "sales"]
+    result = invoke(*args, *options)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.strip().splitlines() if not line.startswith("Warn")]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert message in lines[0]
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_frequency_is_inferred_across_gaps_but_not_from_irregular_steps(tmp_path):
+    path = write_csv(tmp_path / "s.csv", drop=[3, 50, 51])
+    config = cfg.DataConfig(source=f"csv:{path}", time_col="day", target=("sales",))
+    assert data.load_series(config).freq == "D"
+    irregular = pd.DataFrame(
+        {"day": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(60) ** 2, "D"), "sales": 1.0}
+    )
+    irregular.to_csv(path, index=False)
+    with pytest.raises(rapp.InputError, match="cannot infer the frequency"):
+        data.load_series(config)
+
+
+def test_scaling_is_fitted_on_the_training_part_only():
+    series = data.load_series(cfg.DataConfig(source="statsmodels:elnino"))
+    info = tasks.SeriesInfo.fit(series, cfg.PRESETS["tiny"])
+    train = series.values[: series.val_start]
+    assert info.mean == pytest.approx(train.mean(axis=0))
+    assert info.std == pytest.approx(train.std(axis=0))
+    # Changing the held-out part changes nothing.
+    changed = data.Series(**{**series.__dict__, "values": series.values.copy()})
+    changed.values[series.val_start :] += 100.0
+    assert tasks.SeriesInfo.fit(changed, cfg.PRESETS["tiny"]) == info
+    # MASE's scale: the in-sample seasonal naive MAE.
+    assert info.mase_scale[0] == pytest.approx(np.abs(train[12:] - train[:-12]).mean())
+
+
+def test_windows_and_origins():
+    series = data.load_series(cfg.DataConfig(source="statsmodels:sunspots"))
+    at = data.origins(series, series.test_start, len(series.times), 3, 2)
+    assert list(at) == [
+        len(series.times) - 11 - 4,
+        len(series.times) - 11 - 2,
+        len(series.times) - 11,
+    ]
+    found = data.windows(series, at)
+    assert found["history"].shape == (3, 44, 1) and found["actual"].shape == (3, 11, 1)
+    o = at[0]
+    np.testing.assert_allclose(found["history"][0, :, 0], series.values[o - 44 : o, 0], rtol=1e-6)
+    np.testing.assert_array_equal(found["actual"][0, :, 0], series.values[o : o + 11, 0])
+    assert found["future_times"][0, 0] == series.seconds()[o]
+
+
+def test_calendar_features_follow_the_year():
+    times = pd.DatetimeIndex(["2001-01-01", "2001-07-02 12:00", "2002-01-01 06:00"])
+    got = tasks.calendar(tf.constant(data.unix_seconds(times)), [tasks.YEAR]).numpy()
+    # The same day of the year gives (nearly) the same phase; half a year, the opposite one.
+    assert got.shape == (3, 2)
+    np.testing.assert_allclose(got[0], got[2], atol=0.01)
+    np.testing.assert_allclose(got[1], -got[0], atol=0.02)
+    assert tasks.calendar(tf.constant([[1, 2]], tf.int64), []).shape == (1, 2, 0)
+
+
+def test_model_inputs_round_trip():
+    series = data.load_series(cfg.DataConfig(source="statsmodels:macrodata", covariates=("unemp",)))
+    info = tasks.SeriesInfo.fit(series, cfg.PRESETS["tiny"])
+    windows = data.windows(series, np.array([100, 150]))
+    inputs, target = tasks._examples(info, windows)
+    assert inputs["history"].shape == (2, 24, 4) and inputs["calendar"].shape == (2, 8, 2)
+    np.testing.assert_allclose(inputs["history"][:, -1, :3], 0.0)  # centred on the last value
+    last = tf.constant(windows["history"][:, -1, :3])
+    back = tasks.to_original(info, target, target[:, :, None, :], last)
+    np.testing.assert_allclose(back["mean"], windows["actual"], rtol=1e-5)
+
+
+# -- model, loss, metrics, baselines -------------------------------------------------------
+
+
+def test_model_shapes_and_sorted_quantiles():
+    config = cfg.ModelConfig(units=8, head_units=8, quantiles=(0.1, 0.5, 0.9))
+    model = tasks.build_model(config, 12, 5, 3, 2, 4)
+    inputs = {
+        "history": tf.random.normal([4, 12, 3]),
+        "level": tf.random.normal([4, 2]),
+        "calendar": tf.random.normal([4, 5, 4]),
+    }
+    mean, quantiles = model(inputs)
+    assert mean.shape == (4, 5, 2) and quantiles.shape == (4, 5, 3, 2)
+    assert (np.diff(quantiles.numpy(), axis=2) >= 0).all()
+
+
+def test_pinball_loss_is_the_quantile_loss():
+    class Fixed:
+        def __call__(self, inputs, training=False):
+            return tf.zeros([1, 1, 1]), tf.constant([[[[-1.0], [0.0], [2.0]]]])
+
+    target = tf.constant([[[1.0]]])
+    loss = tasks.per_example_loss(Fixed(), None, target, (0.1, 0.5, 0.9), False).numpy()
+    # (mean 0 - 1)^2 = 1; pinball: 0.1 * 2, 0.5 * 1, (0.9 - 1) * -1; averaged over quantiles.
+    assert loss == pytest.approx([1.0 + (0.2 + 0.5 + 0.1) / 3])
+
+
+def test_metrics_by_hand():
+    actual = np.array([[[2.0], [4.0]]])
+    point = np.array([[[1.0], [4.0]]])
+    found = tasks.metrics(actual, point, point - 0.5, point + 0.5, [2.0])
+    assert found["mae"] == pytest.approx(0.5)
+    assert found["rmse"] == pytest.approx(np.sqrt(0.5))
+    assert found["smape"] == pytest.approx((200 * 1 / 3 + 0) / 2)
+    assert found["mase"] == pytest.approx(0.25)
+    assert found["coverage"] == pytest.approx(50.0)
+
+
+def test_baselines_on_series_they_fit():
+    t = np.arange(200, dtype=np.float64)
+    seasonal = (10 + np.sin(2 * np.pi * t / 12))[:, None]
+    at = np.array([150, 170, 188])
+    point, low, high = baseline.seasonal_naive(seasonal, at, 12, 12, 140)
+    np.testing.assert_allclose(point, seasonal[at[:, None] + np.arange(12)], atol=1e-9)
+    assert (low <= point + 1e-9).all() and (high >= point - 1e-9).all()
+    point, _, _ = baseline.naive(seasonal, at, 3, 140)
+    np.testing.assert_allclose(point[:, :, 0], np.repeat(seasonal[at - 1], 3, axis=1))
+    trend = (5 + 0.5 * t + 2 * np.sin(2 * np.pi * t / 12))[:, None]
+    point, low, high = baseline.ets(trend, at[:1], 12, 12)
+    snaive, _, _ = baseline.seasonal_naive(trend, at[:1], 12, 12, 140)
+    # Holt-Winters follows trend and season; the damped trend lags a little.
+    ets_error = np.abs(point[0] - trend[150:162]).mean()
+    assert ets_error < 0.1 * np.abs(snaive[0] - trend[150:162]).mean()
+    assert (low < point).all() and (high > point).all()
+
+
+# -- the CLI end to end --------------------------------------------------------------------
+
+
+def test_train_writes_the_run_directory(run_dir):
+    config = json.loads((run_dir / "config.json").read_text())
+    assert rapp.config_from_dict(cfg.ForecastConfig, config) == cfg.PRESETS["tiny"]
+    info = tasks.SeriesInfo.load(run_dir)
+    assert (info.name, info.lookback, info.horizon, info.targets) == ("co2", 104, 52, ("co2",))
+    assert info.periods == (tasks.YEAR,)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "completed"
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2]
+    assert {"val_loss", "val_mae", "val_mase", "val_coverage"} <= set(metrics["history"][0])
+    assert metrics["history"][1]["loss"] < metrics["history"][0]["loss"]
+
+
+def test_tensorboard_holds_losses_backtest_and_fan_plot(run_dir):
+    val = EventAccumulator(str(run_dir / "tb" / "validation"))
+    val.Reload()
+    assert {"loss", "mae", "mase", "coverage"} <= set(val.Tags()["tensors"])
+    train = EventAccumulator(str(run_dir / "tb" / "train"))
+    train.Reload()
+    images = train.Tensors("forecast/validation")
+    assert [e.step for e in images] == [4, 8]
+    width, height, png = images[-1].tensor_proto.string_val
+    assert png.startswith(b"\x89PNG") and (int(width), int(height)) == (640, 280)
+
+
+def test_evaluate_backtests_the_rnn_and_the_baselines(run_dir):
+    result = invoke("evaluate", run_dir, "--json", "--windows", 3)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert set(report["models"]) == {"rnn", "naive", "seasonal_naive", "ets"}
+    assert report["windows"] == 3 and report["stride"] == 13 and report["horizon"] == 52
+    for found in report["models"].values():
+        assert set(found) == {"mae", "rmse", "smape", "mase", "coverage"}
+        assert 0 < found["mae"] <= found["rmse"] and 0 <= found["coverage"] <= 100
+    # The naive forecast's metrics, computed here independently.
+    series = data.load_series(cfg.DataConfig())
+    at = data.origins(series, series.test_start, len(series.times), 3, 13)
+    actual = np.stack([series.values[o : o + 52, 0] for o in at])
+    last = series.values[at - 1, 0][:, None]
+    assert report["models"]["naive"]["mae"] == pytest.approx(np.abs(actual - last).mean())
+    assert json.loads((run_dir / "evaluation.json").read_text()) == report
+    table = invoke("evaluate", run_dir, "--windows", 3).output
+    assert "seasonal_naive" in table and "MASE" in table
+
+
+def test_saved_model_serves_forecasts_in_original_units(saved_model, run_dir):
+    loaded = tf.saved_model.load(str(saved_model))
+    signature = loaded.signatures["serving_default"]
+    assert set(signature.structured_outputs) == {"mean", "quantiles"}
+    run = rapp.load_run(APP, run_dir)
+    info = tasks.SeriesInfo.load(saved_model / "assets")
+    assert info == tasks.SeriesInfo.load(run_dir)
+    series = data.load_series(cfg.DataConfig())
+    windows = data.windows(series, np.array([1900, 2000, 2100]))
+    got = signature(
+        history=tf.constant(windows["history"]), future_times=tf.constant(windows["future_times"])
+    )
+    want = tasks.Forecaster(run.model, info)(windows["history"], windows["future_times"])
+    assert got["mean"].shape == (3, 52, 1) and got["quantiles"].shape == (3, 52, 3, 1)
+    np.testing.assert_allclose(got["mean"].numpy(), want["mean"], rtol=1e-5)
+    np.testing.assert_allclose(got["quantiles"].numpy(), want["quantiles"], rtol=1e-5)
+    # In original units: near the last observed value, not near zero.
+    assert np.abs(got["mean"].numpy()[:, 0, 0] - windows["history"][:, -1, 0]).max() < 20
+
+
+def test_saved_model_warmup_and_cli(saved_model):
+    records = rexport.read_warmup(saved_model / rexport.WARMUP_FILE)
+    assert [name for name, _ in records] == ["serving_default"] * 2
+    assert records[0][1]["history"].shape == (1, 104, 1)
+    replies = rexport.replay_warmup(
+        tf.saved_model.load(str(saved_model)), saved_model / rexport.WARMUP_FILE
+    )
+    assert replies[1]["quantiles"].shape == (2, 52, 3, 1)
+    history = [[[float(340 + i % 52 / 10)] for i in range(104)]]
+    times = [[1_000_000_000 + 604_800 * i for i in range(52)]]
+    out = saved_model_cli_run(
+        saved_model, "serving_default", f"history={history};future_times={times}"
+    )
+    assert "Result for output key mean:" in out and "Result for output key quantiles:" in out
+
+
+def test_predict_writes_csv_and_plot(saved_model, run_dir, tmp_path):
+    out, plot = tmp_path / "f.csv", tmp_path / "f.png"
+    result = invoke("predict", saved_model.parent, "--out", out, "--plot", plot)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["time", "target", "mean", "q0.1", "q0.5", "q0.9"]
+    assert len(frame) == 52 and frame["time"][0] == "2002-01-05T00:00:00"
+    assert (frame["q0.1"] <= frame["q0.5"]).all() and (frame["q0.5"] <= frame["q0.9"]).all()
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    # The run directory gives the same forecast as its SavedModel.
+    again = tmp_path / "g.csv"
+    assert invoke("predict", run_dir, "--out", again).exit_code == 0
+    assert again.read_text() == out.read_text()
+
+
+def test_multivariate_csv_end_to_end(tmp_path):
+    path = write_csv(tmp_path / "s.csv")
+    run = tmp_path / "run"
+    common = ["--data", f"csv:{path}", "--time-col", "day"]
+    result = invoke(
+        "train", "--preset", "tiny", "--run-dir", run, "--quiet", *common,
+        "--target", "sales,price", "--horizon", "5",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    info = tasks.SeriesInfo.load(run)
+    assert info.targets == ("sales", "price") and info.periods == (tasks.YEAR, tasks.WEEK)
+    report = json.loads(invoke("evaluate", run, "--json", "--windows", 2).stdout)
+    assert report["targets"] == ["sales", "price"] and report["windows"] == 2
+    # Predict from the newest 30 rows only: a forecast needs just the lookback.
+    recent = tmp_path / "recent.csv"
+    pd.read_csv(path).tail(30).to_csv(recent, index=False)
+    out = tmp_path / "f.csv"
+    result = invoke("predict", run, "--data", f"csv:{recent}", "--out", out)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert len(frame) == 10 and list(frame["target"][:2]) == ["sales", "price"]
+    assert frame["time"][0] == "2024-06-09T00:00:00"
+    # Too little history: a usage error.
+    pd.read_csv(path).tail(10).to_csv(recent, index=False)
+    short = invoke("predict", run, "--data", f"csv:{recent}", "--out", out)
+    assert short.exit_code == 2
+    assert "recent has 10 points, fewer than the lookback 15" in short.output
+
+
+def test_bad_commands_are_usage_errors(tmp_path, run_dir):
+    cases = [
+        (["evaluate", tmp_path], "has no config.json"),
+        (["predict", tmp_path / "nothing"], "no such run or SavedModel"),
+        (["train", "--data", "statsmodels:nope"], "unknown statsmodels series 'nope'"),
+        (["train", "--data", "s3:x"], "unknown data source 's3:x'"),
+        (["train", "--data", f"csv:{tmp_path}"], "no such CSV file"),
+        (["train", "--horizon", "0"], "Invalid value for '--horizon'"),
+        (["predict", run_dir, "--target", "nope", "--out", tmp_path / "x.csv"], "no column 'nope'"),
+    ]
+    for args, message in cases:
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "x.csv").exists()
