@@ -104,6 +104,9 @@ APP = rapp.App(
         click.Option(
             ["--dropout"], type=click.FloatRange(0, 1, max_open=True), help="Output dropout."
         ),
+        click.Option(
+            ["--members"], type=click.IntRange(min=1), help="Ensemble members (averaged)."
+        ),
     ],
     option_fields={
         "target": "data.target",
@@ -118,6 +121,7 @@ APP = rapp.App(
         "layers": "model.layers",
         "units": "model.units",
         "dropout": "model.dropout",
+        "members": "model.members",
     },
     evaluate_options=[
         click.Option(

@@ -53,7 +53,8 @@ class ModelConfig:
     ``quantiles``: the levels trained with the pinball loss (ascending, in
     (0, 1)). ``highway``: add a linear map of the history window to the
     forecast (LSTNet's autoregressive highway), so the recurrent part models
-    what a linear autoregression misses.
+    what a linear autoregression misses. ``members``: a deep ensemble of that
+    many networks, each trained on its own loss, averaged.
     """
 
     cell: str = "lstm"
@@ -63,11 +64,12 @@ class ModelConfig:
     dropout: float = 0.0
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
     highway: bool = True
+    members: int = 1
 
     def __post_init__(self):
         if self.cell not in CELLS:
             raise ValueError(f"`cell` must be one of {CELLS}. Received: cell={self.cell!r}")
-        for name in ("layers", "units", "head_units"):
+        for name in ("layers", "units", "head_units", "members"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")

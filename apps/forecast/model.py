@@ -20,7 +20,11 @@ class SeriesForecaster(keras.Model):
     features of every future step to the whole horizon: the mean and each
     quantile, per target. An optional linear highway from the history to the
     horizon (LSTNet) carries what a linear autoregression can do.
-    Quantiles are sorted, so they never cross.
+    Quantiles are sorted, so they never cross. A non-trainable
+    ``calibration`` weight ``[horizon, n_quantiles, n_targets]`` is added to
+    the quantiles (``calibrated=True``): offsets fitted on validation windows
+    after each epoch (conformalized quantile regression), saved with the
+    weights.
 
     Args:
         lookback: Steps of history read.
@@ -35,12 +39,16 @@ class SeriesForecaster(keras.Model):
         head_units: Width of the head's hidden layer.
         dropout: Dropout on the recurrent outputs while training.
         highway: Whether to add the linear history-to-horizon map.
+        members: Independently initialised copies of the network, each
+            trained on its own loss; the forecast is their average (a deep
+            ensemble, which steadies forecasts from short series).
 
     Call arguments:
         inputs: dict with ``history [batch, lookback, n_features]``,
             ``level [batch, n_targets]`` and
             ``calendar [batch, horizon, n_calendar]``.
         training: Python boolean; enables dropout.
+        calibrated: Python boolean; adds the calibration offsets.
 
     Returns ``(mean [batch, horizon, n_targets],
     quantiles [batch, horizon, n_quantiles, n_targets])``.
@@ -60,6 +68,7 @@ class SeriesForecaster(keras.Model):
         head_units=64,
         dropout=0.0,
         highway=True,
+        members=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -75,57 +84,89 @@ class SeriesForecaster(keras.Model):
         self.head_units = head_units
         self.dropout = dropout
         self.highway = highway
+        self.members = members
         # One attribute per layer: tf.train.Checkpoint does not see layers
         # held in a list attribute of a Keras 3 model.
-        for i in range(layers):
-            last = i == layers - 1
+        for k in range(members):
+            for i in range(layers):
+                last = i == layers - 1
+                layer = _LAYERS[cell](units, return_sequences=not last, name=f"{cell}_{i}")
+                setattr(self, f"m{k}_rnn_{i}", layer)
             setattr(
                 self,
-                f"rnn_{i}",
-                _LAYERS[cell](units, return_sequences=not last, name=f"{cell}_{i}"),
+                f"m{k}_hidden",
+                keras.layers.Dense(head_units, activation="relu", name="hidden"),
             )
+            setattr(
+                self,
+                f"m{k}_out",
+                keras.layers.Dense(horizon * (1 + n_quantiles) * n_targets, name="out"),
+            )
+            if highway:
+                setattr(self, f"m{k}_ar", keras.layers.Dense(horizon * n_targets, name="highway"))
         self.drop = keras.layers.Dropout(dropout, name="dropout")
-        self.hidden = keras.layers.Dense(head_units, activation="relu", name="hidden")
-        self.out = keras.layers.Dense(horizon * (1 + n_quantiles) * n_targets, name="out")
-        if highway:
-            self.ar = keras.layers.Dense(horizon * n_targets, name="highway")
 
-    @property
-    def rnns(self) -> list:
-        return [getattr(self, f"rnn_{i}") for i in range(self.num_layers)]
+    def _member(self, k: int) -> dict:
+        found = {"rnns": [getattr(self, f"m{k}_rnn_{i}") for i in range(self.num_layers)]}
+        for name in ("hidden", "out", "ar"):
+            found[name] = getattr(self, f"m{k}_{name}", None)
+        return found
 
     def build(self, input_shape=None):
         # Each layer builds in its own name scope, so variable names are unique
         # (TF Serving's loader finds variables by name).
-        width = self.n_features
-        for rnn in self.rnns:
-            with keras.name_scope(rnn.name):
-                rnn.build((None, self.lookback, width))
-            width = self.units
         head_in = self.units + self.n_targets + self.horizon * self.n_calendar
-        with keras.name_scope(self.hidden.name):
-            self.hidden.build((None, head_in))
-        with keras.name_scope(self.out.name):
-            self.out.build((None, self.head_units))
-        if self.highway:
-            with keras.name_scope(self.ar.name):
-                self.ar.build((None, self.lookback * self.n_targets))
+        for k in range(self.members):
+            layers = self._member(k)
+            with keras.name_scope(f"member_{k}"):
+                width = self.n_features
+                for rnn in layers["rnns"]:
+                    with keras.name_scope(rnn.name):
+                        rnn.build((None, self.lookback, width))
+                    width = self.units
+                with keras.name_scope("hidden"):
+                    layers["hidden"].build((None, head_in))
+                with keras.name_scope("out"):
+                    layers["out"].build((None, self.head_units))
+                if self.highway:
+                    with keras.name_scope("highway"):
+                        layers["ar"].build((None, self.lookback * self.n_targets))
+        with keras.name_scope("calibration"):
+            self.calibration = self.add_weight(
+                shape=(self.horizon, self.n_quantiles, self.n_targets),
+                initializer="zeros",
+                trainable=False,
+                name="offsets",
+            )
 
-    def call(self, inputs, training=False):
+    def member_outputs(self, inputs, training=False):
+        """Every member's raw forecast: ``mean [members, batch, horizon, targets]`` and
+        sorted ``quantiles [members, batch, horizon, quantiles, targets]``."""
         history = inputs["history"]
         batch = tf.shape(history)[0]
-        x = history
-        for rnn in self.rnns:
-            x = self.drop(rnn(x, training=training), training=training)
         calendar = tf.reshape(inputs["calendar"], [batch, self.horizon * self.n_calendar])
-        h = self.hidden(tf.concat([x, inputs["level"], calendar], axis=-1))
-        out = tf.reshape(self.out(h), [batch, self.horizon, 1 + self.n_quantiles, self.n_targets])
-        if self.highway:
-            past = tf.reshape(history[:, :, : self.n_targets], [batch, -1])
-            ar = tf.reshape(self.ar(past), [batch, self.horizon, 1, self.n_targets])
-            out = out + ar
-        mean = out[:, :, 0]
-        quantiles = tf.sort(out[:, :, 1:], axis=2)
+        means, quantiles = [], []
+        for k in range(self.members):
+            layers = self._member(k)
+            x = history
+            for rnn in layers["rnns"]:
+                x = self.drop(rnn(x, training=training), training=training)
+            h = layers["hidden"](tf.concat([x, inputs["level"], calendar], axis=-1))
+            shape = [batch, self.horizon, 1 + self.n_quantiles, self.n_targets]
+            out = tf.reshape(layers["out"](h), shape)
+            if self.highway:
+                past = tf.reshape(history[:, :, : self.n_targets], [batch, -1])
+                out += tf.reshape(layers["ar"](past), [batch, self.horizon, 1, self.n_targets])
+            means.append(out[:, :, 0])
+            quantiles.append(tf.sort(out[:, :, 1:], axis=2))
+        return tf.stack(means), tf.stack(quantiles)
+
+    def call(self, inputs, training=False, calibrated=True):
+        means, quantiles = self.member_outputs(inputs, training=training)
+        # The members' average; averaged sorted quantiles stay sorted.
+        mean, quantiles = tf.reduce_mean(means, axis=0), tf.reduce_mean(quantiles, axis=0)
+        if calibrated:
+            quantiles = tf.sort(quantiles + self.calibration, axis=2)
         return mean, quantiles
 
     def get_config(self):
@@ -143,6 +184,7 @@ class SeriesForecaster(keras.Model):
             "head_units": self.head_units,
             "dropout": self.dropout,
             "highway": self.highway,
+            "members": self.members,
         }
 
 
@@ -164,6 +206,7 @@ def build_model(
         head_units=config.head_units,
         dropout=config.dropout,
         highway=config.highway,
+        members=config.members,
     )
     model.build()
     return model

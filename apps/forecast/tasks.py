@@ -244,13 +244,41 @@ def _examples(info: SeriesInfo, windows: dict) -> tuple[dict, np.ndarray]:
 
 
 def per_example_loss(model, inputs, target, quantiles, training):
-    """Squared error of the mean plus the pinball loss of each quantile, per window."""
-    mean, predicted = model(inputs, training=training)
-    squared = tf.reduce_mean(tf.square(mean - target), axis=[1, 2])
-    q = tf.constant(quantiles, tf.float32)[None, None, :, None]
-    error = target[:, :, None, :] - predicted
-    pinball = tf.reduce_mean(tf.maximum(q * error, (q - 1.0) * error), axis=[1, 2, 3])
+    """Squared error of the mean plus the pinball loss of each quantile, per window.
+
+    Each ensemble member is scored on its own forecast (so the members stay
+    independent), and on its raw quantiles: the calibration fitted after each
+    epoch must not feed back into training.
+    """
+    mean, predicted = model.member_outputs(inputs, training=training)
+    squared = tf.reduce_mean(tf.square(mean - target), axis=[0, 2, 3])
+    q = tf.constant(quantiles, tf.float32)[None, None, None, :, None]
+    error = target[None, :, :, None, :] - predicted
+    pinball = tf.reduce_mean(tf.maximum(q * error, (q - 1.0) * error), axis=[0, 2, 3, 4])
     return squared + pinball
+
+
+def calibration_offsets(quantiles, target, levels) -> np.ndarray:
+    """Offsets ``[horizon, quantiles, targets]`` that calibrate each central interval.
+
+    Conformalized quantile regression (Romano et al., 2019), per horizon step
+    and target: for the interval between levels ``q_i`` and ``q_j = 1 - q_i``
+    the conformity score of a window is ``max(lower - y, y - upper)``; both
+    ends move out (or in) by its ``(q_j - q_i)(1 + 1/n)`` empirical quantile
+    over the ``n`` windows, so about ``q_j - q_i`` of new values fall inside.
+    A median (unpaired level) is left as is.
+    """
+    quantiles, target = np.asarray(quantiles), np.asarray(target)
+    n = len(target)
+    offsets = np.zeros(quantiles.shape[1:], np.float32)
+    levels = list(levels)
+    for i in range(len(levels) // 2):
+        j = len(levels) - 1 - i
+        score = np.maximum(quantiles[:, :, i] - target, target - quantiles[:, :, j])
+        level = min(1.0, (levels[j] - levels[i]) * (1 + 1 / n))
+        width = np.quantile(score, level, axis=0, method="higher")
+        offsets[:, i], offsets[:, j] = -width, width
+    return offsets
 
 
 def fan_figure(info, history_times, history, future_times, out, actual=None, title=""):
@@ -332,9 +360,17 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
         return holder["forecaster"]
 
     def validation_metrics(model):
-        point, low, high, _ = rnn_forecast(forecaster(model), val_windows)
-        found = metrics(val_windows["actual"], point, low, high, info.mase_scale)
-        return {k: found[k] for k in ("mae", "mase", "coverage")}
+        # The backtest of the raw quantiles, then the calibration fitted on the same windows.
+        mean, raw = model(val_inputs, calibrated=False)
+        model.calibration.assign(calibration_offsets(raw.numpy(), val_target, info.quantiles))
+        last = val_windows["history"][:, -1, : info.n_targets]
+        out = to_original(info, mean, raw, tf.constant(last))
+        low, high = interval_index(info.quantiles)
+        q = out["quantiles"].numpy()
+        found = metrics(
+            val_windows["actual"], out["mean"], q[:, :, low], q[:, :, high], info.mase_scale
+        )
+        return {"mae": found["mae"], "mase": found["mase"], "raw_coverage": found["coverage"]}
 
     def samples(model, epoch):
         # The last validation window: its history, forecast fan and actuals.

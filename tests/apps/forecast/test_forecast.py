@@ -212,7 +212,7 @@ def test_model_inputs_round_trip():
 
 
 def test_model_shapes_and_sorted_quantiles():
-    config = cfg.ModelConfig(units=8, head_units=8, quantiles=(0.1, 0.5, 0.9))
+    config = cfg.ModelConfig(units=8, head_units=8, quantiles=(0.1, 0.5, 0.9), members=3)
     model = tasks.build_model(config, 12, 5, 3, 2, 4)
     inputs = {
         "history": tf.random.normal([4, 12, 3]),
@@ -222,17 +222,44 @@ def test_model_shapes_and_sorted_quantiles():
     mean, quantiles = model(inputs)
     assert mean.shape == (4, 5, 2) and quantiles.shape == (4, 5, 3, 2)
     assert (np.diff(quantiles.numpy(), axis=2) >= 0).all()
+    # The forecast is the members' average; the members differ.
+    means, member_quantiles = model.member_outputs(inputs)
+    assert means.shape == (3, 4, 5, 2) and member_quantiles.shape == (3, 4, 5, 3, 2)
+    np.testing.assert_allclose(mean, means.numpy().mean(axis=0), rtol=1e-5, atol=1e-6)
+    assert np.abs((means[0] - means[1]).numpy()).max() > 1e-3
+    names = [v.path for v in model.weights]
+    assert len(names) == len(set(names)) and "member_2/hidden/hidden/kernel" in " ".join(names)
 
 
 def test_pinball_loss_is_the_quantile_loss():
     class Fixed:
-        def __call__(self, inputs, training=False):
-            return tf.zeros([1, 1, 1]), tf.constant([[[[-1.0], [0.0], [2.0]]]])
+        def member_outputs(self, inputs, training=False):
+            # Two members: [member, batch, horizon, (quantile,) target].
+            mean = tf.constant([[[[0.0]]], [[[2.0]]]])
+            quantiles = tf.constant([[[[[-1.0], [0.0], [2.0]]]], [[[[1.0], [1.0], [1.0]]]]])
+            return mean, quantiles
 
     target = tf.constant([[[1.0]]])
     loss = tasks.per_example_loss(Fixed(), None, target, (0.1, 0.5, 0.9), False).numpy()
-    # (mean 0 - 1)^2 = 1; pinball: 0.1 * 2, 0.5 * 1, (0.9 - 1) * -1; averaged over quantiles.
-    assert loss == pytest.approx([1.0 + (0.2 + 0.5 + 0.1) / 3])
+    # Member 0: (0 - 1)^2 = 1; pinball 0.1 * 2, 0.5 * 1, (0.9 - 1) * -1, averaged.
+    # Member 1: (2 - 1)^2 = 1; pinball 0. Each member on its own forecast, averaged.
+    assert loss == pytest.approx([(1.0 + (0.2 + 0.5 + 0.1) / 3 + 1.0) / 2])
+
+
+def test_calibration_offsets_reach_the_nominal_coverage():
+    rng = np.random.default_rng(0)
+    # Quantiles that claim +-0.5 while the noise is N(0, 1): far too narrow.
+    raw = np.broadcast_to(np.array([-0.5, 0.0, 0.5])[None, None, :, None], (4000, 3, 3, 1))
+    fit, fresh = rng.normal(size=(2, 4000, 3, 1))
+    offsets = tasks.calibration_offsets(raw[:2000], fit[:2000], (0.1, 0.5, 0.9))
+    assert offsets.shape == (3, 3, 1) and (offsets[:, 1] == 0).all()
+    low, high = raw[..., 0, :] + offsets[:, 0], raw[..., 2, :] + offsets[:, 2]
+    before = ((fresh > raw[..., 0, :]) & (fresh < raw[..., 2, :])).mean()
+    after = ((fresh > low) & (fresh < high)).mean()
+    assert before < 0.45 and after == pytest.approx(0.8, abs=0.03)
+    # Too wide an interval shrinks.
+    wide = tasks.calibration_offsets(raw * 10, fit, (0.1, 0.5, 0.9))
+    assert (wide[:, 0] > 0).all() and (wide[:, 2] < 0).all()
 
 
 def test_metrics_by_hand():
@@ -276,14 +303,14 @@ def test_train_writes_the_run_directory(run_dir):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "completed"
     assert [h["epoch"] for h in metrics["history"]] == [1, 2]
-    assert {"val_loss", "val_mae", "val_mase", "val_coverage"} <= set(metrics["history"][0])
+    assert {"val_loss", "val_mae", "val_mase", "val_raw_coverage"} <= set(metrics["history"][0])
     assert metrics["history"][1]["loss"] < metrics["history"][0]["loss"]
 
 
 def test_tensorboard_holds_losses_backtest_and_fan_plot(run_dir):
     val = EventAccumulator(str(run_dir / "tb" / "validation"))
     val.Reload()
-    assert {"loss", "mae", "mase", "coverage"} <= set(val.Tags()["tensors"])
+    assert {"loss", "mae", "mase", "raw_coverage"} <= set(val.Tags()["tensors"])
     train = EventAccumulator(str(run_dir / "tb" / "train"))
     train.Reload()
     images = train.Tensors("forecast/validation")
@@ -310,6 +337,22 @@ def test_evaluate_backtests_the_rnn_and_the_baselines(run_dir):
     assert json.loads((run_dir / "evaluation.json").read_text()) == report
     table = invoke("evaluate", run_dir, "--windows", 3).output
     assert "seasonal_naive" in table and "MASE" in table
+
+
+def test_the_calibration_is_checkpointed_and_served(run_dir):
+    run = rapp.load_run(APP, run_dir)
+    offsets = run.model.calibration.numpy()
+    assert offsets.shape == (52, 3, 1) and np.abs(offsets).max() > 0
+    inputs = {
+        "history": tf.zeros([1, 104, 1]),
+        "level": tf.zeros([1, 1]),
+        "calendar": tf.zeros([1, 52, 2]),
+    }
+    _, raw = run.model(inputs, calibrated=False)
+    _, calibrated = run.model(inputs)
+    np.testing.assert_allclose(
+        calibrated.numpy(), np.sort(raw.numpy() + offsets, axis=2), atol=1e-6
+    )
 
 
 def test_saved_model_serves_forecasts_in_original_units(saved_model, run_dir):
