@@ -36,8 +36,12 @@ format: venv
 
 # The main job on the embedded data: textgen's quick preset end to end (about
 # 8 minutes on two CPU cores): train, evaluate against the n-gram baseline,
-# generate, export a SavedModel for TF Serving.
-DEMO_RUN := runs/textgen/demo-$(shell date +%Y%m%d-%H%M%S)
+# generate, export a SavedModel for TF Serving. Then forecast's quick preset on
+# the CO2 series (about a minute): train, backtest against the baselines,
+# forecast with a plot, export.
+STAMP_NOW := $(shell date +%Y%m%d-%H%M%S)
+DEMO_RUN := runs/textgen/demo-$(STAMP_NOW)
+FORECAST_RUN := runs/forecast/demo-$(STAMP_NOW)
 demo: venv
 	$(BIN)/rnnkit textgen train --preset quick --run-dir $(DEMO_RUN)
 	$(BIN)/rnnkit textgen evaluate $(DEMO_RUN)
@@ -45,6 +49,13 @@ demo: venv
 	@saved=$$($(BIN)/rnnkit textgen export $(DEMO_RUN) --out saved_models/textgen) && \
 	echo "TensorBoard logs: $(DEMO_RUN)/tb   (tensorboard --logdir $(DEMO_RUN)/tb)" && \
 	echo "SavedModel:       $$saved   (TF Serving config: saved_models/models.config)"
+	$(BIN)/rnnkit forecast train --preset quick --run-dir $(FORECAST_RUN) --quiet
+	$(BIN)/rnnkit forecast evaluate $(FORECAST_RUN)
+	$(BIN)/rnnkit forecast predict $(FORECAST_RUN) --out $(FORECAST_RUN)/forecast.csv \
+		--plot $(FORECAST_RUN)/forecast.png
+	@saved=$$($(BIN)/rnnkit forecast export $(FORECAST_RUN) --out saved_models/forecast) && \
+	echo "TensorBoard logs: $(FORECAST_RUN)/tb   (tensorboard --logdir $(FORECAST_RUN)/tb)" && \
+	echo "SavedModel:       $$saved"
 
 # The full throughput comparison, with PyTorch when it can be installed.
 bench: venv

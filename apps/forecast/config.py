@@ -110,9 +110,11 @@ PRESETS = {
             epochs=20, batch_size=32, learning_rate=3e-3, checkpoint_every=200, log_every=10
         ),
     ),
-    # The best quality: a few minutes a series on two CPU cores.
+    # The best quality: under a minute a series on two CPU cores.
+    # GRU and 5 members: the best validation MASE on co2, sunspots and elnino
+    # among 1-2 LSTM/GRU layers, 32-64 units and 1-5 members.
     "full": ForecastConfig(
-        model=ModelConfig(units=64, head_units=64, dropout=0.1),
+        model=ModelConfig(cell="gru", units=64, head_units=64, dropout=0.1, members=5),
         train=TrainConfig(
             epochs=60,
             batch_size=32,

@@ -418,14 +418,12 @@ def backtest(forecaster: Forecaster, series: data.Series, windows: int, stride: 
         actual, *baseline.naive(values, at, info.horizon, series.val_start, INTERVAL),
         info.mase_scale,
     )  # fmt: skip
-    if info.season > 1:
-        models["seasonal_naive"] = metrics(
-            actual,
-            *baseline.seasonal_naive(
-                values, at, info.horizon, info.season, series.val_start, INTERVAL
-            ),
-            info.mase_scale,
-        )
+    # With no season (season 1) the seasonal naive forecast is the naive one.
+    models["seasonal_naive"] = metrics(
+        actual,
+        *baseline.seasonal_naive(values, at, info.horizon, info.season, series.val_start, INTERVAL),
+        info.mase_scale,
+    )
     models["ets"] = metrics(
         actual, *baseline.ets(values, at, info.horizon, info.season, INTERVAL), info.mase_scale
     )

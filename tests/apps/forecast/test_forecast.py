@@ -451,3 +451,34 @@ def test_bad_commands_are_usage_errors(tmp_path, run_dir):
         assert message in result.output, (args, result.output)
         assert "Traceback" not in result.output
     assert not (tmp_path / "x.csv").exists()
+
+
+MIRRORED = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from rnnkit.cli import cli
+cli(["forecast", "train", "--preset", "tiny", "--strategy", "mirrored", "--quiet",
+     "--run-dir", sys.argv[1]])
+"""
+
+
+def test_mirrored_on_two_cpus_matches_one_replica(run_dir, tmp_path):
+    """The same global batches, so the same losses, backtest and calibration on two replicas."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", MIRRORED, str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    one, two = (json.loads((p / "metrics.json").read_text()) for p in (run_dir, tmp_path / "run"))
+    for a, b in zip(one["history"], two["history"]):
+        for key in ("loss", "val_loss", "val_mase", "val_raw_coverage"):
+            assert b[key] == pytest.approx(a[key], rel=1e-4), key
+    offsets = [rapp.load_run(APP, p).model.calibration.numpy() for p in (run_dir, tmp_path / "run")]
+    np.testing.assert_allclose(offsets[1], offsets[0], rtol=1e-3, atol=1e-5)
