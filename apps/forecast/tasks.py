@@ -31,7 +31,7 @@ from apps.forecast.config import DataConfig, ForecastConfig
 from apps.forecast.model import SeriesForecaster, build_model
 from rnnkit.app import InputError
 from rnnkit.export import ServingModule
-from rnnkit.files import write_json
+from rnnkit.files import write_bytes, write_json
 from rnnkit.training import Task
 
 INFO_FILE = "series.json"
@@ -327,12 +327,15 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
     train_inputs, train_target = _examples(info, data.windows(series, train_at))
     val_windows = data.windows(series, val_at)
     val_inputs, val_target = _examples(info, val_windows)
-    # Real requests for the SavedModel's warmup and self-check.
+    # Real requests for the SavedModel's warmup and self-check; written
+    # atomically (every worker of a multi-worker job writes the same file).
+    buffer = io.BytesIO()
     np.savez(
-        run_dir / EXAMPLES_FILE,
+        buffer,
         history=val_windows["history"][-2:],
         future_times=val_windows["future_times"][-2:],
     )
+    write_bytes(run_dir / EXAMPLES_FILE, buffer.getvalue())
     holder: dict = {}
 
     def build():
