@@ -197,6 +197,9 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
     the history and the forecast fan.
     """
     with rapp.input_errors():
+        for path in (out, plot):
+            if path is not None and not path.resolve().parent.is_dir():
+                raise rapp.InputError(f"cannot write {path}: its folder does not exist")
         forecast, info = _open(source)
         config = info.data_config(
             source=source_data, target=target, covariates=covariates, time_col=time_col,

@@ -444,6 +444,8 @@ def test_bad_commands_are_usage_errors(tmp_path, run_dir):
         (["train", "--data", f"csv:{tmp_path}"], "no such CSV file"),
         (["train", "--horizon", "0"], "Invalid value for '--horizon'"),
         (["predict", run_dir, "--target", "nope", "--out", tmp_path / "x.csv"], "no column 'nope'"),
+        (["predict", run_dir, "--out", tmp_path / "no" / "f.csv"], "its folder does not exist"),
+        (["predict", run_dir, "--plot", tmp_path / "no" / "f.png"], "its folder does not exist"),
     ]
     for args, message in cases:
         result = invoke(*args)
