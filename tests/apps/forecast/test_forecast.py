@@ -373,6 +373,11 @@ def test_saved_model_serves_forecasts_in_original_units(saved_model, run_dir):
     np.testing.assert_allclose(got["quantiles"].numpy(), want["quantiles"], rtol=1e-5)
     # In original units: near the last observed value, not near zero.
     assert np.abs(got["mean"].numpy()[:, 0, 0] - windows["history"][:, -1, 0]).max() < 20
+    # A gap in the history is refused, not forecast from.
+    broken = windows["history"].copy()
+    broken[0, 5, 0] = np.nan
+    with pytest.raises(tf.errors.InvalidArgumentError, match="history holds NaN or inf"):
+        signature(history=tf.constant(broken), future_times=tf.constant(windows["future_times"]))
 
 
 def test_saved_model_warmup_and_cli(saved_model):
