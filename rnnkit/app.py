@@ -180,6 +180,22 @@ def load_run(app: App, run_dir: str | os.PathLike) -> Run:
     return Run(path=run_dir, config=config, model=model, checkpoint=checkpoint)
 
 
+def locate(source: str | os.PathLike) -> tuple[Path, bool]:
+    """``(path, is_saved_model)`` for an app verb's RUN_OR_SAVED_MODEL argument.
+
+    A SavedModel folder, or a TF Serving model base path (its newest
+    version), or else a run directory.
+    """
+    from rnnkit import export
+
+    source = Path(source)
+    if not source.exists():
+        raise InputError(f"no such run or SavedModel: {source}")
+    if not (source / "saved_model.pb").exists() and export.latest(source) is not None:
+        source = export.latest(source)
+    return source, (source / "saved_model.pb").exists()
+
+
 # -- commands ------------------------------------------------------------------------------
 
 

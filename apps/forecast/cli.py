@@ -12,10 +12,8 @@ import tensorflow as tf
 from apps.forecast import config as cfg
 from apps.forecast import data, tasks
 from apps.forecast import export as forecast_export
-from apps.forecast import model as forecast_model
 from apps.forecast.tasks import SeriesInfo
 from rnnkit import app as rapp
-from rnnkit import export as rexport
 from rnnkit.files import write_bytes, write_text
 
 METRICS = ("mae", "rmse", "smape", "mase", "coverage")
@@ -51,11 +49,7 @@ def _report(report):
 
 
 def _build_model(config, run_dir):
-    info = SeriesInfo.load(run_dir)
-    return forecast_model.build_model(
-        config.model, info.lookback, info.horizon, info.n_features, info.n_targets,
-        2 * len(info.periods),
-    )  # fmt: skip
+    return tasks.build_model_for(config.model, SeriesInfo.load(run_dir))
 
 
 def _data_options():
@@ -144,11 +138,8 @@ group = rapp.app_group(APP)
 
 def _open(source: Path):
     """``(forecast_fn, info)`` from a run directory or a SavedModel."""
-    if not source.exists():
-        raise rapp.InputError(f"no such run or SavedModel: {source}")
-    if not (source / "saved_model.pb").exists() and rexport.latest(source) is not None:
-        source = rexport.latest(source)
-    if (source / "saved_model.pb").exists():
+    source, is_saved_model = rapp.locate(source)
+    if is_saved_model:
         info = SeriesInfo.load(source / "assets")
         signature = tf.saved_model.load(str(source)).signatures["serving_default"]
 

@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from apps.forecast import baseline, data
-from apps.forecast.config import DataConfig, ForecastConfig
+from apps.forecast.config import DataConfig, ForecastConfig, ModelConfig
 from apps.forecast.model import SeriesForecaster, build_model
 from rnnkit.app import InputError
 from rnnkit.export import ServingModule
@@ -317,6 +317,14 @@ def figure_png(figure) -> bytes:
     return buffer.getvalue()
 
 
+def build_model_for(config: ModelConfig, info: SeriesInfo) -> SeriesForecaster:
+    """The model for a series: its window sizes, features and calendar come from ``info``."""
+    n_calendar = 2 * len(info.periods)  # a sine and a cosine per period
+    return build_model(
+        config, info.lookback, info.horizon, info.n_features, info.n_targets, n_calendar
+    )
+
+
 def make_task(config: ForecastConfig, run_dir: Path) -> Task:
     """Loads the series, saves its ``series.json`` into ``run_dir`` and returns the task."""
     series = data.load_series(config.data)
@@ -339,10 +347,7 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
     holder: dict = {}
 
     def build():
-        return build_model(
-            config.model, info.lookback, info.horizon, info.n_features, info.n_targets,
-            2 * len(info.periods),
-        )  # fmt: skip
+        return build_model_for(config.model, info)
 
     def loss(model, batch, training):
         inputs, target = batch

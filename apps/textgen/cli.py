@@ -12,7 +12,6 @@ from apps.textgen import model as textgen_model
 from apps.textgen import tasks
 from apps.textgen.data import VOCAB_FILE, Vocab
 from rnnkit import app as rapp
-from rnnkit import export as rexport
 
 
 def _evaluate(run, options):
@@ -80,11 +79,8 @@ group = rapp.app_group(APP)
 
 def _open(source: Path):
     """``(generate, prime, step, vocab)`` from a run directory or a SavedModel."""
-    if not source.exists():
-        raise rapp.InputError(f"no such run or SavedModel: {source}")
-    if not (source / "saved_model.pb").exists() and rexport.latest(source) is not None:
-        source = rexport.latest(source)
-    if (source / "saved_model.pb").exists():
+    source, is_saved_model = rapp.locate(source)
+    if is_saved_model:
         loaded = tf.saved_model.load(str(source))
         if "step" not in loaded.signatures:
             raise rapp.InputError(f"{source} is not a textgen SavedModel")
