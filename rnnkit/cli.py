@@ -25,6 +25,7 @@ from rnnkit.app import RUN_ID_ENV  # noqa: E402
 APPS = {
     "textgen": "apps.textgen.cli:group",
     "forecast": "apps.forecast.cli:group",
+    "speechtag": "apps.speechtag.cli:group",
 }
 
 

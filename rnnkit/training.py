@@ -318,7 +318,8 @@ def fit(
         optimizer.apply(grads, variables)
         return loss, norm
 
-    @tf.function
+    # Batches of varying shape (padded speech) share one trace instead of one each.
+    @tf.function(reduce_retracing=True)
     def train_step(batch):
         loss, norm = strategy.run(step_fn, args=(batch,))
         return (
@@ -330,7 +331,7 @@ def fit(
         per_example = tf.cast(task.loss(model, batch, False), tf.float32)
         return tf.reduce_sum(per_example), tf.cast(tf.shape(per_example)[0], tf.float32)
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def val_step(batch):
         total, count = strategy.run(val_fn, args=(batch,))
         return strategy.reduce("sum", total, axis=None), strategy.reduce("sum", count, axis=None)

@@ -1,0 +1,1 @@
+"""speechtag: frame-level tagging of speech (phones and words) with rnnkit RNNs."""

@@ -1,0 +1,265 @@
+"""``rnnkit speechtag``: train, evaluate, export (built by rnnkit), tag and synth."""
+
+import json
+import os
+from pathlib import Path
+
+import click
+import numpy as np
+import tensorflow as tf
+
+from apps.speechtag import config as cfg
+from apps.speechtag import data, metrics, synth, tasks
+from apps.speechtag import export as speechtag_export
+from apps.speechtag.data import TIERS
+from apps.speechtag.model import build_model
+from apps.speechtag.tasks import TagSet
+from rnnkit import app as rapp
+from rnnkit.files import write_bytes, write_text
+
+SCORES = (("frame_accuracy", "frame acc"), ("error_rate", "PER/WER"), ("boundary_f1", "bound. F1"))
+
+
+def _evaluate(run, options):
+    return tasks.evaluate(run.config, run.model, run.path, options)
+
+
+def _report(report):
+    lines = [
+        f"{report['utterances']} utterances, {report['frames']} frames of {report['data']}: "
+        f"{report['evaluated_on']}" + (" (streaming model)" if report["streaming"] else "")
+    ]
+    for tier in TIERS:
+        lines.append(f"{tier:<10}" + "".join(f"{title:>12}" for _, title in SCORES))
+        for name, found in report["models"].items():
+            row = "".join(f"{100 * found[tier][key]:>11.1f}%" for key, _ in SCORES)
+            lines.append(f"  {name:<8}{row}")
+    return "\n".join(lines)
+
+
+def _build_model(config, run_dir):
+    tagset = TagSet.load(run_dir)
+    return build_model(config.model, len(tagset.phones), len(tagset.words), seed=config.seed)
+
+
+APP = rapp.App(
+    name="speechtag",
+    help=(
+        "Frame-level tagging of speech: a phone and a word tag every 10 ms. --data: espeak "
+        "(digit strings synthesized with eSpeak NG, the default) or dir:PATH (WAV files with "
+        "TextGrid or .PHN/.WRD labels)."
+    ),
+    presets=cfg.PRESETS,
+    default_preset="quick",
+    make_task=tasks.make_task,
+    build_model=_build_model,
+    evaluate=_evaluate,
+    format_report=_report,
+    export=speechtag_export.export,
+    train_options=[
+        click.Option(["--cell"], type=click.Choice(cfg.CELLS), help="Recurrent cell."),
+        click.Option(["--layers"], type=click.IntRange(min=1), help="Stacked recurrent layers."),
+        click.Option(
+            ["--units"], type=click.IntRange(min=1), help="Units per layer and direction."
+        ),
+        click.Option(
+            ["--dropout"],
+            type=click.FloatRange(0, 1, max_open=True),
+            help="Dropout between layers.",
+        ),
+        click.Option(
+            ["--streaming/--offline"],
+            default=None,
+            help="Unidirectional layers with a causal normalisation (chunked inference), or "
+            "bidirectional ones over whole utterances (the default).",
+        ),
+        click.Option(
+            ["--utterances"], type=click.IntRange(min=1), help="espeak: training utterances."
+        ),
+        click.Option(["--phone-tier"], help="dir: the TextGrid tier of phones (default phones)."),
+        click.Option(["--word-tier"], help="dir: the TextGrid tier of words (default words)."),
+    ],
+    option_fields={
+        "cell": "model.cell",
+        "layers": "model.layers",
+        "units": "model.units",
+        "dropout": "model.dropout",
+        "streaming": "model.streaming",
+        "utterances": "data.utterances",
+        "phone_tier": "data.phone_tier",
+        "word_tier": "data.word_tier",
+    },
+    evaluate_options=[
+        click.Option(
+            ["--data"], help="Score on another labelled folder (dir:PATH) with the same tiers."
+        )
+    ],
+)
+
+group = rapp.app_group(APP)
+
+
+def _open(source: Path):
+    """``(tag_fn, tagset)``: ``tag_fn(waveform, length) -> (log_probs by tier, frames)``."""
+    source, is_saved_model = rapp.locate(source)
+    if is_saved_model:
+        tagset = TagSet.load(source / "assets")
+        signature = tf.saved_model.load(str(source)).signatures["serving_default"]
+
+        def tag_saved(waveform, length):
+            out = signature(waveform=tf.constant(waveform), length=tf.constant(length))
+            return {
+                "phones": np.log(np.maximum(out["phone_probs"].numpy(), 1e-30)),
+                "words": np.log(np.maximum(out["word_probs"].numpy(), 1e-30)),
+            }, out["frames"].numpy()
+
+        return tag_saved, tagset
+    run = rapp.load_run(APP, source)
+    tagset = TagSet.load(run.path)
+    return (
+        lambda waveform, length: tasks.log_probs(
+            run.model, {"waveform": tf.constant(waveform), "length": tf.constant(length)}
+        )
+    ), tagset
+
+
+def _reference(wav: Path):
+    """The labelled utterance when tiers lie beside the WAV, else None."""
+    has_labels = wav.with_suffix(".TextGrid").exists() or wav.with_suffix(".WRD").exists()
+    return data.read_labelled(wav) if has_labels else None
+
+
+def write_textgrid(path: Path, tiers: dict, duration: float) -> None:
+    """A Praat TextGrid (long format) with one interval tier per entry, written atomically."""
+    from praatio import textgrid
+
+    grid = textgrid.Textgrid()
+    for name, segs in tiers.items():
+        entries = [
+            (s["start"], min(s["end"], duration), s["label"])
+            for s in segs
+            if s["label"] != data.SILENCE and s["start"] < min(s["end"], duration)
+        ]
+        # Segments overlap by the window's tail (15 ms): each ends where the next starts.
+        entries = [
+            (start, min(end, entries[i + 1][0]) if i + 1 < len(entries) else end, label)
+            for i, (start, end, label) in enumerate(entries)
+        ]
+        grid.addTier(textgrid.IntervalTier(name, entries, 0, duration))
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        grid.save(str(tmp), format="long_textgrid", includeBlankSpaces=True)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@group.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--tier", type=click.Choice(["words", "phones"]), default="words", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the segments as JSON.")
+@click.option(
+    "--textgrid",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for one Praat TextGrid per file (both tiers).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PNG: spectrogram with the predicted tiers (and the reference ones when labels lie "
+    "beside the WAV); NAME-<file>.png for several files.",
+)
+def tag(source, files, tier, as_json, textgrid, plot):
+    """Tag WAV FILES with a run or an exported SavedModel (SOURCE): segments per file.
+
+    Each segment: start and end in seconds, the label, and the mean
+    probability of that label over its frames. Frame tags are smoothed
+    (Viterbi with a penalty for each change), so one-frame flickers do not
+    become segments.
+    """
+    with rapp.input_errors():
+        if plot is not None and not plot.resolve().parent.is_dir():
+            raise rapp.InputError(f"cannot write {plot}: its folder does not exist")
+        audio = []
+        for path in files:
+            if not path.is_file():
+                raise rapp.InputError(f"no such file: {path}")
+            samples, rate = data.read_wav(path)
+            if len(samples) * data.SAMPLE_RATE // rate < data.WINDOW:
+                raise rapp.InputError(f"{path} is shorter than one 25 ms frame")
+            audio.append(data.resample(samples, rate))
+        references = [_reference(path) for path in files] if plot is not None else None
+        tag_fn, tagset = _open(source)
+    labels = tagset.labels
+    results = []
+    for path, samples, k in zip(files, audio, range(len(files))):
+        log_probs, frames = tag_fn(samples[None], np.array([len(samples)], np.int32))
+        n = int(frames[0])
+        found, paths = {}, {}
+        for name in TIERS:
+            lp = log_probs[name][0, :n]
+            paths[name] = metrics.smooth(lp)
+            runs = metrics.segments(list(paths[name]))
+            found[name] = metrics.segment_times(runs, labels.tier(name), np.exp(lp))
+        duration = len(samples) / data.SAMPLE_RATE
+        results.append({"file": str(path), "duration": round(duration, 3), "segments": found})
+        if textgrid is not None:
+            textgrid.mkdir(parents=True, exist_ok=True)
+            write_textgrid(textgrid / f"{path.stem}.TextGrid", found, duration)
+        if plot is not None:
+            target = plot if len(files) == 1 else plot.with_name(f"{plot.stem}-{path.stem}.png")
+            reference = references[k]
+            if reference is not None:
+                figure = tasks.utterance_figure(reference, paths, labels, title=str(path))
+            else:
+                tiers = {f"{t} (predicted)": tasks._frames_to_seconds(paths[t], labels.tier(t))
+                         for t in TIERS}  # fmt: skip
+                figure = tasks.tiers_figure(samples, tiers, labels, title=str(path))
+            write_bytes(target, tasks.figure_png(figure))
+            click.echo(f"Plot: {target}", err=True)
+    if as_json:
+        shown = [
+            {**r, "segments": [s for s in r["segments"][tier] if s["label"] != data.SILENCE]}
+            for r in results
+        ]
+        click.echo(json.dumps({"tier": tier, "files": shown}, indent=2))
+        return
+    for r in results:
+        segs = [s for s in r["segments"][tier] if s["label"] != data.SILENCE]
+        words = " ".join(s["label"] for s in segs)
+        click.echo(f"{r['file']} ({r['duration']:.2f} s): {words}")
+        for s in segs:
+            click.echo(
+                f"  {s['start']:7.3f} {s['end']:7.3f}  {s['label']:<8} {s['probability']:.3f}"
+            )
+
+
+@group.command(name="synth")
+@click.argument("text")
+@click.option(
+    "--voice", default="en-us", show_default=True, help="eSpeak NG voice: ACCENT[+VARIANT]."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The WAV to write; NAME.PHN and NAME.WRD (TIMIT-style labels) go beside it.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Prosody and silence.")
+@click.option("--rate", type=click.IntRange(80, 450), help="Words per minute.")
+def synth_command(text, voice, out, seed, rate):
+    """Synthesize one labelled utterance of digit words (TEXT) with eSpeak NG."""
+    with rapp.input_errors():
+        if not out.resolve().parent.is_dir():
+            raise rapp.InputError(f"cannot write {out}: its folder does not exist")
+        wav, labels = synth.utterance(text, voice, seed=seed, rate=rate)
+    for tier, suffix in (("phones", ".PHN"), ("words", ".WRD")):
+        lines = "".join(f"{s} {e} {label}\n" for s, e, label in labels[tier])
+        write_text(out.with_suffix(suffix), lines)
+    write_bytes(out, wav)
+    seconds = ", ".join(
+        f"{label} {s / data.SAMPLE_RATE:.2f}-{e / data.SAMPLE_RATE:.2f}"
+        for s, e, label in labels["words"]
+    )
+    click.echo(f"{out} (16 kHz, voice {voice}): {seconds}")

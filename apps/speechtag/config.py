@@ -1,0 +1,104 @@
+"""speechtag's configuration: frozen dataclasses and the tiny / quick / full presets."""
+
+import dataclasses
+
+from rnnkit.training import TrainConfig
+
+CELLS = ("lstm", "gru", "elman")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the labelled speech comes from.
+
+    ``source``: ``espeak`` (digit strings synthesized with eSpeak NG, the
+    default; ``utterances`` / ``validation`` / ``test`` of them, from
+    ``corpus_seed``) or ``dir:PATH`` (WAV files with TextGrid or
+    ``.PHN``/``.WRD`` labels; 10% of the files for validation and 10% for
+    test). ``phone_tier`` / ``word_tier``: the TextGrid tier names.
+    """
+
+    source: str = "espeak"
+    utterances: int = 2000
+    validation: int = 200
+    test: int = 300
+    corpus_seed: int = 0
+    phone_tier: str = "phones"
+    word_tier: str = "words"
+
+    def __post_init__(self):
+        for name in ("utterances", "validation", "test"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """The tagger: log-mel features, stacked rnnkit layers, two softmax heads.
+
+    ``streaming``: unidirectional layers and a causal normalisation, for
+    chunked inference; else bidirectional layers over the whole utterance.
+    """
+
+    cell: str = "lstm"
+    layers: int = 2
+    units: int = 128
+    dropout: float = 0.1
+    streaming: bool = False
+    n_mels: int = 40
+    spec_augment: bool = True
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise ValueError(f"`cell` must be one of {CELLS}. Received: cell={self.cell!r}")
+        for name in ("layers", "units", "n_mels"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={self.dropout}")
+        if self.n_mels < 8:
+            raise ValueError(f"`n_mels` must be at least 8. Received: n_mels={self.n_mels}")
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeechtagConfig:
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    seed: int = 0
+
+
+PRESETS = {
+    # Seconds: for tests.
+    "tiny": SpeechtagConfig(
+        data=DataConfig(utterances=48, validation=12, test=12),
+        model=ModelConfig(layers=1, units=16, n_mels=16),
+        train=TrainConfig(
+            epochs=2, batch_size=8, learning_rate=3e-3, checkpoint_every=6, log_every=2
+        ),
+    ),
+    # The demo: a few minutes on two CPU cores.
+    "quick": SpeechtagConfig(
+        data=DataConfig(utterances=2000, validation=200, test=300),
+        model=ModelConfig(layers=2, units=64, dropout=0.1),
+        train=TrainConfig(
+            epochs=8, batch_size=32, learning_rate=3e-3, warmup_steps=30, log_every=10
+        ),
+    ),
+    # The best quality.
+    "full": SpeechtagConfig(
+        data=DataConfig(utterances=6000, validation=300, test=500),
+        model=ModelConfig(layers=3, units=128, dropout=0.2),
+        train=TrainConfig(
+            epochs=20,
+            batch_size=32,
+            learning_rate=2e-3,
+            warmup_steps=100,
+            checkpoint_every=500,
+            log_every=20,
+            patience=5,
+        ),
+    ),
+}

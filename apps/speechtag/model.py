@@ -1,0 +1,308 @@
+"""speechtag's model: waveform -> log-mel features -> rnnkit RNN -> phone and word tags.
+
+The features are computed inside the model (``tf.signal``), so a SavedModel
+takes raw audio. Two variants:
+
+- offline: per-utterance mean and variance normalisation, stacked
+  ``keras.layers.Bidirectional`` rnnkit layers over the masked frames;
+- streaming: a causal (running) normalisation and unidirectional layers,
+  whose state can be carried from one chunk of audio to the next
+  (``stream``): chunked inference gives the tags of whole-utterance inference.
+"""
+
+import keras
+import tensorflow as tf
+
+import rnnkit.layers
+from apps.speechtag.data import HOP, SAMPLE_RATE, WINDOW
+
+_LAYERS = {"lstm": rnnkit.layers.LSTM, "gru": rnnkit.layers.GRU, "elman": rnnkit.layers.Elman}
+FFT = 512
+PRIOR_FRAMES = 100.0  # the running normalisation starts from the training statistics, this strong
+EPSILON = 1e-6
+
+
+def frame_counts(length):
+    """Whole 25 ms frames per row of ``length`` samples (int32)."""
+    length = tf.cast(length, tf.int32)
+    return tf.where(length >= WINDOW, 1 + (length - WINDOW) // HOP, 0)
+
+
+def log_mel(waveform, n_mels):
+    """``[batch, samples]`` -> ``[batch, frames, n_mels]`` log-mel energies (25 ms / 10 ms)."""
+    spectrum = tf.signal.stft(
+        waveform, frame_length=WINDOW, frame_step=HOP, fft_length=FFT, pad_end=False
+    )
+    power = tf.math.square(tf.abs(spectrum))
+    weights = tf.signal.linear_to_mel_weight_matrix(
+        n_mels, FFT // 2 + 1, SAMPLE_RATE, lower_edge_hertz=20.0, upper_edge_hertz=7600.0
+    )
+    return tf.math.log(tf.tensordot(power, weights, 1) + EPSILON)
+
+
+def frame_mask(frames, width):
+    return tf.sequence_mask(frames, width)
+
+
+def utterance_normalise(features, mask):
+    """Mean and variance normalisation per utterance and band, over its real frames."""
+    m = tf.cast(mask, features.dtype)[:, :, None]
+    count = tf.maximum(tf.reduce_sum(m, axis=1, keepdims=True), 1.0)
+    mean = tf.reduce_sum(features * m, axis=1, keepdims=True) / count
+    var = tf.reduce_sum(tf.square(features - mean) * m, axis=1, keepdims=True) / count
+    return (features - mean) * tf.math.rsqrt(var + 1e-3) * m
+
+
+def running_normalise(features, count, total, squares):
+    """Causal normalisation: each frame by the statistics of the frames up to it.
+
+    The statistics start as ``PRIOR_FRAMES`` frames of the training data's
+    (the inputs are already standardised with those, so the prior is mean 0,
+    variance 1); ``count``, ``total`` and ``squares`` ([batch, 1],
+    [batch, n_mels] twice) carry the running sums in from earlier chunks.
+    Returns the normalised features and the new sums.
+    """
+    n = count[:, None, :] + PRIOR_FRAMES + tf.cumsum(tf.ones_like(features[:, :, :1]), axis=1)
+    s = total[:, None, :] + tf.cumsum(features, axis=1)
+    q = squares[:, None, :] + tf.cumsum(tf.square(features), axis=1)
+    mean = s / n
+    var = tf.maximum((q + PRIOR_FRAMES) / n - tf.square(mean), 0.0)
+    out = (features - mean) * tf.math.rsqrt(var + 1e-3)
+    return out, count + tf.cast(tf.shape(features)[1], count.dtype), s[:, -1], q[:, -1]
+
+
+@keras.saving.register_keras_serializable(package="speechtag")
+class SpeechTagger(keras.Model):
+    """Frame tagger: one phone tag and one word tag per 10 ms frame.
+
+    Args:
+        n_phones: Phone tags (id 0: silence).
+        n_words: Word tags (id 0: silence).
+        cell: ``"lstm"``, ``"gru"`` or ``"elman"``.
+        layers: Stacked recurrent layers.
+        units: Units per direction and layer.
+        dropout: Dropout between layers while training.
+        streaming: Unidirectional layers and causal normalisation (chunked
+            inference with the state carried); else bidirectional layers and
+            per-utterance normalisation.
+        n_mels: Mel bands.
+        spec_augment: SpecAugment-style time and frequency masks on the
+            features while training.
+        seed: Seed of the dropout and SpecAugment masks.
+
+    Call arguments:
+        inputs: dict with ``waveform`` float32 ``[batch, samples]`` at 16 kHz
+            (right-padded) and ``length`` int32 ``[batch]``, the real samples.
+        training: Python boolean; enables dropout and SpecAugment.
+
+    Returns a dict: ``phones`` and ``words`` logits ``[batch, frames, tags]``
+    and ``frames`` int32 ``[batch]`` (the real frames of each row).
+    """
+
+    def __init__(
+        self,
+        n_phones,
+        n_words,
+        cell="lstm",
+        layers=2,
+        units=128,
+        dropout=0.0,
+        streaming=False,
+        n_mels=40,
+        spec_augment=True,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.n_phones = n_phones
+        self.n_words = n_words
+        self.cell = cell
+        self.num_layers = layers
+        self.units = units
+        self.dropout = dropout
+        self.streaming = streaming
+        self.n_mels = n_mels
+        self.spec_augment = spec_augment
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # One attribute per layer: tf.train.Checkpoint does not see layers
+        # held in a list attribute of a Keras 3 model.
+        for i in range(layers):
+            rnn = _LAYERS[cell](
+                units, return_sequences=True, return_state=streaming, name=f"{cell}_{i}"
+            )
+            if not streaming:
+                rnn = keras.layers.Bidirectional(rnn, name=f"bidirectional_{i}")
+            setattr(self, f"rnn_{i}", rnn)
+        self.drop = keras.layers.Dropout(dropout, seed=seed, name="dropout")
+        self.phone_head = keras.layers.Dense(n_phones, name="phones")
+        self.word_head = keras.layers.Dense(n_words, name="words")
+
+    @property
+    def rnns(self) -> list:
+        return [getattr(self, f"rnn_{i}") for i in range(self.num_layers)]
+
+    def build(self, input_shape=None):
+        # Each layer builds in its own name scope, so variable names are unique
+        # (TF Serving's loader finds variables by name).
+        with keras.name_scope("features"):
+            self.feature_mean = self.add_weight(
+                shape=(self.n_mels,), initializer="zeros", trainable=False, name="mean"
+            )
+            self.feature_std = self.add_weight(
+                shape=(self.n_mels,), initializer="ones", trainable=False, name="std"
+            )
+        width = self.n_mels
+        for rnn in self.rnns:
+            with keras.name_scope(rnn.name):
+                rnn.build((None, None, width))
+            width = self.units * (1 if self.streaming else 2)
+        for head in (self.phone_head, self.word_head):
+            with keras.name_scope(head.name):
+                head.build((None, None, width))
+
+    # -- features ----------------------------------------------------------------------
+
+    def features(self, waveform, length):
+        """Standardised log-mel features ``[batch, frames, n_mels]`` and ``frames [batch]``."""
+        features = log_mel(tf.convert_to_tensor(waveform, tf.float32), self.n_mels)
+        features = (features - self.feature_mean) / self.feature_std
+        return features, frame_counts(length)
+
+    def _augment(self, x, frames):
+        """Two frequency masks (up to 6 bands) and two time masks (up to 8 frames)."""
+        batch, width = tf.shape(x)[0], tf.shape(x)[1]
+        keep = tf.ones_like(x)
+        bands = tf.range(self.n_mels)[None, None, :]
+        steps = tf.range(width)[None, :, None]
+        for _ in range(2):
+            size = keras.random.randint((batch, 1, 1), 0, 7, seed=self.seed_generator)
+            start = keras.random.randint(
+                (batch, 1, 1), 0, self.n_mels - 6, seed=self.seed_generator
+            )
+            keep *= tf.cast((bands < start) | (bands >= start + size), x.dtype)
+            size = keras.random.randint((batch, 1, 1), 0, 9, seed=self.seed_generator)
+            at = keras.random.uniform((batch, 1, 1), seed=self.seed_generator)
+            start = tf.cast(at * tf.cast(frames[:, None, None], at.dtype), tf.int32)
+            keep *= tf.cast((steps < start) | (steps >= start + size), x.dtype)
+        return x * keep
+
+    # -- the network -------------------------------------------------------------------
+
+    def _heads(self, x):
+        return self.phone_head(x), self.word_head(x)
+
+    def call(self, inputs, training=False):
+        x, frames = self.features(inputs["waveform"], inputs["length"])
+        mask = frame_mask(frames, tf.shape(x)[1])
+        if self.streaming:
+            zeros = tf.zeros_like(x[:, 0, :1])
+            x, *_ = running_normalise(x, zeros, tf.zeros_like(x[:, 0]), tf.zeros_like(x[:, 0]))
+        else:
+            x = utterance_normalise(x, mask)
+        if training and self.spec_augment:
+            x = self._augment(x, frames)
+        for rnn in self.rnns:
+            out = rnn(x, mask=mask, training=training)
+            x = out[0] if self.streaming else out
+            x = self.drop(x, training=training)
+        phones, words = self._heads(x)
+        return {"phones": phones, "words": words, "frames": frames}
+
+    # -- streaming ---------------------------------------------------------------------
+
+    @property
+    def states_per_layer(self) -> int:
+        return 2 if self.cell == "lstm" else 1
+
+    @property
+    def state_size(self) -> int:
+        """Width of the flat streaming state: pending audio, normalisation sums, RNN states."""
+        return (
+            WINDOW
+            + 1
+            + 1
+            + 2 * self.n_mels
+            + self.num_layers * self.states_per_layer * (self.units)
+        )
+
+    def stream(self, waveform, state):
+        """One chunk of audio with the state carried: ``(logits dict, frames, new state)``.
+
+        ``waveform`` ``[batch, chunk]`` continues each row's audio; the tags
+        are those of the frames completed by this chunk (every row of a
+        batch must have received the same number of samples so far).
+        """
+        if not self.streaming:
+            raise ValueError("`stream` needs a model built with streaming=True")
+        m = self.n_mels
+        pending, held = state[:, :WINDOW], tf.cast(state[:, WINDOW], tf.int32)
+        count, total = state[:, WINDOW + 1 : WINDOW + 2], state[:, WINDOW + 2 : WINDOW + 2 + m]
+        squares = state[:, WINDOW + 2 + m : WINDOW + 2 + 2 * m]
+        rnn_states = state[:, WINDOW + 2 + 2 * m :]
+        held = held[0]
+        audio = tf.concat([pending[:, WINDOW - held :], waveform], axis=1)
+        available = tf.shape(audio)[1]
+        frames = frame_counts(available)
+        used = frames * HOP
+        x, _ = self.features(audio[:, : tf.maximum(used + WINDOW - HOP, 0)], available)
+        x = x[:, :frames]
+        x, count, total, squares = running_normalise(x, count, total, squares)
+        k, width = self.states_per_layer, self.units
+        new_states = []
+        for i, rnn in enumerate(self.rnns):
+            initial = [
+                rnn_states[:, (i * k + j) * width : (i * k + j + 1) * width] for j in range(k)
+            ]
+            x, *layer_states = rnn(x, initial_state=initial, training=False)
+            new_states += layer_states
+        phones, words = self._heads(x)
+        rest = audio[:, used:]
+        kept = tf.shape(rest)[1]
+        pending = tf.concat([tf.zeros_like(audio[:, : WINDOW - kept]), rest], axis=1)[:, -WINDOW:]
+        batch = tf.shape(audio)[0]
+        new_state = tf.concat(
+            [
+                pending,
+                tf.fill([batch, 1], tf.cast(kept, tf.float32)),
+                count,
+                total,
+                squares,
+                *new_states,
+            ],
+            axis=1,
+        )
+        return {"phones": phones, "words": words}, tf.fill([batch], frames), new_state
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "n_phones": self.n_phones,
+            "n_words": self.n_words,
+            "cell": self.cell,
+            "layers": self.num_layers,
+            "units": self.units,
+            "dropout": self.dropout,
+            "streaming": self.streaming,
+            "n_mels": self.n_mels,
+            "spec_augment": self.spec_augment,
+            "seed": self.seed,
+        }
+
+
+def build_model(config, n_phones: int, n_words: int, seed=None) -> SpeechTagger:
+    """A built ``SpeechTagger`` from a ``ModelConfig``."""
+    model = SpeechTagger(
+        n_phones,
+        n_words,
+        cell=config.cell,
+        layers=config.layers,
+        units=config.units,
+        dropout=config.dropout,
+        streaming=config.streaming,
+        n_mels=config.n_mels,
+        spec_augment=config.spec_augment,
+        seed=seed,
+    )
+    model.build()
+    return model

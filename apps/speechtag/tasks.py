@@ -1,0 +1,373 @@
+"""What speechtag does with a model: train it, tag with it, score it against the baselines.
+
+- ``TagSet``: what a trained model needs besides its weights (the tags of
+  each tier, the data it came from), saved as ``RUN/tagset.json`` and in the
+  SavedModel's assets.
+- ``load_data``: a data source -> ``{split: [Utterance]}``.
+- ``make_task``: the training job (cross-entropy of both tiers per frame,
+  averaged per utterance), with validation frame accuracy and phone error
+  rate, and a picture of one validation utterance in TensorBoard each epoch.
+- ``predict`` / ``evaluate``: smoothed tags of the RNN and of the baselines
+  (majority, frame MLP) on the same frames, and their scores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from apps.speechtag import baseline, data, metrics, synth
+from apps.speechtag.config import DataConfig, SpeechtagConfig
+from apps.speechtag.data import TIERS, LabelSet, Utterance
+from apps.speechtag.model import SpeechTagger, build_model, log_mel
+from rnnkit.app import InputError
+from rnnkit.files import write_bytes, write_json
+from rnnkit.training import Task
+
+TAGSET_FILE = "tagset.json"
+EXAMPLES_FILE = "examples.npz"
+MLP_FILE = "baseline_mlp.weights.h5"
+EVAL_BATCH = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class TagSet:
+    """The tags of each tier and where the data came from; JSON in ``RUN/tagset.json``."""
+
+    phones: tuple[str, ...]
+    words: tuple[str, ...]
+    source: str
+    sample_rate: int = data.SAMPLE_RATE
+    test_voices: str = ""
+
+    @property
+    def labels(self) -> LabelSet:
+        return LabelSet(phones=self.phones, words=self.words)
+
+    def save(self, folder: str | Path) -> None:
+        write_json(Path(folder) / TAGSET_FILE, dataclasses.asdict(self))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> TagSet:
+        path = Path(folder) / TAGSET_FILE
+        if not path.is_file():
+            raise InputError(f"{folder} has no {TAGSET_FILE}: not a speechtag run or SavedModel")
+        raw = json.loads(path.read_text())
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+
+
+def corpus_settings(config: DataConfig) -> synth.Settings:
+    return synth.Settings(
+        train=config.utterances,
+        validation=config.validation,
+        test=config.test,
+        seed=config.corpus_seed,
+    )
+
+
+def load_data(config: DataConfig, quiet: bool = False) -> dict[str, list[Utterance]]:
+    """``{"train", "validation", "test": [Utterance]}`` of the configured source."""
+    source = config.source
+    if source == "espeak":
+        return synth.corpus(corpus_settings(config), quiet=quiet)
+    if source.startswith("dir:"):
+        utterances = data.read_folder(source[4:], _tier_names(config))
+        if len(utterances) < 3:
+            raise InputError(
+                f"{source[4:]} holds {len(utterances)} labelled WAV files; training needs at "
+                "least 3 (for the training, validation and test parts)"
+            )
+        return data.split_folder(utterances)
+    raise InputError(f"unknown data source {source!r}: use espeak or dir:PATH")
+
+
+def _tier_names(config: DataConfig) -> dict[str, str]:
+    return {"phones": config.phone_tier, "words": config.word_tier}
+
+
+def feature_statistics(utterances, n_mels, limit=400) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each log-mel band over (up to ``limit``) utterances."""
+    found = [log_mel(u.audio[None], n_mels)[0].numpy() for u in utterances[:limit]]
+    stacked = np.concatenate(found)
+    return stacked.mean(axis=0), np.maximum(stacked.std(axis=0), 1e-3)
+
+
+def per_example_loss(model, inputs, tags, training):
+    """Cross-entropy of both tiers, averaged over each utterance's real frames."""
+    out = model(inputs, training=training)
+    total = 0.0
+    for tier in TIERS:
+        target = tags[tier]
+        valid = tf.cast(target >= 0, tf.float32)
+        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            tf.maximum(target, 0), out[tier][:, : tf.shape(target)[1]]
+        )
+        total += tf.reduce_sum(ce * valid, axis=1) / tf.maximum(tf.reduce_sum(valid, axis=1), 1.0)
+    return total
+
+
+# -- tagging -------------------------------------------------------------------------------
+
+
+def log_probs(model: SpeechTagger, batch_inputs) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    out = model(batch_inputs, training=False)
+    return {t: tf.nn.log_softmax(out[t]).numpy() for t in TIERS}, out["frames"].numpy()
+
+
+def decode(log_probs_by_tier, frames, smooth=True) -> dict[str, list[np.ndarray]]:
+    """Per tier, each row's tag path over its real frames (Viterbi-smoothed or argmax)."""
+    out = {}
+    for tier in TIERS:
+        rows = []
+        for lp, n in zip(log_probs_by_tier[tier], frames):
+            lp = lp[:n]
+            rows.append(metrics.smooth(lp) if smooth else np.argmax(lp, axis=-1))
+        out[tier] = rows
+    return out
+
+
+def batches_of(utterances, labels, batch_size=EVAL_BATCH):
+    return data.dataset(utterances, labels, batch_size)
+
+
+def predict(tag_fn, utterances, labels) -> tuple[dict, dict]:
+    """``(predicted, reference)`` tag paths per tier over the utterances' real frames.
+
+    ``tag_fn(inputs) -> (log_probs by tier, frames)``.
+    """
+    predicted = {t: [] for t in TIERS}
+    reference = {t: [] for t in TIERS}
+    for inputs, tags in batches_of(utterances, labels):
+        lp, frames = tag_fn(inputs)
+        for tier, rows in decode(lp, frames).items():
+            predicted[tier] += rows
+        for tier in TIERS:
+            for row, n in zip(tags[tier].numpy(), frames):
+                reference[tier].append(row[:n])
+    return predicted, reference
+
+
+# -- pictures ------------------------------------------------------------------------------
+
+
+def tiers_figure(audio, tiers, labels, title=""):
+    """Spectrogram with tiers below it: ``tiers`` is ``{name: [(start_s, end_s, label)]}``."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(10, 2.2 + 0.45 * len(tiers)), dpi=80)
+    rows = 1 + len(tiers)
+    grid = figure.add_gridspec(rows, 1, height_ratios=[4] + [1] * len(tiers))
+    axes = figure.add_subplot(grid[0])
+    spectrum = log_mel(np.asarray(audio, np.float32)[None], 64)[0].numpy().T
+    seconds = len(audio) / data.SAMPLE_RATE
+    axes.imshow(spectrum, origin="lower", aspect="auto", extent=[0, seconds, 0, 64], cmap="magma")
+    axes.set_ylabel("mel band")
+    axes.set_title(title)
+    for k, (name, segs) in enumerate(tiers.items(), 1):
+        tier_axes = figure.add_subplot(grid[k], sharex=axes)
+        tier_axes.set_yticks([])
+        tier_axes.set_ylabel(name, rotation=0, ha="right", va="center", fontsize="small")
+        for start, end, label in segs:
+            if label == data.SILENCE:
+                continue
+            tier_axes.axvspan(start, end, color=f"C{k}", alpha=0.25)
+            tier_axes.axvline(start, color="black", lw=0.5)
+            tier_axes.text((start + end) / 2, 0.5, label, ha="center", va="center",
+                           fontsize="x-small", clip_on=True)  # fmt: skip
+    axes.set_xlim(0, seconds)
+    figure.tight_layout()
+    return figure
+
+
+def figure_png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _frames_to_seconds(tags, names):
+    return [
+        (s["start"], s["end"], s["label"])
+        for s in metrics.segment_times(metrics.segments(list(tags)), names)
+    ]
+
+
+def utterance_figure(utterance: Utterance, predicted: dict, labels: LabelSet, title=""):
+    """The spectrogram, the predicted tiers, then the reference tiers."""
+    tiers = {}
+    for tier in TIERS:
+        tiers[f"{tier} (predicted)"] = _frames_to_seconds(predicted[tier], labels.tier(tier))
+    for tier in TIERS:
+        tiers[f"{tier} (reference)"] = [
+            (s / data.SAMPLE_RATE, e / data.SAMPLE_RATE, label)
+            for s, e, label in utterance.tiers[tier]
+        ]
+    return tiers_figure(utterance.audio, tiers, labels, title)
+
+
+def confusion_figure(predicted, reference, names, title="phone confusion (row: reference)"):
+    from matplotlib.figure import Figure
+
+    n = len(names)
+    matrix = np.zeros([n, n])
+    np.add.at(matrix, (np.asarray(reference), np.asarray(predicted)), 1)
+    matrix /= np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    figure = Figure(figsize=(7, 6), dpi=80)
+    axes = figure.add_subplot()
+    axes.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
+    axes.set_xticks(range(n), names, rotation=90, fontsize="x-small")
+    axes.set_yticks(range(n), names, fontsize="x-small")
+    axes.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+# -- training ------------------------------------------------------------------------------
+
+
+def make_task(config: SpeechtagConfig, run_dir: Path) -> Task:
+    """Loads the data, saves ``tagset.json`` into ``run_dir`` and returns the task."""
+    parts = load_data(config.data)
+    labels = LabelSet.from_utterances([u for part in parts.values() for u in part])
+    tagset = TagSet(
+        phones=labels.phones,
+        words=labels.words,
+        source=config.data.source,
+        test_voices=synth.describe_split("test") if config.data.source == "espeak" else "",
+    )
+    tagset.save(run_dir)
+    mean, std = feature_statistics(parts["train"], config.model.n_mels)
+    # Real utterances for the SavedModel's warmup and self-check; written
+    # atomically (every worker of a multi-worker job writes the same file).
+    shown = parts["test"][:3]
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        **{f"audio_{i}": u.audio for i, u in enumerate(shown)},
+        names=np.array([u.name for u in shown]),
+    )
+    write_bytes(run_dir / EXAMPLES_FILE, buffer.getvalue())
+    validation = parts["validation"]
+    holder = {}
+
+    def build():
+        model = build_model(config.model, len(labels.phones), len(labels.words), seed=config.seed)
+        model.feature_mean.assign(mean)
+        model.feature_std.assign(std)
+        return model
+
+    def loss(model, batch, training):
+        inputs, tags = batch
+        return per_example_loss(model, inputs, tags, training)
+
+    def train_data(epoch):
+        return data.dataset(
+            parts["train"], labels, config.train.batch_size, shuffle_seed=config.seed * 1000 + epoch
+        )
+
+    def val_data():
+        return data.dataset(validation, labels, config.train.batch_size)
+
+    def validation_metrics(model):
+        predicted, reference = predict(lambda inputs: log_probs(model, inputs), validation, labels)
+        holder["first"] = {t: predicted[t][0] for t in TIERS}
+        found = metrics.score(predicted, reference, labels)
+        return {
+            "phone_accuracy": found["phones"]["frame_accuracy"],
+            "per": found["phones"]["error_rate"],
+            "word_accuracy": found["words"]["frame_accuracy"],
+            "wer": found["words"]["error_rate"],
+        }
+
+    def samples(model, epoch):
+        first = holder.get("first")
+        if first is None:
+            return {}
+        figure = utterance_figure(
+            validation[0], first, labels, title=f"{validation[0].name}, epoch {epoch}"
+        )
+        return {"tags/validation": tf.io.decode_png(figure_png(figure)).numpy()}
+
+    return Task(
+        build_model=build,
+        loss=loss,
+        train_data=train_data,
+        val_data=val_data,
+        validation_metrics=validation_metrics,
+        samples=samples,
+    )
+
+
+# -- evaluation ----------------------------------------------------------------------------
+
+
+def evaluate(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> dict:
+    """The RNN, the frame MLP and the majority tag on the test voices (or ``--data``)."""
+    tagset = TagSet.load(run_dir)
+    labels = tagset.labels
+    parts = None
+    if options.get("data"):
+        source = options["data"]
+        if not source.startswith("dir:"):
+            raise InputError(f"evaluate --data takes dir:PATH; received {source!r}")
+        utterances = data.read_folder(source[4:], _tier_names(config.data))
+        labels.check(utterances)
+        described = f"{len(utterances)} files of {source[4:]}"
+    else:
+        source = config.data.source
+        parts = load_data(config.data, quiet=True)
+        utterances = parts["test"]
+        described = tagset.test_voices or "the test files"
+    predicted = {}
+    reference = None
+    predicted["rnn"], reference = predict(
+        lambda inputs: log_probs(model, inputs), utterances, labels
+    )
+    if parts is None:
+        parts = load_data(config.data, quiet=True)
+    mlp = baseline.load_or_train_mlp(
+        run_dir / MLP_FILE,
+        lambda: batches_of(parts["train"], labels, 32),
+        config.model.n_mels,
+        len(labels.phones),
+        len(labels.words),
+        seed=config.seed,
+    )
+    predicted["mlp"], _ = predict(
+        lambda inputs: baseline.mlp_log_probs(
+            mlp, inputs["waveform"], inputs["length"], config.model.n_mels
+        ),
+        utterances,
+        labels,
+    )
+    train_tags = data.examples(parts["train"], labels)
+    predicted["majority"] = {
+        tier: [
+            np.full(len(r), baseline.majority(train_tags[tier], len(labels.tier(tier))))
+            for r in reference[tier]
+        ]
+        for tier in TIERS
+    }
+    models = {name: metrics.score(p, reference, labels) for name, p in predicted.items()}
+    writer = tf.summary.create_file_writer(str(run_dir / "tb" / "evaluate"))
+    with writer.as_default(step=0):
+        figure = confusion_figure(
+            np.concatenate(predicted["rnn"]["phones"]),
+            np.concatenate(reference["phones"]),
+            labels.phones,
+        )
+        tf.summary.image("phones/confusion", tf.io.decode_png(figure_png(figure))[None])
+    writer.flush()
+    return {
+        "data": source,
+        "evaluated_on": described,
+        "utterances": len(utterances),
+        "frames": int(sum(len(r) for r in reference["phones"])),
+        "streaming": config.model.streaming,
+        "models": models,
+    }
