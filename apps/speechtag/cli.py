@@ -74,6 +74,11 @@ APP = rapp.App(
             "bidirectional ones over whole utterances (the default).",
         ),
         click.Option(
+            ["--spec-augment/--no-spec-augment"],
+            default=None,
+            help="SpecAugment time and frequency masks on the training features.",
+        ),
+        click.Option(
             ["--utterances"], type=click.IntRange(min=1), help="espeak: training utterances."
         ),
         click.Option(["--phone-tier"], help="dir: the TextGrid tier of phones (default phones)."),
@@ -85,6 +90,7 @@ APP = rapp.App(
         "units": "model.units",
         "dropout": "model.dropout",
         "streaming": "model.streaming",
+        "spec_augment": "model.spec_augment",
         "utterances": "data.utterances",
         "phone_tier": "data.phone_tier",
         "word_tier": "data.word_tier",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import struct
 import wave
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,7 +101,7 @@ def read_wav(path: str | Path | bytes) -> tuple[np.ndarray, int]:
     source = io.BytesIO(path) if isinstance(path, bytes) else path
     try:
         rate, data = wavfile.read(source)
-    except (ValueError, EOFError, OSError, wave.Error, IndexError) as e:
+    except (ValueError, EOFError, OSError, wave.Error, IndexError, struct.error) as e:
         raise InputError(f"{name} is not a readable WAV file: {e}") from None
     if data.size == 0:
         raise InputError(f"{name} holds no audio samples")
@@ -169,11 +170,9 @@ def read_textgrid(path: Path, tier: str, rate: int) -> list[tuple[int, int, str]
     if tier.lower() not in names:
         raise InputError(f"{path} has no tier {tier!r}; its tiers are {list(grid.tierNames)}")
     found = grid.getTier(names[tier.lower()])
-    if not hasattr(found, "intervals"):
+    if not isinstance(found, textgrid.IntervalTier):
         raise InputError(f"{path}: tier {tier!r} is a point tier; an interval tier is needed")
-    return [
-        (round(start * rate), round(end * rate), label) for start, end, label in found.intervals
-    ]
+    return [(round(start * rate), round(end * rate), label) for start, end, label in found.entries]
 
 
 def check_segments(segments, samples: int, rate: int, where: str) -> None:

@@ -3,7 +3,7 @@
 eSpeak NG is GPL-3, so rnnkit never loads it: ``apps.speechtag.synth`` runs
 this module in a child process (``python -m apps.speechtag.espeak JOBS OUT``)
 and reads only the files it writes. For every job
-``{"id", "text", "voice", "rate", "pitch", "range", "gap"}`` of the JSON
+``{"id", "text", "voice", "rate", "pitch", "range", "gap", "seed"}`` of the JSON
 file JOBS it writes, into the folder OUT:
 
 - ``ID.wav``: the utterance as eSpeak makes it (mono, 16-bit, 22050 Hz);
@@ -11,6 +11,9 @@ file JOBS it writes, into the folder OUT:
   in samples of that WAV) from eSpeak's phoneme and word events, with
   eSpeak's own phoneme mnemonics (stress marks and pauses as it gives them);
   a word runs from its first phoneme to the end of its last one.
+
+eSpeak seeds its noise generators from the clock; each job's ``seed``
+reseeds them, so the same jobs give the same bytes.
 
 It prints ``done N`` after every utterance, for the parent's progress bar.
 Needs the ``espeakng-loader`` wheel (``pip install rnnkit[speech]``).
@@ -66,6 +69,7 @@ class Synthesizer:
         )
         if self.sample_rate <= 0:
             raise RuntimeError("espeak_Initialize failed")
+        self.libc = ctypes.CDLL(None)
         self._audio: list[bytes] = []
         self._events: list[tuple] = []
         self._callback = _CALLBACK(self._on_audio)  # kept alive for the library
@@ -84,8 +88,10 @@ class Synthesizer:
             i += 1
         return 0
 
-    def synthesize(self, text, voice, rate=175, pitch=50, range_=50, gap=0):
+    def synthesize(self, text, voice, rate=175, pitch=50, range_=50, gap=0, seed=0):
         """``(int16 PCM bytes, phones, words)``; labels as ``(start, end, label)`` in samples."""
+        self.lib.espeak_ng_SetRandSeed(ctypes.c_long(seed))
+        self.libc.srand(ctypes.c_uint(seed))  # older code paths of eSpeak call rand()
         if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise ValueError(f"eSpeak has no voice {voice!r}")
         for parameter, value in ((RATE, rate), (PITCH, pitch), (RANGE, range_), (WORDGAP, gap)):
@@ -127,8 +133,9 @@ def main(jobs_file: str, out: str) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for n, job in enumerate(json.loads(Path(jobs_file).read_text()), 1):
         pcm, phones, words = synthesizer.synthesize(
-            job["text"], job["voice"], job["rate"], job["pitch"], job["range"], job["gap"]
-        )
+            job["text"], job["voice"], job["rate"], job["pitch"], job["range"], job["gap"],
+            job.get("seed", 0),
+        )  # fmt: skip
         with wave.open(str(out_dir / f"{job['id']}.wav"), "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)

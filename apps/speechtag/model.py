@@ -29,7 +29,13 @@ def frame_counts(length):
 
 
 def log_mel(waveform, n_mels):
-    """``[batch, samples]`` -> ``[batch, frames, n_mels]`` log-mel energies (25 ms / 10 ms)."""
+    """``[batch, samples]`` -> ``[batch, frames, n_mels]`` log-mel energies (25 ms / 10 ms).
+
+    Audio shorter than one window gets one frame of its zero-padded samples
+    (the caller's frame count says it is not real): the FFT needs a frame.
+    """
+    short = tf.maximum(WINDOW - tf.shape(waveform)[1], 0)
+    waveform = tf.pad(waveform, [[0, 0], [0, short]])
     spectrum = tf.signal.stft(
         waveform, frame_length=WINDOW, frame_step=HOP, fft_length=FFT, pad_end=False
     )
@@ -68,7 +74,8 @@ def running_normalise(features, count, total, squares):
     mean = s / n
     var = tf.maximum((q + PRIOR_FRAMES) / n - tf.square(mean), 0.0)
     out = (features - mean) * tf.math.rsqrt(var + 1e-3)
-    return out, count + tf.cast(tf.shape(features)[1], count.dtype), s[:, -1], q[:, -1]
+    count = count + tf.cast(tf.shape(features)[1], count.dtype)
+    return out, count, total + tf.reduce_sum(features, 1), squares + tf.reduce_sum(features**2, 1)
 
 
 @keras.saving.register_keras_serializable(package="speechtag")
@@ -249,14 +256,26 @@ class SpeechTagger(keras.Model):
         x = x[:, :frames]
         x, count, total, squares = running_normalise(x, count, total, squares)
         k, width = self.states_per_layer, self.units
-        new_states = []
-        for i, rnn in enumerate(self.rnns):
-            initial = [
-                rnn_states[:, (i * k + j) * width : (i * k + j + 1) * width] for j in range(k)
-            ]
-            x, *layer_states = rnn(x, initial_state=initial, training=False)
-            new_states += layer_states
-        phones, words = self._heads(x)
+
+        def run():
+            h, states = x, []
+            for i, rnn in enumerate(self.rnns):
+                initial = [
+                    rnn_states[:, (i * k + j) * width : (i * k + j + 1) * width] for j in range(k)
+                ]
+                h, *layer_states = rnn(h, initial_state=initial, training=False)
+                states += layer_states
+            return (*self._heads(h), tf.concat(states, axis=1))
+
+        def skip():  # no frame completed: the recurrent state stays as it was
+            batch = tf.shape(x)[0]
+            return (
+                tf.zeros([batch, 0, self.n_phones]),
+                tf.zeros([batch, 0, self.n_words]),
+                rnn_states,
+            )
+
+        phones, words, new_rnn_states = tf.cond(frames > 0, run, skip)
         rest = audio[:, used:]
         kept = tf.shape(rest)[1]
         pending = tf.concat([tf.zeros_like(audio[:, : WINDOW - kept]), rest], axis=1)[:, -WINDOW:]
@@ -268,7 +287,7 @@ class SpeechTagger(keras.Model):
                 count,
                 total,
                 squares,
-                *new_states,
+                new_rnn_states,
             ],
             axis=1,
         )

@@ -46,7 +46,7 @@ from apps.speechtag.data import (
 )
 from rnnkit.app import InputError
 
-VERSION = 1  # bump when the generator's output changes
+VERSION = 2  # bump when the generator's output changes
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "oh")
 # Every English accent eSpeak NG ships (en-Shaw is a spelling, not an accent).
 ACCENTS = (
@@ -144,6 +144,7 @@ def plan(settings: Settings) -> list[dict]:
                     "pitch": int(rng.integers(*settings.pitch, endpoint=True)),
                     "range": int(rng.integers(*settings.range, endpoint=True)),
                     "gap": int(rng.integers(0, 3)),
+                    "seed": int(rng.integers(2**31)),
                 }
             )
     return jobs
@@ -324,6 +325,7 @@ def utterance(text: str, voice: str, seed: int = 0, **prosody) -> tuple[bytes, d
         "pitch": prosody.get("pitch") or int(rng.integers(*settings.pitch, endpoint=True)),
         "range": prosody.get("range") or int(rng.integers(*settings.range, endpoint=True)),
         "gap": 0,
+        "seed": seed,
     }
     with tempfile.TemporaryDirectory() as tmp:
         try:
