@@ -40,10 +40,14 @@ format: venv
 # 8 minutes on two CPU cores): train, evaluate against the n-gram baseline,
 # generate, export a SavedModel for TF Serving. Then forecast's quick preset on
 # the CO2 series (about a minute): train, backtest against the baselines,
-# forecast with a plot, export.
+# forecast with a plot, export. Then speechtag's quick preset on generated
+# speech (about 10 minutes): train, evaluate against the baselines on held-out
+# voices, synthesize an utterance with a held-out voice, tag it with a plot,
+# export.
 STAMP_NOW := $(shell date +%Y%m%d-%H%M%S)
 DEMO_RUN := runs/textgen/demo-$(STAMP_NOW)
 FORECAST_RUN := runs/forecast/demo-$(STAMP_NOW)
+SPEECH_RUN := runs/speechtag/demo-$(STAMP_NOW)
 demo: venv
 	$(BIN)/rnnkit textgen train --preset quick --run-dir $(DEMO_RUN)
 	$(BIN)/rnnkit textgen evaluate $(DEMO_RUN)
@@ -57,6 +61,14 @@ demo: venv
 		--plot $(FORECAST_RUN)/forecast.png
 	@saved=$$($(BIN)/rnnkit forecast export $(FORECAST_RUN) --out saved_models/forecast) && \
 	echo "TensorBoard logs: $(FORECAST_RUN)/tb   (tensorboard --logdir $(FORECAST_RUN)/tb)" && \
+	echo "SavedModel:       $$saved"
+	$(BIN)/rnnkit speechtag train --preset quick --run-dir $(SPEECH_RUN) --quiet
+	$(BIN)/rnnkit speechtag evaluate $(SPEECH_RUN)
+	$(BIN)/rnnkit speechtag synth "four oh seven two" --voice en-us-nyc+f4 --seed 7 \
+		--out $(SPEECH_RUN)/heldout.wav
+	$(BIN)/rnnkit speechtag tag $(SPEECH_RUN) $(SPEECH_RUN)/heldout.wav --plot $(SPEECH_RUN)/heldout.png
+	@saved=$$($(BIN)/rnnkit speechtag export $(SPEECH_RUN) --out saved_models/speechtag) && \
+	echo "TensorBoard logs: $(SPEECH_RUN)/tb   (tensorboard --logdir $(SPEECH_RUN)/tb)" && \
 	echo "SavedModel:       $$saved"
 
 # The full throughput comparison, with PyTorch when it can be installed.

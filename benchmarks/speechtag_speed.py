@@ -1,0 +1,128 @@
+"""Speed of speechtag's exported SavedModels: real-time factor and streaming latency.
+
+Times the SavedModels as TF Serving would run them (loaded back, called
+through their signatures): the offline model's ``serving_default`` at batch
+1 and batch 16 (real-time factor: seconds of audio per second of
+processing), and the streaming model's ``stream`` in 20 ms chunks (latency
+per chunk, and its real-time factor). Without ``--offline`` /
+``--streaming`` it exports untrained models of the preset's size first: the
+speed does not depend on the weights. The variants alternate within each
+round; the figures are medians over the rounds.
+
+    python benchmarks/speechtag_speed.py [--offline SAVED_MODEL] [--streaming SAVED_MODEL]
+                                         [--preset quick] [--rounds 5] [--json]
+"""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from apps.speechtag import config as cfg  # noqa: E402
+from apps.speechtag.data import SAMPLE_RATE  # noqa: E402
+from apps.speechtag.export import Tagger  # noqa: E402
+from apps.speechtag.model import build_model  # noqa: E402
+from apps.speechtag.tasks import TagSet  # noqa: E402
+from rnnkit import export as rexport  # noqa: E402
+
+CHUNK = 320  # 20 ms
+
+
+def _saved_model(given, preset: str, streaming: bool) -> Path:
+    if given:
+        path = Path(given)
+        return path if (path / "saved_model.pb").exists() else rexport.latest(path)
+    config = cfg.PRESETS[preset].model
+    config = dataclasses.replace(config, streaming=streaming)
+    phones, words = tuple(f"p{i}" for i in range(27)), tuple(f"w{i}" for i in range(12))
+    tagset = TagSet(phones=phones, words=words, source="benchmark")
+    tagger = Tagger(build_model(config, 27, 12, seed=0), tagset)
+    signatures = {"serving_default": tagger.serve}
+    if streaming:
+        signatures["stream"] = tagger.stream
+    path = Path(tempfile.mkdtemp(prefix="speechtag-bench-")) / "1"
+    tf.saved_model.save(tagger, str(path), signatures=signatures)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--offline", help="offline model: a version folder or a base path")
+    parser.add_argument("--streaming", help="streaming model: a version folder or a base path")
+    parser.add_argument("--preset", default="quick", choices=sorted(cfg.PRESETS))
+    parser.add_argument("--seconds", type=float, default=2.0, help="audio per utterance")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    offline = tf.saved_model.load(str(_saved_model(args.offline, args.preset, False)))
+    streaming = tf.saved_model.load(str(_saved_model(args.streaming, args.preset, True)))
+    samples = int(args.seconds * SAMPLE_RATE)
+    rng = np.random.default_rng(0)
+    audio = {b: rng.normal(0, 0.1, [b, samples]).astype(np.float32) for b in (1, 16)}
+    state_size = streaming.signatures["stream"].structured_input_signature[1]["state"].shape[1]
+
+    def run_offline(batch):
+        serve = offline.signatures["serving_default"]
+        waveform, length = tf.constant(audio[batch]), tf.constant([samples] * batch)
+        start = time.perf_counter()
+        serve(waveform=waveform, length=length)["frames"].numpy()
+        return batch * args.seconds / (time.perf_counter() - start)
+
+    def run_streaming():
+        stream = streaming.signatures["stream"]
+        state = tf.zeros([1, state_size])
+        latencies = []
+        for at in range(0, samples - CHUNK + 1, CHUNK):
+            chunk = tf.constant(audio[1][:, at : at + CHUNK])
+            start = time.perf_counter()
+            out = stream(waveform=chunk, state=state)
+            state = out["state"]
+            out["phones"].numpy()
+            latencies.append(time.perf_counter() - start)
+        return latencies
+
+    # One call of each first: tracing and graph setup are not what is measured.
+    run_offline(1), run_offline(16), run_streaming()
+    found = {"offline_batch1": [], "offline_batch16": [], "stream_ms": [], "stream_p95_ms": []}
+    found["stream_rtf"] = []
+    for _ in range(args.rounds):
+        found["offline_batch1"].append(run_offline(1))
+        found["offline_batch16"].append(run_offline(16))
+        latencies = run_streaming()
+        found["stream_ms"].append(1000 * float(np.median(latencies)))
+        found["stream_p95_ms"].append(1000 * float(np.percentile(latencies, 95)))
+        found["stream_rtf"].append(len(latencies) * CHUNK / SAMPLE_RATE / sum(latencies))
+    results = {
+        "preset": args.preset,
+        "seconds_per_utterance": args.seconds,
+        "rounds": args.rounds,
+        **{k: float(np.median(v)) for k, v in found.items()},
+    }
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(
+        f"offline real-time factor: {results['offline_batch1']:.0f}x at batch 1, "
+        f"{results['offline_batch16']:.0f}x at batch 16 ({args.seconds:g} s utterances)\n"
+        f"streaming, 20 ms chunks: {results['stream_ms']:.2f} ms per chunk (median; p95 "
+        f"{results['stream_p95_ms']:.2f} ms), real-time factor {results['stream_rtf']:.0f}x\n"
+        f"(medians over {args.rounds} rounds; preset {args.preset})",
+        file=sys.stdout,
+    )
+
+
+if __name__ == "__main__":
+    main()
