@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from apps.speechtag.data import TARGETS, TIERS
 from apps.speechtag.model import frame_counts, frame_mask, log_mel, utterance_normalise
 
 CONTEXT = 5
@@ -44,37 +45,42 @@ def build_mlp(n_inputs: int, n_phones: int, n_words: int, units: int = 256) -> k
     outputs = {
         "phones": keras.layers.Dense(n_phones, name="phones")(x),
         "words": keras.layers.Dense(n_words, name="words")(x),
+        # Segment starts, as the RNN predicts them: the decoding is the same.
+        "phones_start": keras.layers.Dense(1, name="phones_start")(x),
+        "words_start": keras.layers.Dense(1, name="words_start")(x),
     }
     return keras.Model(inputs, outputs, name="frame_mlp")
 
 
 def _frames(batches, n_mels):
-    """All real frames of the batches: context features and tags."""
-    xs, phones, words = [], [], []
+    """All real frames of the batches: context features and ``{target: values}``."""
+    xs, targets = [], {t: [] for t in TARGETS}
     for inputs, tags in batches:
         x, frames = context_features(inputs["waveform"], inputs["length"], n_mels)
         mask = frame_mask(frames, tf.shape(x)[1])
         xs.append(tf.boolean_mask(x, mask).numpy())
-        phones.append(tf.boolean_mask(tags["phones"], mask).numpy())
-        words.append(tf.boolean_mask(tags["words"], mask).numpy())
-    return np.concatenate(xs), np.concatenate(phones), np.concatenate(words)
+        for t in TARGETS:
+            targets[t].append(tf.boolean_mask(tags[t], mask).numpy())
+    return np.concatenate(xs), {t: np.concatenate(v) for t, v in targets.items()}
 
 
 def train_mlp(batches, n_mels, n_phones, n_words, seed=0, epochs=4, quiet=True) -> keras.Model:
     """Fits the frame MLP on (a sample of) the training frames."""
-    x, phones, words = _frames(batches, n_mels)
+    x, targets = _frames(batches, n_mels)
     rng = np.random.default_rng(seed)
     if len(x) > MAX_FRAMES:
         keep = rng.choice(len(x), MAX_FRAMES, replace=False)
-        x, phones, words = x[keep], phones[keep], words[keep]
+        x, targets = x[keep], {t: v[keep] for t, v in targets.items()}
     keras.utils.set_random_seed(seed)
     model = build_mlp(x.shape[1], n_phones, n_words)
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss={"phones": loss, "words": loss})
-    model.fit(
-        x, {"phones": phones, "words": words}, batch_size=256, epochs=epochs,
-        shuffle=True, verbose=0 if quiet else 2,
-    )  # fmt: skip
+    tags = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    starts = keras.losses.BinaryCrossentropy(from_logits=True)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss={t: starts if t.endswith("_start") else tags for t in TARGETS},
+    )
+    targets = {t: v[:, None] if t.endswith("_start") else v for t, v in targets.items()}
+    model.fit(x, targets, batch_size=256, epochs=epochs, shuffle=True, verbose=0 if quiet else 2)
     return model
 
 
@@ -93,11 +99,14 @@ def load_or_train_mlp(path: Path, train_batches, n_mels, n_phones, n_words, seed
 
 
 def mlp_log_probs(model, waveform, length, n_mels):
-    """Per-tier ``[batch, frames, tags]`` log-probabilities and ``frames [batch]``."""
+    """As ``tasks.log_probs``: per tier, tag log-probabilities ``[batch, frames, tags]`` and
+    start probabilities ``[batch, frames]``; and ``frames [batch]``."""
     x, frames = context_features(waveform, length, n_mels)
     batch, width = tf.shape(x)[0], tf.shape(x)[1]
     out = model(tf.reshape(x, [batch * width, -1]), training=False)
-    return {
-        tier: tf.reshape(tf.nn.log_softmax(out[tier]), [batch, width, -1]).numpy()
-        for tier in ("phones", "words")
-    }, frames.numpy()
+    found = {}
+    for tier in TIERS:
+        found[tier] = tf.reshape(tf.nn.log_softmax(out[tier]), [batch, width, -1]).numpy()
+        start = tf.sigmoid(out[f"{tier}_start"])
+        found[f"{tier}_start"] = tf.reshape(start, [batch, width]).numpy()
+    return found, frames.numpy()

@@ -117,6 +117,8 @@ def _open(source: Path):
             return {
                 "phones": np.log(np.maximum(out["phone_probs"].numpy(), 1e-30)),
                 "words": np.log(np.maximum(out["word_probs"].numpy(), 1e-30)),
+                "phones_start": out["phone_start_probability"].numpy(),
+                "words_start": out["word_start_probability"].numpy(),
             }, out["frames"].numpy()
 
         return tag_saved, tagset
@@ -202,13 +204,14 @@ def tag(source, files, tier, as_json, textgrid, plot):
     for path, samples, k in zip(files, audio, range(len(files))):
         log_probs, frames = tag_fn(samples[None], np.array([len(samples)], np.int32))
         n = int(frames[0])
+        duration = len(samples) / data.SAMPLE_RATE
         found, paths = {}, {}
         for name in TIERS:
             lp = log_probs[name][0, :n]
-            paths[name] = metrics.smooth(lp)
-            runs = metrics.segments(list(paths[name]))
-            found[name] = metrics.segment_times(runs, labels.tier(name), np.exp(lp))
-        duration = len(samples) / data.SAMPLE_RATE
+            paths[name] = metrics.segments(*metrics.smooth(lp, log_probs[f"{name}_start"][0, :n]))
+            found[name] = metrics.segment_times(paths[name], labels.tier(name), np.exp(lp))
+            if found[name]:
+                found[name][-1]["end"] = round(duration, 3)
         results.append({"file": str(path), "duration": round(duration, 3), "segments": found})
         if textgrid is not None:
             textgrid.mkdir(parents=True, exist_ok=True)
@@ -219,7 +222,7 @@ def tag(source, files, tier, as_json, textgrid, plot):
             if reference is not None:
                 figure = tasks.utterance_figure(reference, paths, labels, title=str(path))
             else:
-                tiers = {f"{t} (predicted)": tasks._frames_to_seconds(paths[t], labels.tier(t))
+                tiers = {f"{t} (predicted)": tasks.segments_in_seconds(paths[t], labels.tier(t))
                          for t in TIERS}  # fmt: skip
                 figure = tasks.tiers_figure(samples, tiers, labels, title=str(path))
             write_bytes(target, tasks.figure_png(figure))

@@ -75,6 +75,25 @@ def frame_labels(segments: Sequence[tuple[int, int, str]], frames: int) -> list[
     return out
 
 
+def frame_starts(segments: Sequence[tuple[int, int, str]], frames: int) -> np.ndarray:
+    """1 at the first frame of every segment, silent runs included (frame 0 excepted).
+
+    Frame tags alone cannot tell "one one" spoken without a pause from one
+    long "one"; these starts can. A segment whose span holds no frame centre
+    has no frame and no start.
+    """
+    tags = frame_labels(segments, frames)
+    starts = np.zeros(frames, np.int32)
+    for t in range(1, frames):
+        starts[t] = tags[t] != tags[t - 1]
+    centres = np.arange(frames) * HOP + WINDOW // 2
+    for start, end, _ in segments:
+        inside = np.nonzero((centres >= start) & (centres < end))[0]
+        if len(inside) and inside[0] > 0:
+            starts[inside[0]] = 1
+    return starts
+
+
 def espeak_phone(name: str) -> str:
     """An eSpeak phoneme mnemonic as a tag: stress marks stripped, pauses as silence."""
     if name.startswith("_") or name in (";", "|", "||"):
@@ -298,13 +317,17 @@ class LabelSet:
                 )
 
 
+TARGETS = (*TIERS, *(f"{t}_start" for t in TIERS))
+
+
 def examples(utterances: Sequence[Utterance], labels: LabelSet) -> dict[str, list[np.ndarray]]:
-    """Per utterance: the waveform and each tier's frame label ids."""
-    out: dict[str, list[np.ndarray]] = {"waveform": [], **{t: [] for t in TIERS}}
+    """Per utterance: the waveform, each tier's frame label ids and segment starts."""
+    out: dict[str, list[np.ndarray]] = {"waveform": [], **{t: [] for t in TARGETS}}
     for u in utterances:
         out["waveform"].append(u.audio.astype(np.float32))
         for tier in TIERS:
             out[tier].append(labels.ids(tier, frame_labels(u.tiers[tier], u.frames)))
+            out[f"{tier}_start"].append(frame_starts(u.tiers[tier], u.frames))
     return out
 
 
@@ -315,7 +338,10 @@ def dataset(
     shuffle_seed: int | None = None,
     buckets: int = 4,
 ):
-    """Padded batches ``({"waveform", "length"}, {"phones", "words"})``; labels padded with -1.
+    """Padded batches ``({"waveform", "length"}, targets)``; targets padded with -1.
+
+    The targets are ``phones`` and ``words`` (tag ids per frame) and
+    ``phones_start`` / ``words_start`` (1 where a segment starts).
 
     With ``shuffle_seed`` the utterances are shuffled (the same order for the
     same seed), then batched within length buckets so that a batch wastes
@@ -347,10 +373,10 @@ def dataset(
             width = max(lengths[k] for k in batch)
             frames = frame_count(width)
             waveform = np.zeros([len(batch), width], np.float32)
-            tags = {t: np.full([len(batch), frames], -1, np.int32) for t in TIERS}
+            tags = {t: np.full([len(batch), frames], -1, np.int32) for t in TARGETS}
             for row, k in enumerate(batch):
                 waveform[row, : lengths[k]] = found["waveform"][k]
-                for t in TIERS:
+                for t in TARGETS:
                     tags[t][row, : len(found[t][k])] = found[t][k]
             yield {"waveform": waveform, "length": lengths[batch].astype(np.int32)}, tags
 
@@ -359,7 +385,7 @@ def dataset(
             "waveform": tf.TensorSpec([None, None], tf.float32),
             "length": tf.TensorSpec([None], tf.int32),
         },
-        {t: tf.TensorSpec([None, None], tf.int32) for t in TIERS},
+        {t: tf.TensorSpec([None, None], tf.int32) for t in TARGETS},
     )
     data = tf.data.Dataset.from_generator(generate, output_signature=spec)
     return data.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(2)

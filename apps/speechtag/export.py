@@ -4,7 +4,9 @@
   (right-padded) and ``length`` int32 ``[batch]`` -> ``phones`` and
   ``words`` (string ``[batch, frames]``, the likeliest tag per frame),
   ``phone_probability`` / ``word_probability`` (its probability),
-  ``phone_probs`` / ``word_probs`` (every tag's, ``[batch, frames, tags]``)
+  ``phone_probs`` / ``word_probs`` (every tag's, ``[batch, frames, tags]``),
+  ``phone_start_probability`` / ``word_start_probability`` (that a new
+  segment starts at the frame: it splits "one one" spoken without a pause)
   and ``frames`` int32 ``[batch]`` (the real frames of each row; the rest is
   padding).
 - ``wav``: ``wav`` string ``[batch]``, 16-bit PCM WAV file bytes at 16 kHz,
@@ -70,6 +72,8 @@ class Tagger(ServingModule):
             "word_probability": tf.reduce_max(word_probs, axis=-1),
             "phone_probs": phone_probs,
             "word_probs": word_probs,
+            "phone_start_probability": tf.sigmoid(logits["phones_start"]),
+            "word_start_probability": tf.sigmoid(logits["words_start"]),
             "frames": frames,
         }
 
@@ -122,7 +126,7 @@ def export(run: Run) -> Exported:
         got = loaded.signatures["serving_default"](
             waveform=tf.constant(padded), length=tf.constant(lengths)
         )
-        for name in ("phone_probs", "word_probs"):
+        for name in ("phone_probs", "word_probs", "phone_start_probability"):
             np.testing.assert_allclose(got[name].numpy(), expected[name].numpy(), atol=1e-4)
         np.testing.assert_array_equal(got["frames"].numpy(), expected["frames"].numpy())
 

@@ -1,12 +1,14 @@
 """From frame tags to segments, and the scores speech taggers are judged by.
 
-- ``smooth``: Viterbi decoding of per-frame log-probabilities with a penalty
-  for every change of tag, so that a one-frame flicker is not a segment.
-- ``segments``: runs of the same tag, ``(start_frame, end_frame, tag)``.
-- ``frame_accuracy``, ``error_rate`` (edit distance on the collapsed tag
-  sequence with silence removed: phone error rate, word error rate via
-  ``jiwer``) and ``boundary_f1`` (boundaries matched one to one within a
-  tolerance).
+- ``smooth``: Viterbi decoding of per-frame log-probabilities into segments:
+  a segment starts where the model's start probability says so (which also
+  splits "one one" spoken without a pause), and every new segment costs a
+  penalty, so that a one-frame flicker is not a segment.
+- ``segments``: runs of the same tag, split where a start is marked:
+  ``(start_frame, end_frame, tag)``, end exclusive.
+- ``frame_accuracy``, ``error_rate`` (edit distance on the segment labels
+  with silence removed: phone error rate, word error rate via ``jiwer``) and
+  ``boundary_f1`` (boundaries matched one to one within a tolerance).
 """
 
 from __future__ import annotations
@@ -18,53 +20,86 @@ import numpy as np
 from apps.speechtag.data import HOP, SAMPLE_RATE, WINDOW
 
 FRAME_SECONDS = HOP / SAMPLE_RATE
-SWITCH_PENALTY = 4.0  # nats per change of tag
+SWITCH_PENALTY = 4.0  # nats per new segment, without start probabilities
+START_PENALTY = 1.0  # nats per new segment, with them
+EPSILON = 1e-6
 
 
-def smooth(log_probs: np.ndarray, penalty: float = SWITCH_PENALTY) -> np.ndarray:
-    """The tag path maximising ``sum log p(tag_t) - penalty * (number of changes)``.
+def smooth(
+    log_probs: np.ndarray, starts: np.ndarray | None = None, penalty: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(tags, starts)``: the best segmentation of ``log_probs`` ``[frames, tags]``.
 
-    ``log_probs``: ``[frames, tags]``. Viterbi with a uniform switch cost,
-    so each step is O(tags).
+    Maximises ``sum_t log p(tag_t)`` plus, at each frame, ``log b_t`` where
+    a segment starts and ``log (1 - b_t)`` where one goes on (``b``: the
+    start probabilities, if given), minus ``penalty`` per new segment.
+    Viterbi with a uniform transition structure, O(tags) per frame.
     """
     frames, tags = log_probs.shape
+    if penalty is None:
+        penalty = SWITCH_PENALTY if starts is None else START_PENALTY
     if frames == 0:
-        return np.zeros([0], np.int64)
+        return np.zeros([0], np.int64), np.zeros([0], bool)
+    if starts is None:
+        go_on, begin = np.zeros(frames), np.zeros(frames)
+    else:
+        b = np.clip(np.asarray(starts, np.float64), EPSILON, 1 - EPSILON)
+        go_on, begin = np.log1p(-b), np.log(b)
     score = log_probs[0].astype(np.float64)
     back = np.zeros([frames, tags], np.int64)
+    new = np.zeros([frames, tags], bool)
     for t in range(1, frames):
         best = int(np.argmax(score))
-        switch = score[best] - penalty
-        stay = score >= switch
-        back[t] = np.where(stay, np.arange(tags), best)
-        score = np.where(stay, score, switch) + log_probs[t]
+        cont = score + go_on[t]
+        fresh = score[best] + begin[t] - penalty
+        new[t] = fresh > cont
+        back[t] = np.where(new[t], best, np.arange(tags))
+        score = np.maximum(cont, fresh) + log_probs[t]
     path = np.zeros([frames], np.int64)
+    marks = np.zeros([frames], bool)
     path[-1] = int(np.argmax(score))
     for t in range(frames - 1, 0, -1):
+        marks[t] = new[t, path[t]]
         path[t - 1] = back[t, path[t]]
-    return path
+    return path, marks
 
 
-def segments(tags: Sequence) -> list[tuple[int, int, object]]:
-    """Runs of equal tags: ``(start, end, tag)`` in frames, end exclusive."""
+def segments(tags: Sequence, starts: Sequence | None = None) -> list[tuple[int, int, object]]:
+    """Runs of equal tags, also split where ``starts`` is set: ``(start, end, tag)``."""
     out = []
     start = 0
     for t in range(1, len(tags) + 1):
-        if t == len(tags) or tags[t] != tags[start]:
+        if t == len(tags) or tags[t] != tags[start] or (starts is not None and starts[t]):
             out.append((start, t, tags[start]))
             start = t
     return out
 
 
+def frame_tags(segs, frames: int | None = None) -> np.ndarray:
+    """The tag of every frame of a segment list."""
+    frames = segs[-1][1] if frames is None and segs else frames or 0
+    out = np.zeros([frames], np.int64)
+    for start, end, tag in segs:
+        out[start:end] = tag
+    return out
+
+
+def frame_time(frame: int) -> float:
+    """Seconds where frame ``frame`` begins to own the audio: halfway between two centres."""
+    return 0.0 if frame <= 0 else (frame * HOP + (WINDOW - HOP) / 2) / SAMPLE_RATE
+
+
 def segment_times(runs, labels: Sequence[str], probs: np.ndarray | None = None) -> list[dict]:
-    """Segments in seconds, with their label and the mean probability of that label."""
+    """Segments in seconds, with their label and the mean probability of that label.
+
+    Segments meet where one frame's centre is as near as the next's; the last
+    one ends half a hop past its last frame's centre (clip it to the audio).
+    """
     out = []
     for start, end, tag in runs:
         entry = {
-            "start": round(start * FRAME_SECONDS, 3),
-            "end": round((end - 1) * FRAME_SECONDS + WINDOW / SAMPLE_RATE, 3)
-            if end > start
-            else round(start * FRAME_SECONDS, 3),
+            "start": round(frame_time(start), 4),
+            "end": round(frame_time(end), 4),
             "label": labels[tag],
         }
         if probs is not None:
@@ -73,9 +108,9 @@ def segment_times(runs, labels: Sequence[str], probs: np.ndarray | None = None) 
     return out
 
 
-def collapse(tags: Sequence, silence=0) -> list:
-    """The tag sequence of the segments, silence removed."""
-    return [tag for _, _, tag in segments(list(tags)) if tag != silence]
+def collapse(segs, silence=0) -> list:
+    """The tags of a segment list, silence removed."""
+    return [tag for _, _, tag in segs if tag != silence]
 
 
 def frame_accuracy(predicted: Sequence[np.ndarray], reference: Sequence[np.ndarray]) -> float:
@@ -104,15 +139,18 @@ def error_rate(predicted: Sequence[Sequence[str]], reference: Sequence[Sequence[
     return (errors + extra) / total
 
 
-def boundaries(tags: Sequence) -> list[int]:
-    """Frame indices where the tag changes."""
-    return [start for start, _, _ in segments(list(tags))[1:]]
+def boundaries(segs) -> list[int]:
+    """Frame indices where a segment starts (the first one's excepted)."""
+    return [start for start, _, _ in segs[1:]]
 
 
 def boundary_f1(
-    predicted: Sequence[Sequence], reference: Sequence[Sequence], tolerance_s: float = 0.02
+    predicted: Sequence[list], reference: Sequence[list], tolerance_s: float = 0.02
 ) -> dict[str, float]:
-    """Precision, recall and F1 of tag boundaries, each matched once at most within tolerance."""
+    """Precision, recall and F1 of segment boundaries, each matched once at most within tolerance.
+
+    ``predicted`` and ``reference``: a segment list per utterance.
+    """
     tolerance = tolerance_s / FRAME_SECONDS + 1e-9
     hits = n_pred = n_ref = 0
     for pred, ref in zip(predicted, reference):
@@ -135,12 +173,11 @@ def boundary_f1(
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
-def score(
-    predicted: dict[str, list[np.ndarray]],
-    reference: dict[str, list[np.ndarray]],
-    labels,
-) -> dict[str, dict[str, float]]:
-    """Per tier: frame accuracy, error rate on the collapsed sequence, boundary P/R/F1."""
+def score(predicted: dict[str, list], reference: dict[str, list], labels) -> dict[str, dict]:
+    """Per tier: frame accuracy, error rate on the segment labels, boundary P/R/F1.
+
+    ``predicted`` and ``reference``: ``{tier: [segment list per utterance]}``.
+    """
     out = {}
     for tier in ("phones", "words"):
         names = labels.tier(tier)
@@ -148,7 +185,9 @@ def score(
         ref = [[names[t] for t in collapse(r)] for r in reference[tier]]
         found = boundary_f1(predicted[tier], reference[tier])
         out[tier] = {
-            "frame_accuracy": frame_accuracy(predicted[tier], reference[tier]),
+            "frame_accuracy": frame_accuracy(
+                [frame_tags(p) for p in predicted[tier]], [frame_tags(r) for r in reference[tier]]
+            ),
             "error_rate": error_rate(pred, ref),
             "boundary_precision": found["precision"],
             "boundary_recall": found["recall"],

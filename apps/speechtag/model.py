@@ -102,8 +102,10 @@ class SpeechTagger(keras.Model):
             (right-padded) and ``length`` int32 ``[batch]``, the real samples.
         training: Python boolean; enables dropout and SpecAugment.
 
-    Returns a dict: ``phones`` and ``words`` logits ``[batch, frames, tags]``
-    and ``frames`` int32 ``[batch]`` (the real frames of each row).
+    Returns a dict: ``phones`` and ``words`` logits ``[batch, frames, tags]``,
+    ``phones_start`` and ``words_start`` logits ``[batch, frames]`` (a new
+    segment of that tier starts at the frame) and ``frames`` int32
+    ``[batch]`` (the real frames of each row).
     """
 
     def __init__(
@@ -144,6 +146,9 @@ class SpeechTagger(keras.Model):
         self.drop = keras.layers.Dropout(dropout, seed=seed, name="dropout")
         self.phone_head = keras.layers.Dense(n_phones, name="phones")
         self.word_head = keras.layers.Dense(n_words, name="words")
+        # Where a segment starts: frame tags alone cannot split "one one".
+        self.phone_start_head = keras.layers.Dense(1, name="phones_start")
+        self.word_start_head = keras.layers.Dense(1, name="words_start")
 
     @property
     def rnns(self) -> list:
@@ -164,7 +169,7 @@ class SpeechTagger(keras.Model):
             with keras.name_scope(rnn.name):
                 rnn.build((None, None, width))
             width = self.units * (1 if self.streaming else 2)
-        for head in (self.phone_head, self.word_head):
+        for head in self.heads:
             with keras.name_scope(head.name):
                 head.build((None, None, width))
 
@@ -196,8 +201,19 @@ class SpeechTagger(keras.Model):
 
     # -- the network -------------------------------------------------------------------
 
+    @property
+    def heads(self) -> list:
+        return [self.phone_head, self.word_head, self.phone_start_head, self.word_start_head]
+
     def _heads(self, x):
-        return self.phone_head(x), self.word_head(x)
+        """Tag logits ``[batch, frames, tags]`` and start logits ``[batch, frames]`` per tier."""
+        phones, words, phone_start, word_start = (head(x) for head in self.heads)
+        return {
+            "phones": phones,
+            "words": words,
+            "phones_start": phone_start[..., 0],
+            "words_start": word_start[..., 0],
+        }
 
     def call(self, inputs, training=False):
         x, frames = self.features(inputs["waveform"], inputs["length"])
@@ -213,8 +229,7 @@ class SpeechTagger(keras.Model):
             out = rnn(x, mask=mask, training=training)
             x = out[0] if self.streaming else out
             x = self.drop(x, training=training)
-        phones, words = self._heads(x)
-        return {"phones": phones, "words": words, "frames": frames}
+        return {**self._heads(x), "frames": frames}
 
     # -- streaming ---------------------------------------------------------------------
 
@@ -265,17 +280,19 @@ class SpeechTagger(keras.Model):
                 ]
                 h, *layer_states = rnn(h, initial_state=initial, training=False)
                 states += layer_states
-            return (*self._heads(h), tf.concat(states, axis=1))
+            return self._heads(h), tf.concat(states, axis=1)
 
         def skip():  # no frame completed: the recurrent state stays as it was
             batch = tf.shape(x)[0]
-            return (
-                tf.zeros([batch, 0, self.n_phones]),
-                tf.zeros([batch, 0, self.n_words]),
-                rnn_states,
-            )
+            empty = {
+                "phones": tf.zeros([batch, 0, self.n_phones]),
+                "words": tf.zeros([batch, 0, self.n_words]),
+                "phones_start": tf.zeros([batch, 0]),
+                "words_start": tf.zeros([batch, 0]),
+            }
+            return empty, rnn_states
 
-        phones, words, new_rnn_states = tf.cond(frames > 0, run, skip)
+        logits, new_rnn_states = tf.cond(frames > 0, run, skip)
         rest = audio[:, used:]
         kept = tf.shape(rest)[1]
         pending = tf.concat([tf.zeros_like(audio[:, : WINDOW - kept]), rest], axis=1)[:, -WINDOW:]
@@ -291,7 +308,7 @@ class SpeechTagger(keras.Model):
             ],
             axis=1,
         )
-        return {"phones": phones, "words": words}, tf.fill([batch], frames), new_state
+        return logits, tf.fill([batch], frames), new_state
 
     def get_config(self):
         return {

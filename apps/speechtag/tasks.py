@@ -98,16 +98,21 @@ def feature_statistics(utterances, n_mels, limit=400) -> tuple[np.ndarray, np.nd
 
 
 def per_example_loss(model, inputs, tags, training):
-    """Cross-entropy of both tiers, averaged over each utterance's real frames."""
+    """Cross-entropy of both tiers' tags and segment starts, averaged over each utterance's
+    real frames."""
     out = model(inputs, training=training)
     total = 0.0
     for tier in TIERS:
         target = tags[tier]
+        width = tf.shape(target)[1]
         valid = tf.cast(target >= 0, tf.float32)
+        count = tf.maximum(tf.reduce_sum(valid, axis=1), 1.0)
         ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
-            tf.maximum(target, 0), out[tier][:, : tf.shape(target)[1]]
+            tf.maximum(target, 0), out[tier][:, :width]
         )
-        total += tf.reduce_sum(ce * valid, axis=1) / tf.maximum(tf.reduce_sum(valid, axis=1), 1.0)
+        starts = tf.cast(tf.maximum(tags[f"{tier}_start"], 0), tf.float32)
+        bce = tf.nn.sigmoid_cross_entropy_with_logits(starts, out[f"{tier}_start"][:, :width])
+        total += tf.reduce_sum((ce + bce) * valid, axis=1) / count
     return total
 
 
@@ -115,18 +120,22 @@ def per_example_loss(model, inputs, tags, training):
 
 
 def log_probs(model: SpeechTagger, batch_inputs) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per tier, tag log-probabilities ``[batch, frames, tags]`` and segment-start
+    probabilities (``<tier>_start``, ``[batch, frames]``); and ``frames [batch]``."""
     out = model(batch_inputs, training=False)
-    return {t: tf.nn.log_softmax(out[t]).numpy() for t in TIERS}, out["frames"].numpy()
+    found = {t: tf.nn.log_softmax(out[t]).numpy() for t in TIERS}
+    found.update({f"{t}_start": tf.sigmoid(out[f"{t}_start"]).numpy() for t in TIERS})
+    return found, out["frames"].numpy()
 
 
-def decode(log_probs_by_tier, frames, smooth=True) -> dict[str, list[np.ndarray]]:
-    """Per tier, each row's tag path over its real frames (Viterbi-smoothed or argmax)."""
+def decode(found, frames) -> dict[str, list]:
+    """Per tier, each row's segments over its real frames (``metrics.smooth``)."""
     out = {}
     for tier in TIERS:
         rows = []
-        for lp, n in zip(log_probs_by_tier[tier], frames):
-            lp = lp[:n]
-            rows.append(metrics.smooth(lp) if smooth else np.argmax(lp, axis=-1))
+        for k, n in enumerate(frames):
+            tags, starts = metrics.smooth(found[tier][k, :n], found[f"{tier}_start"][k, :n])
+            rows.append(metrics.segments(tags, starts))
         out[tier] = rows
     return out
 
@@ -136,9 +145,9 @@ def batches_of(utterances, labels, batch_size=EVAL_BATCH):
 
 
 def predict(tag_fn, utterances, labels) -> tuple[dict, dict]:
-    """``(predicted, reference)`` tag paths per tier over the utterances' real frames.
+    """``(predicted, reference)`` segments per tier over the utterances' real frames.
 
-    ``tag_fn(inputs) -> (log_probs by tier, frames)``.
+    ``tag_fn(inputs) -> (log_probs, frames)`` as ``log_probs`` returns them.
     """
     predicted = {t: [] for t in TIERS}
     reference = {t: [] for t in TIERS}
@@ -147,8 +156,9 @@ def predict(tag_fn, utterances, labels) -> tuple[dict, dict]:
         for tier, rows in decode(lp, frames).items():
             predicted[tier] += rows
         for tier in TIERS:
-            for row, n in zip(tags[tier].numpy(), frames):
-                reference[tier].append(row[:n])
+            starts = tags[f"{tier}_start"].numpy()
+            for k, (row, n) in enumerate(zip(tags[tier].numpy(), frames)):
+                reference[tier].append(metrics.segments(row[:n], starts[k, :n]))
     return predicted, reference
 
 
@@ -190,18 +200,15 @@ def figure_png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def _frames_to_seconds(tags, names):
-    return [
-        (s["start"], s["end"], s["label"])
-        for s in metrics.segment_times(metrics.segments(list(tags)), names)
-    ]
+def segments_in_seconds(segs, names):
+    return [(s["start"], s["end"], s["label"]) for s in metrics.segment_times(segs, names)]
 
 
 def utterance_figure(utterance: Utterance, predicted: dict, labels: LabelSet, title=""):
     """The spectrogram, the predicted tiers, then the reference tiers."""
     tiers = {}
     for tier in TIERS:
-        tiers[f"{tier} (predicted)"] = _frames_to_seconds(predicted[tier], labels.tier(tier))
+        tiers[f"{tier} (predicted)"] = segments_in_seconds(predicted[tier], labels.tier(tier))
     for tier in TIERS:
         tiers[f"{tier} (reference)"] = [
             (s / data.SAMPLE_RATE, e / data.SAMPLE_RATE, label)
@@ -348,7 +355,7 @@ def evaluate(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> di
     train_tags = data.examples(parts["train"], labels)
     predicted["majority"] = {
         tier: [
-            np.full(len(r), baseline.majority(train_tags[tier], len(labels.tier(tier))))
+            [(0, r[-1][1], baseline.majority(train_tags[tier], len(labels.tier(tier))))]
             for r in reference[tier]
         ]
         for tier in TIERS
@@ -357,8 +364,8 @@ def evaluate(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> di
     writer = tf.summary.create_file_writer(str(run_dir / "tb" / "evaluate"))
     with writer.as_default(step=0):
         figure = confusion_figure(
-            np.concatenate(predicted["rnn"]["phones"]),
-            np.concatenate(reference["phones"]),
+            np.concatenate([metrics.frame_tags(p) for p in predicted["rnn"]["phones"]]),
+            np.concatenate([metrics.frame_tags(r) for r in reference["phones"]]),
             labels.phones,
         )
         tf.summary.image("phones/confusion", tf.io.decode_png(figure_png(figure))[None])

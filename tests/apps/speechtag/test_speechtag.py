@@ -228,10 +228,33 @@ def test_smoothing_removes_a_one_frame_flicker():
     lp = np.log(np.full([10, 2], 0.1))
     lp[:, 0] = np.log(0.9)
     lp[4] = np.log([0.3, 0.7])  # one frame prefers tag 1
-    assert metrics.smooth(lp).tolist() == [0] * 10
+    tags, starts = metrics.smooth(lp)
+    assert tags.tolist() == [0] * 10 and not starts.any()
     lp[4:8] = np.log([0.1, 0.9])  # four frames: a real segment
-    assert metrics.smooth(lp).tolist() == [0] * 4 + [1] * 4 + [0] * 2
+    tags, starts = metrics.smooth(lp)
+    assert tags.tolist() == [0] * 4 + [1] * 4 + [0] * 2
+    assert np.nonzero(starts)[0].tolist() == [4, 8]
     assert metrics.segments([0, 0, 1, 1, 1, 0]) == [(0, 2, 0), (2, 5, 1), (5, 6, 0)]
+
+
+def test_start_probabilities_split_a_repeated_word():
+    # "one one" without a pause: every frame says "one"; the start head marks frame 5.
+    lp = np.log(np.tile([0.05, 0.95], (10, 1)))
+    b = np.full(10, 0.01)
+    b[5] = 0.95
+    tags, starts = metrics.smooth(lp, b)
+    segs = metrics.segments(tags, starts)
+    assert segs == [(0, 5, 1), (5, 10, 1)]
+    assert metrics.collapse(segs) == [1, 1]
+    b[5] = 0.2  # an unsure start is not worth a segment
+    assert metrics.segments(*metrics.smooth(lp, b)) == [(0, 10, 1)]
+
+
+def test_frame_starts_mark_every_segment_also_without_a_pause():
+    # Centres at 200, 360, 520, 680, 840: "a" over two frames, "a" again, then silence.
+    segments = [(300, 600, "a"), (600, 760, "a")]
+    assert data.frame_labels(segments, 5) == ["sil", "a", "a", "a", "sil"]
+    assert data.frame_starts(segments, 5).tolist() == [0, 1, 0, 1, 1]
 
 
 def test_error_rates_by_hand():
@@ -239,17 +262,25 @@ def test_error_rates_by_hand():
     ref, hyp = [["a", "b", "c"], ["d", "e"]], [["a", "x", "c"], ["d"]]
     assert metrics.error_rate(hyp, ref) == pytest.approx(2 / 5)
     assert metrics.error_rate([["a", "b", "c", "z"]], [["a", "b", "c"]]) == pytest.approx(1 / 3)
-    assert metrics.collapse([0, 3, 3, 0, 0, 3, 2, 2, 0]) == [3, 3, 2]
+    segs = metrics.segments([0, 3, 3, 0, 0, 3, 3, 2, 2, 0], [0, 0, 0, 0, 0, 0, 1, 0, 0, 0])
+    assert metrics.collapse(segs) == [3, 3, 3, 2]
 
 
 def test_boundary_f1_by_hand():
-    ref = [[0] * 10 + [1] * 10 + [0] * 10]  # boundaries at frames 10 and 20
-    pred = [[0] * 12 + [1] * 5 + [2] * 3 + [0] * 10]  # 12 (within 2), 17 (no), 20 (yes)
+    ref = [metrics.segments([0] * 10 + [1] * 10 + [0] * 10)]  # boundaries at frames 10 and 20
+    pred = [metrics.segments([0] * 12 + [1] * 5 + [2] * 3 + [0] * 10)]  # 12 yes, 17 no, 20 yes
     found = metrics.boundary_f1(pred, ref)
     assert found["precision"] == pytest.approx(2 / 3)
     assert found["recall"] == pytest.approx(1.0)
     assert found["f1"] == pytest.approx(0.8)
-    assert metrics.boundary_f1([[0] * 13 + [1] * 17], [[0] * 10 + [1] * 20])["f1"] == 0.0
+    late = [metrics.segments([0] * 13 + [1] * 17)]
+    assert metrics.boundary_f1(late, [metrics.segments([0] * 10 + [1] * 20)])["f1"] == 0.0
+
+
+def test_segment_times_meet_halfway_between_frame_centres():
+    segs = metrics.segment_times([(0, 3, 0), (3, 5, 1)], ["sil", "a"])
+    # Frame 3's centre is at 3 * 10 ms + 12.5 ms; frame 2's at 32.5 ms: they meet at 37.5 ms.
+    assert [(s["start"], s["end"]) for s in segs] == [(0.0, 0.0375), (0.0375, 0.0575)]
 
 
 # -- model ---------------------------------------------------------------------------------
@@ -268,8 +299,8 @@ def test_padded_batches_give_the_tags_of_single_utterances():
         single = model({"waveform": a[None], "length": np.array([len(a)], np.int32)})
         n = int(single["frames"][0])
         assert int(batch["frames"][i]) == n
-        for tier in ("phones", "words"):
-            np.testing.assert_allclose(batch[tier][i, :n], single[tier][0], atol=1e-5)
+        for name in ("phones", "words", "phones_start", "words_start"):
+            np.testing.assert_allclose(batch[name][i, :n], single[name][0], atol=1e-5)
 
 
 def test_spec_augment_masks_only_while_training():
@@ -295,7 +326,7 @@ def test_streaming_chunks_give_the_whole_utterance_tags(cell):
     audio = np.random.default_rng(1).normal(0, 0.1, [2, 5321]).astype(np.float32)
     whole = model({"waveform": audio, "length": np.array([5321, 5321], np.int32)})
     state = tf.zeros([2, model.state_size])
-    got = {"phones": [], "words": []}
+    got = {"phones": [], "words": [], "words_start": []}
     at = 0
     for size in (320, 100, 77, 1000, 320, 3504):
         logits, frames, state = model.stream(audio[:, at : at + size], state)
@@ -418,6 +449,8 @@ def test_streaming_saved_model_signatures(saved_model, streaming_run, tmp_path):
     whole = [t.decode() for t in out["phones"].numpy()[0]]
     assert tags == whole
     assert set(whole) <= set(tagset.phones)
+    assert 0 <= float(tf.reduce_min(out["word_start_probability"]))
+    assert float(tf.reduce_max(out["word_start_probability"])) <= 1
 
 
 def test_saved_model_warmup_and_saved_model_cli(saved_model):
