@@ -14,6 +14,7 @@ from apps.forecast import data, tasks
 from apps.forecast import export as forecast_export
 from apps.forecast.tasks import SeriesInfo
 from rnnkit import app as rapp
+from rnnkit import figures
 from rnnkit.files import write_bytes, write_text
 
 METRICS = ("mae", "rmse", "smape", "mase", "coverage")
@@ -223,5 +224,5 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
             {k: v[0] for k, v in result.items()},
             title=f"{series.name}: forecast from {series.times[-1].date()}",
         )
-        write_bytes(plot, tasks.figure_png(figure))
+        write_bytes(plot, figures.png(figure))
         click.echo(f"Plot: {plot}")

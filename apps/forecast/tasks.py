@@ -29,6 +29,7 @@ import tensorflow as tf
 from apps.forecast import baseline, data
 from apps.forecast.config import DataConfig, ForecastConfig, ModelConfig
 from apps.forecast.model import SeriesForecaster, build_model
+from rnnkit import figures
 from rnnkit.app import InputError
 from rnnkit.export import ServingModule
 from rnnkit.files import write_bytes, write_json
@@ -311,12 +312,6 @@ def fan_figure(info, history_times, history, future_times, out, actual=None, tit
     return figure
 
 
-def figure_png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
 def build_model_for(config: ModelConfig, info: SeriesInfo) -> SeriesForecaster:
     """The model for a series: its window sizes, features and calendar come from ``info``."""
     n_calendar = 2 * len(info.periods)  # a sine and a cosine per period
@@ -395,7 +390,7 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
             actual=window["actual"][0],
             title=f"{info.name}: last validation window, epoch {epoch}",
         )
-        return {"forecast/validation": tf.io.decode_png(figure_png(figure)).numpy()}
+        return {"forecast/validation": figures.image(figure)}
 
     return Task(
         build_model=build,

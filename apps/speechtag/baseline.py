@@ -15,7 +15,13 @@ import numpy as np
 import tensorflow as tf
 
 from apps.speechtag.data import TARGETS, TIERS
-from apps.speechtag.model import frame_counts, frame_mask, log_mel, utterance_normalise
+from apps.speechtag.model import (
+    frame_counts,
+    frame_mask,
+    log_mel,
+    utterance_normalise,
+    widen_starts,
+)
 
 CONTEXT = 5
 MAX_FRAMES = 200_000  # training frames sampled for the MLP
@@ -60,7 +66,9 @@ def _frames(batches, n_mels):
         mask = frame_mask(frames, tf.shape(x)[1])
         xs.append(tf.boolean_mask(x, mask).numpy())
         for t in TARGETS:
-            targets[t].append(tf.boolean_mask(tags[t], mask).numpy())
+            # The same targets as the RNN's (see model.widen_starts).
+            value = widen_starts(tags[t]) if t.endswith("_start") else tags[t]
+            targets[t].append(tf.boolean_mask(value, mask).numpy())
     return np.concatenate(xs), {t: np.concatenate(v) for t, v in targets.items()}
 
 

@@ -15,6 +15,7 @@ from apps.speechtag.data import TIERS
 from apps.speechtag.model import build_model
 from apps.speechtag.tasks import TagSet
 from rnnkit import app as rapp
+from rnnkit import figures
 from rnnkit.files import write_bytes, write_text
 
 SCORES = (("frame_accuracy", "frame acc"), ("error_rate", "PER/WER"), ("boundary_f1", "bound. F1"))
@@ -225,7 +226,7 @@ def tag(source, files, tier, as_json, textgrid, plot):
                 tiers = {f"{t} (predicted)": tasks.segments_in_seconds(paths[t], labels.tier(t))
                          for t in TIERS}  # fmt: skip
                 figure = tasks.tiers_figure(samples, tiers, labels, title=str(path))
-            write_bytes(target, tasks.figure_png(figure))
+            write_bytes(target, figures.png(figure))
             click.echo(f"Plot: {target}", err=True)
     if as_json:
         shown = [

@@ -1,9 +1,9 @@
 """From frame tags to segments, and the scores speech taggers are judged by.
 
-- ``smooth``: Viterbi decoding of per-frame log-probabilities into segments:
-  a segment starts where the model's start probability says so (which also
-  splits "one one" spoken without a pause), and every new segment costs a
-  penalty, so that a one-frame flicker is not a segment.
+- ``smooth``: Viterbi decoding of per-frame log-probabilities with a penalty
+  for every change of tag, so that a one-frame flicker is not a segment;
+  runs of one tag are split where the model's start probability peaks (so
+  "one one" spoken without a pause is two words).
 - ``segments``: runs of the same tag, split where a start is marked:
   ``(start_frame, end_frame, tag)``, end exclusive.
 - ``frame_accuracy``, ``error_rate`` (edit distance on the segment labels
@@ -20,47 +20,58 @@ import numpy as np
 from apps.speechtag.data import HOP, SAMPLE_RATE, WINDOW
 
 FRAME_SECONDS = HOP / SAMPLE_RATE
-SWITCH_PENALTY = 4.0  # nats per new segment, without start probabilities
-START_PENALTY = 1.0  # nats per new segment, with them
-EPSILON = 1e-6
+SWITCH_PENALTY = 1.0  # nats per change of tag (chosen on validation utterances)
+START_THRESHOLD = 0.6  # start probability that splits a run of one tag (chosen on validation)
+MIN_FRAMES = 5  # the shortest segment a split may leave (50 ms)
 
 
 def smooth(
-    log_probs: np.ndarray, starts: np.ndarray | None = None, penalty: float | None = None
+    log_probs: np.ndarray,
+    starts: np.ndarray | None = None,
+    penalty: float = SWITCH_PENALTY,
+    min_frames: int = MIN_FRAMES,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(tags, starts)``: the best segmentation of ``log_probs`` ``[frames, tags]``.
+    """``(tags, starts)``: the segmentation of ``log_probs`` ``[frames, tags]``.
 
-    Maximises ``sum_t log p(tag_t)`` plus, at each frame, ``log b_t`` where
-    a segment starts and ``log (1 - b_t)`` where one goes on (``b``: the
-    start probabilities, if given), minus ``penalty`` per new segment.
-    Viterbi with a uniform transition structure, O(tags) per frame.
+    The tags are the path maximising ``sum_t log p(tag_t) - penalty *
+    (number of changes)`` (Viterbi with a uniform switch cost, O(tags) per
+    frame). A run of one non-silent tag is then split where the start
+    probability ``starts`` peaks above ``START_THRESHOLD`` (the highest in
+    +-2 frames), leaving no piece shorter than ``min_frames``: that is how
+    "one one" spoken without a pause becomes two words. The returned starts
+    mark those splits.
     """
     frames, tags = log_probs.shape
-    if penalty is None:
-        penalty = SWITCH_PENALTY if starts is None else START_PENALTY
+    marks = np.zeros([frames], bool)
     if frames == 0:
-        return np.zeros([0], np.int64), np.zeros([0], bool)
-    if starts is None:
-        go_on, begin = np.zeros(frames), np.zeros(frames)
-    else:
-        b = np.clip(np.asarray(starts, np.float64), EPSILON, 1 - EPSILON)
-        go_on, begin = np.log1p(-b), np.log(b)
+        return np.zeros([0], np.int64), marks
     score = log_probs[0].astype(np.float64)
     back = np.zeros([frames, tags], np.int64)
-    new = np.zeros([frames, tags], bool)
     for t in range(1, frames):
         best = int(np.argmax(score))
-        cont = score + go_on[t]
-        fresh = score[best] + begin[t] - penalty
-        new[t] = fresh > cont
-        back[t] = np.where(new[t], best, np.arange(tags))
-        score = np.maximum(cont, fresh) + log_probs[t]
+        switch = score[best] - penalty
+        stay = score >= switch
+        back[t] = np.where(stay, np.arange(tags), best)
+        score = np.where(stay, score, switch) + log_probs[t]
     path = np.zeros([frames], np.int64)
-    marks = np.zeros([frames], bool)
     path[-1] = int(np.argmax(score))
     for t in range(frames - 1, 0, -1):
-        marks[t] = new[t, path[t]]
         path[t - 1] = back[t, path[t]]
+    if starts is not None:
+        b = np.asarray(starts, np.float64)
+        for start, end, tag in segments(path):
+            if tag == 0:
+                continue
+            peaks = [
+                t
+                for t in range(start + min_frames, end - min_frames + 1)
+                if b[t] > START_THRESHOLD and b[t] >= b[max(t - 2, 0) : t + 3].max()
+            ]
+            taken = [start, end]
+            for t in sorted(peaks, key=lambda t: -b[t]):
+                if all(abs(t - u) >= min_frames for u in taken):
+                    taken.append(t)
+                    marks[t] = True
     return path, marks
 
 

@@ -78,6 +78,17 @@ def running_normalise(features, count, total, squares):
     return out, count, total + tf.reduce_sum(features, 1), squares + tf.reduce_sum(features**2, 1)
 
 
+def widen_starts(starts):
+    """Start targets ``[batch, frames]`` (1, else 0 or -1 padding), marked a frame either side.
+
+    Where a segment starts is uncertain by a frame; a one-frame target leaves
+    the start probability near 0.5 at true starts, too weak to split a
+    repeated word.
+    """
+    starts = tf.cast(tf.maximum(starts, 0), tf.float32)[:, :, None]
+    return tf.nn.max_pool1d(starts, ksize=3, strides=1, padding="SAME")[:, :, 0]
+
+
 @keras.saving.register_keras_serializable(package="speechtag")
 class SpeechTagger(keras.Model):
     """Frame tagger: one phone tag and one word tag per 10 ms frame.

@@ -16,6 +16,7 @@ from apps.forecast.cli import APP
 from rnnkit import app as rapp
 from rnnkit import export as rexport
 from rnnkit.cli import cli
+from rnnkit.testing.distribute import train_mirrored
 from rnnkit.testing.serving import saved_model_cli_run
 
 
@@ -460,29 +461,9 @@ def test_bad_commands_are_usage_errors(tmp_path, run_dir):
     assert not (tmp_path / "x.csv").exists()
 
 
-MIRRORED = """
-import sys
-import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from rnnkit.cli import cli
-cli(["forecast", "train", "--preset", "tiny", "--strategy", "mirrored", "--quiet",
-     "--run-dir", sys.argv[1]])
-"""
-
-
 def test_mirrored_on_two_cpus_matches_one_replica(run_dir, tmp_path):
     """The same global batches, so the same losses, backtest and calibration on two replicas."""
-    import subprocess
-    import sys
-
-    proc = subprocess.run(
-        [sys.executable, "-c", MIRRORED, str(tmp_path / "run")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    train_mirrored("forecast", tmp_path / "run")
     one, two = (json.loads((p / "metrics.json").read_text()) for p in (run_dir, tmp_path / "run"))
     for a, b in zip(one["history"], two["history"]):
         for key in ("loss", "val_loss", "val_mase", "val_raw_coverage"):
