@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from apps.speechtag import config as cfg
-from apps.speechtag import data, metrics, synth, tasks
+from apps.speechtag import data, metrics, plots, synth, tasks
 from apps.speechtag import export as speechtag_export
 from apps.speechtag.data import TIERS
 from apps.speechtag.model import build_model
@@ -221,11 +221,11 @@ def tag(source, files, tier, as_json, textgrid, plot):
             target = plot if len(files) == 1 else plot.with_name(f"{plot.stem}-{path.stem}.png")
             reference = references[k]
             if reference is not None:
-                figure = tasks.utterance_figure(reference, paths, labels, title=str(path))
+                figure = plots.utterance_figure(reference, paths, labels, title=str(path))
             else:
-                tiers = {f"{t} (predicted)": tasks.segments_in_seconds(paths[t], labels.tier(t))
+                tiers = {f"{t} (predicted)": plots.segments_in_seconds(paths[t], labels.tier(t))
                          for t in TIERS}  # fmt: skip
-                figure = tasks.tiers_figure(samples, tiers, labels, title=str(path))
+                figure = plots.tiers_figure(samples, tiers, labels, title=str(path))
             write_bytes(target, figures.png(figure))
             click.echo(f"Plot: {target}", err=True)
     if as_json:
