@@ -149,11 +149,6 @@ def write_textgrid(path: Path, tiers: dict, duration: float) -> None:
             for s in segs
             if s["label"] != data.SILENCE and s["start"] < min(s["end"], duration)
         ]
-        # Segments overlap by the window's tail (15 ms): each ends where the next starts.
-        entries = [
-            (start, min(end, entries[i + 1][0]) if i + 1 < len(entries) else end, label)
-            for i, (start, end, label) in enumerate(entries)
-        ]
         grid.addTier(textgrid.IntervalTier(name, entries, 0, duration))
     tmp = path.with_name(f".{path.name}.tmp")
     try:

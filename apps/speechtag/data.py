@@ -94,9 +94,14 @@ def frame_starts(segments: Sequence[tuple[int, int, str]], frames: int) -> np.nd
     return starts
 
 
+def is_espeak_pause(name: str) -> bool:
+    """eSpeak's pause and boundary mnemonics (``_``, ``_:``, ``;``, ``|``, ``||``)."""
+    return name.startswith("_") or name in (";", "|", "||")
+
+
 def espeak_phone(name: str) -> str:
     """An eSpeak phoneme mnemonic as a tag: stress marks stripped, pauses as silence."""
-    if name.startswith("_") or name in (";", "|", "||"):
+    if is_espeak_pause(name):
         return SILENCE
     return name.strip(STRESS_MARKS) or SILENCE
 
@@ -237,10 +242,9 @@ def read_labelled(wav: Path, tier_names: dict[str, str] | None = None) -> Uttera
             segments, where = read_timit(path), str(path)
         check_segments(segments, len(audio), rate, where)
         scale = SAMPLE_RATE / rate
+        named = [(s, e, normalise_label(label)) for s, e, label in segments]
         tiers[tier] = [
-            (round(s * scale), round(e * scale), normalise_label(label))
-            for s, e, label in segments
-            if normalise_label(label) != SILENCE
+            (round(s * scale), round(e * scale), label) for s, e, label in named if label != SILENCE
         ]
     return Utterance(name=wav.stem, audio=resample(audio, rate), tiers=tiers)
 
@@ -332,13 +336,13 @@ def examples(utterances: Sequence[Utterance], labels: LabelSet) -> dict[str, lis
 
 
 def dataset(
-    utterances: Sequence[Utterance],
-    labels: LabelSet,
+    found: dict[str, list[np.ndarray]],
     batch_size: int,
     shuffle_seed: int | None = None,
     buckets: int = 4,
 ):
-    """Padded batches ``({"waveform", "length"}, targets)``; targets padded with -1.
+    """Padded batches ``({"waveform", "length"}, targets)`` of ``examples(...)``; targets
+    padded with -1 (the examples are computed once, not once per epoch).
 
     The targets are ``phones`` and ``words`` (tag ids per frame) and
     ``phones_start`` / ``words_start`` (1 where a segment starts).
@@ -349,7 +353,6 @@ def dataset(
     """
     import tensorflow as tf
 
-    found = examples(utterances, labels)
     lengths = np.array([len(w) for w in found["waveform"]])
     order = np.arange(len(lengths))
     if shuffle_seed is not None:

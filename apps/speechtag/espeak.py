@@ -25,6 +25,8 @@ import sys
 import wave
 from pathlib import Path
 
+from apps.speechtag.data import is_espeak_pause
+
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 INITIALIZE_PHONEME_EVENTS = 0x0001
 INITIALIZE_DONT_EXIT = 0x8000
@@ -112,15 +114,11 @@ class Synthesizer:
         starts = [e for e in self._events if e[0] == "word"]
         for k, (_, start, position, length) in enumerate(starts):
             stop = starts[k + 1][1] if k + 1 < len(starts) else total
-            own = [p for p in phones if start <= p[0] < stop and not _is_pause(p[2])]
+            own = [p for p in phones if start <= p[0] < stop and not is_espeak_pause(p[2])]
             if own:
                 label = data[position - 1 : position - 1 + length].decode("utf-8", "replace")
                 words.append((own[0][0], own[-1][1], label))
         return pcm, phones, words
-
-
-def _is_pause(name: str) -> bool:
-    return name.startswith("_") or name in (";", "|", "||")
 
 
 def write_labels(path: Path, segments) -> None:

@@ -37,6 +37,7 @@ import numpy as np
 
 from apps.speechtag.data import (
     SAMPLE_RATE,
+    SILENCE,
     Utterance,
     espeak_phone,
     read_timit,
@@ -46,7 +47,7 @@ from apps.speechtag.data import (
 )
 from rnnkit.app import InputError
 
-VERSION = 2  # bump when the generator's output changes
+VERSION = 3  # bump when the generator's output changes
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "oh")
 # Every English accent eSpeak NG ships (en-Shaw is a spelling, not an accent).
 ACCENTS = (
@@ -213,7 +214,8 @@ def finish(raw: Path, job: dict, settings: Settings, index: int) -> tuple[bytes,
         segments = []
         for start, end, label in read_timit(raw / f"{job['id']}.{suffix}"):
             label = espeak_phone(label) if tier == "phones" else label
-            segments.append((round((start + lead) * scale), round((end + lead) * scale), label))
+            if label != SILENCE:  # what no segment covers is silence
+                segments.append((round((start + lead) * scale), round((end + lead) * scale), label))
         labels[tier] = segments
     return wav_bytes(audio), labels
 
@@ -281,12 +283,10 @@ def ensure(settings: Settings, quiet: bool = False) -> Path:
             shutil.rmtree(trash, ignore_errors=True)
         try:
             build(settings, folder, quiet=quiet)
-        except FileExistsError:
-            pass  # another process built it meanwhile
-        except OSError as e:
-            if not folder.exists():
+        except OSError:
+            if check_cache(folder) is None:
                 raise
-            del e  # another process built it meanwhile
+            # else another process (a second worker) built it meanwhile
     return folder
 
 
@@ -298,7 +298,7 @@ def corpus(settings: Settings, quiet: bool = False) -> dict[str, list[Utterance]
     for entry in manifest["utterances"]:
         audio, _ = read_wav(folder / f"{entry['id']}.wav")
         tiers = {
-            "phones": [seg for seg in read_timit(folder / f"{entry['id']}.PHN") if seg[2] != "sil"],
+            "phones": read_timit(folder / f"{entry['id']}.PHN"),
             "words": read_timit(folder / f"{entry['id']}.WRD"),
         }
         parts[entry["split"]].append(
@@ -335,5 +335,4 @@ def utterance(text: str, voice: str, seed: int = 0, **prosody) -> tuple[bytes, d
                 raise InputError(f"eSpeak NG has no voice {voice!r}") from None
             raise
         wav, labels = finish(Path(tmp), job, dataclasses.replace(settings, clean_fraction=1.0), 0)
-    labels["phones"] = [seg for seg in labels["phones"] if seg[2] != "sil"]
     return wav, labels

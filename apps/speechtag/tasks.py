@@ -129,18 +129,14 @@ def log_probs(model: SpeechTagger, batch_inputs) -> tuple[dict[str, np.ndarray],
     return found, out["frames"].numpy()
 
 
-def batches_of(utterances, labels, batch_size=EVAL_BATCH):
-    return data.dataset(utterances, labels, batch_size)
-
-
-def run_model(tag_fn, utterances, labels) -> tuple[list[dict], dict]:
+def run_model(tag_fn, found) -> tuple[list[dict], dict]:
     """``(rows, reference)``: per utterance the model's outputs over its real frames (as
     ``log_probs`` gives them), and per tier the reference segments.
 
-    ``tag_fn(inputs) -> (log_probs, frames)``.
+    ``tag_fn(inputs) -> (log_probs, frames)``; ``found``: ``data.examples(...)``.
     """
     rows, reference = [], {t: [] for t in TIERS}
-    for inputs, tags in batches_of(utterances, labels):
+    for inputs, tags in data.dataset(found, EVAL_BATCH):
         found, frames = tag_fn(inputs)
         for k, n in enumerate(frames):
             rows.append({name: value[k, :n] for name, value in found.items()})
@@ -165,9 +161,9 @@ def segment(rows, tiers=TIERS, penalty=metrics.SWITCH_PENALTY, use_starts=True) 
     return out
 
 
-def predict(tag_fn, utterances, labels) -> tuple[dict, dict]:
-    """``(predicted, reference)`` segments per tier over the utterances' real frames."""
-    rows, reference = run_model(tag_fn, utterances, labels)
+def predict(tag_fn, found) -> tuple[dict, dict]:
+    """``(predicted, reference)`` segments per tier over the examples' real frames."""
+    rows, reference = run_model(tag_fn, found)
     return segment(rows), reference
 
 
@@ -213,6 +209,8 @@ def make_task(config: SpeechtagConfig, run_dir: Path) -> Task:
     )
     write_bytes(run_dir / EXAMPLES_FILE, buffer.getvalue())
     validation = parts["validation"]
+    train_examples = data.examples(parts["train"], labels)
+    val_examples = data.examples(validation, labels)
     holder = {}
 
     def build():
@@ -227,14 +225,14 @@ def make_task(config: SpeechtagConfig, run_dir: Path) -> Task:
 
     def train_data(epoch):
         return data.dataset(
-            parts["train"], labels, config.train.batch_size, shuffle_seed=config.seed * 1000 + epoch
+            train_examples, config.train.batch_size, shuffle_seed=config.seed * 1000 + epoch
         )
 
     def val_data():
-        return data.dataset(validation, labels, config.train.batch_size)
+        return data.dataset(val_examples, config.train.batch_size)
 
     def validation_metrics(model):
-        predicted, reference = predict(lambda inputs: log_probs(model, inputs), validation, labels)
+        predicted, reference = predict(lambda inputs: log_probs(model, inputs), val_examples)
         holder["first"] = {t: predicted[t][0] for t in TIERS}
         found = metrics.score(predicted, reference, labels)
         return {
@@ -270,7 +268,6 @@ def evaluate(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> di
     """The RNN, the frame MLP and the majority tag on the test voices (or ``--data``)."""
     tagset = TagSet.load(run_dir)
     labels = tagset.labels
-    parts = None
     if options.get("data"):
         source = options["data"]
         if not source.startswith("dir:"):
@@ -278,21 +275,20 @@ def evaluate(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> di
         utterances = data.read_folder(source[4:], _tier_names(config.data))
         labels.check(utterances)
         described = f"{len(utterances)} files of {source[4:]}"
-    else:
+    # The run's corpus is needed either way: the MLP trains on its training part
+    # and its smoothing is tuned on the validation part.
+    parts = load_data(config.data, quiet=True)
+    if not options.get("data"):
         source = config.data.source
-        parts = load_data(config.data, quiet=True)
         utterances = parts["test"]
         described = tagset.test_voices or "the test files"
+    found = data.examples(utterances, labels)
+    train_examples = data.examples(parts["train"], labels)
     predicted = {}
-    reference = None
-    predicted["rnn"], reference = predict(
-        lambda inputs: log_probs(model, inputs), utterances, labels
-    )
-    if parts is None:
-        parts = load_data(config.data, quiet=True)
+    predicted["rnn"], reference = predict(lambda inputs: log_probs(model, inputs), found)
     mlp = baseline.load_or_train_mlp(
         run_dir / MLP_FILE,
-        lambda: batches_of(parts["train"], labels, 32),
+        lambda: data.dataset(train_examples, 32),
         config.model.n_mels,
         len(labels.phones),
         len(labels.words),
@@ -303,15 +299,15 @@ def evaluate(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> di
     )
     # A frame classifier flickers more than the RNN: its smoothing is tuned on
     # the validation utterances, tier by tier, before it is scored.
-    mlp_decoding = tune_decoding(*run_model(mlp_fn, parts["validation"], labels), labels)
-    mlp_rows, _ = run_model(mlp_fn, utterances, labels)
+    val_examples = data.examples(parts["validation"], labels)
+    mlp_decoding = tune_decoding(*run_model(mlp_fn, val_examples), labels)
+    mlp_rows, _ = run_model(mlp_fn, found)
     predicted["mlp"] = {}
     for tier, how in mlp_decoding.items():
         predicted["mlp"].update(segment(mlp_rows, [tier], how["penalty"], how["use_starts"]))
-    train_tags = data.examples(parts["train"], labels)
     predicted["majority"] = {
         tier: [
-            [(0, r[-1][1], baseline.majority(train_tags[tier], len(labels.tier(tier))))]
+            [(0, r[-1][1], baseline.majority(train_examples[tier], len(labels.tier(tier))))]
             for r in reference[tier]
         ]
         for tier in TIERS
