@@ -5,15 +5,8 @@ import tensorflow as tf
 from keras import activations
 
 from rnnkit.cells.recurrent_cell import RecurrentCell, fusable_name
-from rnnkit.kernels import lstm_sequence
-
-
-def _to_ifog(matrix, units):
-    """Reorders gate columns from Keras's [i, f, c, o] to the kernel's [i, f, o, c]."""
-    return tf.concat(
-        [matrix[..., : 2 * units], matrix[..., 3 * units :], matrix[..., 2 * units : 3 * units]],
-        axis=-1,
-    )
+from rnnkit.kernels import _loop, lstm_sequence
+from rnnkit.kernels.lstm import lstm_block_sequence, to_ifog
 
 
 @keras.saving.register_keras_serializable(package="rnnkit")
@@ -93,10 +86,16 @@ class LSTMCell(RecurrentCell):
         act, ract = fusable_name(self.activation), fusable_name(self.recurrent_activation)
         if act is None or ract is None:
             return None
-        xp = keras.ops.matmul(inputs, _to_ifog(self.kernel, self.units))
+        standard = (act, ract) == ("tanh", "sigmoid") and inputs.dtype in (tf.float32, tf.float16)
+        if standard and recurrent_mask is None and _loop.plain_loops():
+            # Inference: TF's stock whole-sequence LSTM op.
+            return lstm_block_sequence(
+                inputs, tuple(states), self.kernel, self.recurrent_kernel, self.bias, mask
+            )
+        xp = keras.ops.matmul(inputs, to_ifog(self.kernel, self.units))
         if self.bias is not None:
-            xp = xp + _to_ifog(self.bias, self.units)
-        U = _to_ifog(tf.convert_to_tensor(self.recurrent_kernel), self.units)
+            xp = xp + to_ifog(self.bias, self.units)
+        U = to_ifog(tf.convert_to_tensor(self.recurrent_kernel), self.units)
         return lstm_sequence(xp, tuple(states), U, mask, recurrent_mask, act, ract)
 
     def get_config(self):

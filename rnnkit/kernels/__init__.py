@@ -6,7 +6,9 @@ The forward pass is one ``tf.while_loop``; the backward pass is a reverse
 ``tf.while_loop`` through which only the state gradients flow, and the weight
 gradients are a few large matmuls over all time steps after it. Training
 graphs run the loops as native ops (``rnnkit.kernels.native``, LSTM and GRU)
-or XLA-compiled; inference and export graphs use plain while loops.
+or XLA-compiled; inference and export graphs use plain while loops, except
+the standard LSTM (tanh / sigmoid), whose inference runs TensorFlow's stock
+``BlockLSTMV2`` op over the whole sequence (``lstm_block_sequence``).
 
 All kernels share one calling convention (time-major):
 

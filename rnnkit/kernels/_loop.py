@@ -75,3 +75,24 @@ def training_loops(enabled):
         yield
     finally:
         _settings.fast = previous
+
+
+def plain_loops() -> bool:
+    """Whether the graph being traced gets the plain loops (inference, export, eager calls)."""
+    return not (getattr(_settings, "fast", False) and not tf.executing_eagerly())
+
+
+def contiguous_runs(mask):
+    """Where each row's real steps lie, if they form one run: ``(ok, start, length)``.
+
+    ``mask`` ``[T, B, 1]`` float. ``start`` and ``length`` ``[B]`` int32 (a row
+    with no real step has length 0); ``ok`` is a scalar bool tensor, true when
+    every row is padding, then one run of real steps, then padding (a
+    right-padded batch, or one reversed for ``go_backwards``).
+    """
+    real = mask[:, :, 0] > 0.5
+    steps = tf.range(tf.shape(real)[0])[:, tf.newaxis]
+    length = tf.reduce_sum(tf.cast(real, tf.int32), axis=0)
+    start = tf.cast(tf.argmax(tf.cast(real, tf.int32), axis=0), tf.int32)
+    ok = tf.reduce_all(tf.equal(real, (steps >= start) & (steps < start + length)))
+    return ok, start, length

@@ -101,6 +101,45 @@ def test_initial_state_matches_keras(kind):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+def _op_types(fn, *args):
+    """Op types of a traced function's graph and of the functions it calls."""
+    graph = fn.get_concrete_function(*args).graph.as_graph_def()
+    nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+    return {node.op for node in nodes}
+
+
+@pytest.mark.parametrize("go_backwards", [False, True], ids=["forward", "backward"])
+@pytest.mark.parametrize("mask_name", ["nomask", "right", "left", "holes"])
+def test_lstm_inference_runs_tf_block_op_and_matches_keras(mask_name, go_backwards):
+    """Inference takes TF's BlockLSTMV2 (one op per sequence); masks with holes take the loop."""
+    masks = {**MASKS, "holes": np.array([[1, 0, 1, 1, 0, 1], [0, 1, 1, 0, 0, 1], [1] * 6], bool)}
+    mine, ref = _pair("lstm", go_backwards=go_backwards)
+    mask = masks[mask_name]
+    h0 = [tf.constant(RNG.normal(size=(3, 5)).astype("float32")) for _ in range(2)]
+    infer = tf.function(lambda x: mine(x, mask=mask, initial_state=h0))
+    assert "BlockLSTMV2" in _op_types(infer, X)
+    for a, b in zip(infer(X), ref(X, mask=mask, initial_state=h0)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    # Gradients outside training: the loop kernel's, not TF's registered one.
+    got, got_grads = tf.function(lambda x: _run(mine, x, mask, h0, training=False))(X)
+    want, want_grads = _run(ref, X, mask, h0)
+    for a, b in zip(got + got_grads, want + want_grads):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_lstm_inference_on_an_empty_batch():
+    layer, _ = _pair("lstm")
+    infer = tf.function(lambda x, mask: layer(x, mask=mask))
+    outputs, h, c = infer(X[:0], MASKS["right"][:0])
+    assert outputs.shape == (0, 6, 5) and h.shape == c.shape == (0, 5)
+
+
+def test_lstm_training_graph_keeps_own_kernels():
+    layer, _ = _pair("lstm")
+    train = tf.function(lambda x: layer(x, training=True))
+    assert "BlockLSTMV2" not in _op_types(train, X)
+
+
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
 def test_elman_matches_numpy_reference(activation):
     layer = L.Elman(
