@@ -75,6 +75,13 @@ APP = rapp.App(
             "bidirectional ones over whole utterances (the default).",
         ),
         click.Option(
+            ["--lookahead"],
+            type=click.IntRange(min=0),
+            metavar="FRAMES",
+            help="Streaming: 10 ms frames each tag waits for (its latency), heard past the "
+            "frame it tags.",
+        ),
+        click.Option(
             ["--spec-augment/--no-spec-augment"],
             default=None,
             help="SpecAugment time and frequency masks on the training features.",
@@ -91,6 +98,7 @@ APP = rapp.App(
         "units": "model.units",
         "dropout": "model.dropout",
         "streaming": "model.streaming",
+        "lookahead": "model.lookahead",
         "spec_augment": "model.spec_augment",
         "utterances": "data.utterances",
         "phone_tier": "data.phone_tier",

@@ -39,6 +39,8 @@ class ModelConfig:
 
     ``streaming``: unidirectional layers and a causal normalisation, for
     chunked inference; else bidirectional layers over the whole utterance.
+    ``lookahead`` (streaming only): 10 ms frames each tag waits for, heard
+    past the frame it tags.
     """
 
     cell: str = "lstm"
@@ -48,6 +50,7 @@ class ModelConfig:
     streaming: bool = False
     n_mels: int = 40
     spec_augment: bool = True
+    lookahead: int = 0
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -58,6 +61,15 @@ class ModelConfig:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={self.dropout}")
+        if not isinstance(self.lookahead, int) or self.lookahead < 0:
+            raise ValueError(
+                f"`lookahead` must be a non-negative integer. Received: lookahead={self.lookahead}"
+            )
+        if self.lookahead and not self.streaming:
+            raise ValueError(
+                "`lookahead` applies to the streaming model only (streaming=True, --streaming). "
+                f"Received: lookahead={self.lookahead} with streaming=False"
+            )
         if self.n_mels < 8:
             raise ValueError(f"`n_mels` must be at least 8. Received: n_mels={self.n_mels}")
 

@@ -14,8 +14,11 @@
   naming both rates.
 - ``stream`` (streaming models): ``waveform`` ``[batch, chunk]`` and
   ``state`` ``[batch, state_size]`` -> the tags of the frames the chunk
-  completes and the new ``state``; the client holds the state (TF Serving
-  keeps none) and starts from zeros.
+  completes (less the model's lookahead: tags come that many frames late)
+  and the new ``state``; the client holds the state (TF Serving keeps none)
+  and starts from zeros.
+- ``flush`` (streaming models): ``state`` after the last chunk -> the tags
+  of the last frames, which the lookahead held back (none without one).
 
 The tags are in ``assets/tagset.json``.
 """
@@ -56,6 +59,10 @@ class Tagger(ServingModule):
                     tf.TensorSpec([None, None], tf.float32, name="waveform"),
                     tf.TensorSpec([None, model.state_size], tf.float32, name="state"),
                 ],
+            )
+            self.flush = tf.function(
+                self._flush,
+                input_signature=[tf.TensorSpec([None, model.state_size], tf.float32, name="state")],
             )
 
     @property
@@ -99,6 +106,9 @@ class Tagger(ServingModule):
         logits, frames, new_state = self.model.stream(waveform, state)
         return {**self._outputs(logits, frames), "state": new_state}
 
+    def _flush(self, state):
+        return self._outputs(*self.model.flush(state))
+
 
 def export(run: Run) -> Exported:
     tagset = TagSet.load(run.path)
@@ -120,6 +130,8 @@ def export(run: Run) -> Exported:
         chunk = audio[0][None, :320]
         state = np.zeros([1, run.model.state_size], np.float32)
         requests["stream"] = [{"waveform": chunk.astype(np.float32), "state": state}]
+        after = tagger.stream(tf.constant(chunk, tf.float32), tf.constant(state))["state"]
+        requests["flush"] = [{"state": after.numpy()}]
     expected = tagger.serve(tf.constant(padded), tf.constant(lengths))
 
     def check(loaded):
@@ -133,4 +145,5 @@ def export(run: Run) -> Exported:
     signatures = {"serving_default": tagger.serve, "wav": tagger.wav}
     if run.model.streaming:
         signatures["stream"] = tagger.stream
+        signatures["flush"] = tagger.flush
     return Exported(module=tagger, signatures=signatures, warmup=requests, check=check)

@@ -7,7 +7,11 @@ takes raw audio. Two variants:
   ``keras.layers.Bidirectional`` rnnkit layers over the masked frames;
 - streaming: a causal (running) normalisation and unidirectional layers,
   whose state can be carried from one chunk of audio to the next
-  (``stream``): chunked inference gives the tags of whole-utterance inference.
+  (``stream``, then ``flush`` at the end): chunked inference gives the tags
+  of whole-utterance inference. With a lookahead of ``d`` frames the tags
+  come ``d`` frames late: the output at frame ``t`` is the tag of frame
+  ``t - d``, so the network has heard ``d`` frames past the one it tags;
+  zero (mean) features after the last frame let it tag the last ``d``.
 """
 
 import keras
@@ -103,6 +107,8 @@ class SpeechTagger(keras.Model):
         streaming: Unidirectional layers and causal normalisation (chunked
             inference with the state carried); else bidirectional layers and
             per-utterance normalisation.
+        lookahead: Streaming only: frames (10 ms) the tags are delayed by, so
+            each tag is decided having heard that much of what follows.
         n_mels: Mel bands.
         spec_augment: SpecAugment-style time and frequency masks on the
             features while training.
@@ -131,6 +137,7 @@ class SpeechTagger(keras.Model):
         n_mels=40,
         spec_augment=True,
         seed=None,
+        lookahead=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -141,6 +148,9 @@ class SpeechTagger(keras.Model):
         self.units = units
         self.dropout = dropout
         self.streaming = streaming
+        if lookahead and not streaming:
+            raise ValueError("`lookahead` needs a streaming model (streaming=True)")
+        self.lookahead = lookahead
         self.n_mels = n_mels
         self.spec_augment = spec_augment
         self.seed = seed
@@ -236,11 +246,16 @@ class SpeechTagger(keras.Model):
             x = utterance_normalise(x, mask)
         if training and self.spec_augment:
             x = self._augment(x, frames)
+        if self.lookahead:
+            # d more steps over zero (mean) features after each row's last frame.
+            x = x * tf.cast(mask, x.dtype)[:, :, None]
+            x = tf.pad(x, [[0, 0], [0, self.lookahead], [0, 0]])
+            mask = frame_mask(frames + self.lookahead, tf.shape(x)[1])
         for rnn in self.rnns:
             out = rnn(x, mask=mask, training=training)
             x = out[0] if self.streaming else out
             x = self.drop(x, training=training)
-        return {**self._heads(x), "frames": frames}
+        return {**self._heads(x[:, self.lookahead :]), "frames": frames}
 
     # -- streaming ---------------------------------------------------------------------
 
@@ -259,21 +274,47 @@ class SpeechTagger(keras.Model):
             + self.num_layers * self.states_per_layer * (self.units)
         )
 
-    def stream(self, waveform, state):
-        """One chunk of audio with the state carried: ``(logits dict, frames, new state)``.
-
-        ``waveform`` ``[batch, chunk]`` continues each row's audio; the tags
-        are those of the frames completed by this chunk (every row of a
-        batch must have received the same number of samples so far).
-        """
-        if not self.streaming:
-            raise ValueError("`stream` needs a model built with streaming=True")
+    def _unpack(self, state):
+        """``(pending audio, held samples, count, total, squares, rnn states)``."""
         m = self.n_mels
         pending, held = state[:, :WINDOW], tf.cast(state[:, WINDOW], tf.int32)
         count, total = state[:, WINDOW + 1 : WINDOW + 2], state[:, WINDOW + 2 : WINDOW + 2 + m]
         squares = state[:, WINDOW + 2 + m : WINDOW + 2 + 2 * m]
-        rnn_states = state[:, WINDOW + 2 + 2 * m :]
+        return pending, held, count, total, squares, state[:, WINDOW + 2 + 2 * m :]
+
+    def _run_from(self, x, rnn_states):
+        """The layers over ``x`` from the flat ``rnn_states``: ``(logits, new flat states)``."""
+        k, width = self.states_per_layer, self.units
+        h, states = x, []
+        for i, rnn in enumerate(self.rnns):
+            initial = [
+                rnn_states[:, (i * k + j) * width : (i * k + j + 1) * width] for j in range(k)
+            ]
+            h, *layer_states = rnn(h, initial_state=initial, training=False)
+            states += layer_states
+        return self._heads(h), tf.concat(states, axis=1)
+
+    def _empty(self, batch):
+        return {
+            "phones": tf.zeros([batch, 0, self.n_phones]),
+            "words": tf.zeros([batch, 0, self.n_words]),
+            "phones_start": tf.zeros([batch, 0]),
+            "words_start": tf.zeros([batch, 0]),
+        }
+
+    def stream(self, waveform, state):
+        """One chunk of audio with the state carried: ``(logits dict, frames, new state)``.
+
+        ``waveform`` ``[batch, chunk]`` continues each row's audio; the tags
+        are those of the frames completed by this chunk, less the lookahead
+        (every row of a batch must have received the same number of samples
+        so far). After the last chunk, ``flush`` gives the last tags.
+        """
+        if not self.streaming:
+            raise ValueError("`stream` needs a model built with streaming=True")
+        pending, held, count, total, squares, rnn_states = self._unpack(state)
         held = held[0]
+        seen = tf.cast(count[0, 0], tf.int32)  # frames before this chunk
         audio = tf.concat([pending[:, WINDOW - held :], waveform], axis=1)
         available = tf.shape(audio)[1]
         frames = frame_counts(available)
@@ -281,27 +322,15 @@ class SpeechTagger(keras.Model):
         x, _ = self.features(audio[:, : tf.maximum(used + WINDOW - HOP, 0)], available)
         x = x[:, :frames]
         x, count, total, squares = running_normalise(x, count, total, squares)
-        k, width = self.states_per_layer, self.units
+        # The first `lookahead` outputs of an utterance tag no frame.
+        early = tf.clip_by_value(self.lookahead - seen, 0, frames)
 
         def run():
-            h, states = x, []
-            for i, rnn in enumerate(self.rnns):
-                initial = [
-                    rnn_states[:, (i * k + j) * width : (i * k + j + 1) * width] for j in range(k)
-                ]
-                h, *layer_states = rnn(h, initial_state=initial, training=False)
-                states += layer_states
-            return self._heads(h), tf.concat(states, axis=1)
+            logits, states = self._run_from(x, rnn_states)
+            return {k: v[:, early:] for k, v in logits.items()}, states
 
         def skip():  # no frame completed: the recurrent state stays as it was
-            batch = tf.shape(x)[0]
-            empty = {
-                "phones": tf.zeros([batch, 0, self.n_phones]),
-                "words": tf.zeros([batch, 0, self.n_words]),
-                "phones_start": tf.zeros([batch, 0]),
-                "words_start": tf.zeros([batch, 0]),
-            }
-            return empty, rnn_states
+            return self._empty(tf.shape(x)[0]), rnn_states
 
         logits, new_rnn_states = tf.cond(frames > 0, run, skip)
         rest = audio[:, used:]
@@ -319,7 +348,24 @@ class SpeechTagger(keras.Model):
             ],
             axis=1,
         )
-        return logits, tf.fill([batch], frames), new_state
+        return logits, tf.fill([batch], frames - early), new_state
+
+    def flush(self, state):
+        """The end of the audio: ``(logits dict, frames)`` of the frames the lookahead held back.
+
+        Runs ``lookahead`` steps over zero (mean) features from ``state``, as
+        the whole-utterance model does after an utterance's last frame.
+        """
+        if not self.streaming:
+            raise ValueError("`flush` needs a model built with streaming=True")
+        *_, count, _, _, rnn_states = self._unpack(state)
+        batch = tf.shape(state)[0]
+        if not self.lookahead:
+            return self._empty(batch), tf.zeros([batch], tf.int32)
+        held_back = tf.minimum(tf.cast(count[0, 0], tf.int32), self.lookahead)
+        logits, _ = self._run_from(tf.zeros([batch, self.lookahead, self.n_mels]), rnn_states)
+        logits = {k: v[:, self.lookahead - held_back :] for k, v in logits.items()}
+        return logits, tf.fill([batch], held_back)
 
     def get_config(self):
         return {
@@ -334,6 +380,7 @@ class SpeechTagger(keras.Model):
             "n_mels": self.n_mels,
             "spec_augment": self.spec_augment,
             "seed": self.seed,
+            "lookahead": self.lookahead,
         }
 
 
@@ -350,6 +397,7 @@ def build_model(config, n_phones: int, n_words: int, seed=None) -> SpeechTagger:
         n_mels=config.n_mels,
         spec_augment=config.spec_augment,
         seed=seed,
+        lookahead=config.lookahead,
     )
     model.build()
     return model

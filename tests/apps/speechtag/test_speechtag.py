@@ -52,7 +52,9 @@ def run_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def streaming_run(tmp_path_factory):
     path = tmp_path_factory.mktemp("speechtag") / "stream"
-    result = invoke("train", "--preset", "tiny", "--streaming", "--run-dir", path, "--quiet")
+    result = invoke(
+        "train", "--preset", "tiny", "--streaming", "--lookahead", "3", "--run-dir", path, "--quiet"
+    )
     assert result.exit_code == 0, result.output
     return path
 
@@ -327,11 +329,13 @@ def test_spec_augment_masks_only_while_training():
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_streaming_chunks_give_the_whole_utterance_tags(cell):
-    model = build_model(
-        cfg.ModelConfig(cell=cell, layers=2, units=8, n_mels=16, streaming=True), 5, 3, seed=0
+@pytest.mark.parametrize("cell, lookahead", [("lstm", 0), ("gru", 0), ("lstm", 7), ("gru", 60)])
+def test_streaming_chunks_give_the_whole_utterance_tags(cell, lookahead):
+    """Chunks, then ``flush``: the tags of the whole utterance (lookahead 60 > its 31 frames)."""
+    config = cfg.ModelConfig(
+        cell=cell, layers=2, units=8, n_mels=16, streaming=True, lookahead=lookahead
     )
+    model = build_model(config, 5, 3, seed=0)
     model.feature_mean.assign(np.full(16, -5.0, np.float32))
     model.feature_std.assign(np.full(16, 3.0, np.float32))
     audio = np.random.default_rng(1).normal(0, 0.1, [2, 5321]).astype(np.float32)
@@ -346,6 +350,11 @@ def test_streaming_chunks_give_the_whole_utterance_tags(cell):
             assert logits[tier].shape[1] == int(frames[0])
             got[tier].append(logits[tier].numpy())
     assert at == 5321
+    logits, frames = model.flush(state)
+    assert int(frames[0]) == min(lookahead, 31)
+    for tier in got:
+        assert logits[tier].shape[1] == int(frames[0])
+        got[tier].append(logits[tier].numpy())
     for tier in got:
         chunked = np.concatenate(got[tier], axis=1)
         assert chunked.shape == whole[tier].shape
@@ -431,7 +440,7 @@ def test_synth_then_tag_with_textgrid_and_plot(run_dir, tmp_path):
 
 def test_streaming_saved_model_signatures(saved_model, streaming_run, tmp_path):
     loaded = tf.saved_model.load(str(saved_model))
-    assert set(loaded.signatures) == {"serving_default", "wav", "stream"}
+    assert set(loaded.signatures) == {"serving_default", "wav", "stream", "flush"}
     run = rapp.load_run(APP, streaming_run)
     examples = np.load(streaming_run / tasks.EXAMPLES_FILE)
     audio = examples["audio_0"]
@@ -458,6 +467,7 @@ def test_streaming_saved_model_signatures(saved_model, streaming_run, tmp_path):
         )
         state = step["state"]
         tags += [t.decode() for t in step["phones"].numpy()[0]]
+    tags += [t.decode() for t in loaded.signatures["flush"](state=state)["phones"].numpy()[0]]
     whole = [t.decode() for t in out["phones"].numpy()[0]]
     assert tags == whole
     assert set(whole) <= set(tagset.phones)
@@ -467,7 +477,7 @@ def test_streaming_saved_model_signatures(saved_model, streaming_run, tmp_path):
 
 def test_saved_model_warmup_and_saved_model_cli(saved_model):
     records = rexport.read_warmup(saved_model / rexport.WARMUP_FILE)
-    assert {signature for signature, _ in records} == {"serving_default", "wav", "stream"}
+    assert {signature for signature, _ in records} == {"serving_default", "wav", "stream", "flush"}
     loaded = tf.saved_model.load(str(saved_model))
     for outputs in rexport.replay_warmup(loaded, saved_model / rexport.WARMUP_FILE):
         assert "frames" in outputs
