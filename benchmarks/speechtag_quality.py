@@ -1,8 +1,8 @@
 """speechtag's quality on held-out voices, against its baselines, and under changed audio.
 
-Trains the preset (offline and, with ``--streaming``, the streaming model)
-for each seed, or takes trained runs (``--run``), then runs ``rnnkit
-speechtag evaluate`` on:
+Trains the preset (offline and, with ``--streaming``, the streaming model:
+``PRESET-streaming`` where it exists) for each seed, or takes trained runs
+(``--run``), then runs ``rnnkit speechtag evaluate`` on:
 
 - ``test``: the test voices (a held-out accent and held-out variants);
 - ``accent``: only the held-out accent (en-us-nyc);
@@ -33,11 +33,21 @@ CONDITIONS = ("test", "accent", "variants", "noise 0 dB", "from 8 kHz", "from 44
 
 
 def train(preset: str, streaming: bool, seed: int) -> tuple[Path, float]:
+    """Trains ``preset`` (streaming: ``PRESET-streaming`` where it exists, else ``--streaming``)."""
+    from apps.speechtag.config import PRESETS
+
+    options = []
+    if streaming:
+        preset, options = (
+            (f"{preset}-streaming", [])
+            if f"{preset}-streaming" in PRESETS
+            else (preset, ["--streaming"])
+        )
     run = Path(tempfile.mkdtemp(prefix="speechtag-")) / "run"
     start = time.perf_counter()
     subprocess.run(
         [*RNNKIT, "train", "--preset", preset, "--seed", str(seed), "--run-dir", str(run)]
-        + ["--quiet"] + (["--streaming"] if streaming else []),
+        + ["--quiet", *options],
         check=True,
         stdout=subprocess.DEVNULL,
     )  # fmt: skip

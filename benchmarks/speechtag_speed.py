@@ -5,8 +5,9 @@ through their signatures): the offline model's ``serving_default`` at batch
 1 and batch 16 (real-time factor: seconds of audio per second of
 processing), and the streaming model's ``stream`` in 20 ms chunks (latency
 per chunk, and its real-time factor). Without ``--offline`` /
-``--streaming`` it exports untrained models of the preset's size first: the
-speed does not depend on the weights. The variants alternate within each
+``--streaming`` it exports untrained models of the preset's size first
+(``PRESET-streaming`` for the streaming one, where it exists): the speed does
+not depend on the weights. The variants alternate within each
 round; the figures are medians over the rounds.
 
     python benchmarks/speechtag_speed.py [--offline SAVED_MODEL] [--streaming SAVED_MODEL]
@@ -44,8 +45,10 @@ def _saved_model(given, preset: str, streaming: bool) -> Path:
     if given:
         path = Path(given)
         return path if (path / "saved_model.pb").exists() else rexport.latest(path)
-    config = cfg.PRESETS[preset].model
-    config = dataclasses.replace(config, streaming=streaming)
+    if streaming and f"{preset}-streaming" in cfg.PRESETS:
+        config = cfg.PRESETS[f"{preset}-streaming"].model
+    else:
+        config = dataclasses.replace(cfg.PRESETS[preset].model, streaming=streaming)
     phones, words = tuple(f"p{i}" for i in range(27)), tuple(f"w{i}" for i in range(12))
     tagset = TagSet(phones=phones, words=words, source="benchmark")
     tagger = Tagger(build_model(config, 27, 12, seed=0), tagset)

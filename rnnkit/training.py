@@ -38,6 +38,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from rnnkit import fields
 from rnnkit.files import write_json
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
@@ -65,11 +66,9 @@ class TrainConfig:
     log_every: int = 10
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(
-                    f"`{name}` must be a positive integer. Received: {name}={getattr(self, name)!r}"
-                )
+        fields.positive_ints(
+            self, "epochs", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every"
+        )
         if not self.learning_rate > 0:
             raise ValueError(
                 f"`learning_rate` must be positive. Received: learning_rate={self.learning_rate}"

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from rnnkit import fields
 from rnnkit.training import TrainConfig
 
 CELLS = ("lstm", "gru", "elman")
@@ -34,12 +35,8 @@ class DataConfig:
     test_fraction: float = 0.2
 
     def __post_init__(self):
-        for name in ("lookback", "horizon", "season"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
-        if self.fill not in FILLS:
-            raise ValueError(f"`fill` must be one of {FILLS}. Received: fill={self.fill!r}")
+        fields.positive_ints(self, "lookback", "horizon", "season", optional=True)
+        fields.one_of(self, "fill", FILLS)
         for name in ("val_fraction", "test_fraction"):
             value = getattr(self, name)
             if not 0 < value < 0.5:
@@ -67,14 +64,9 @@ class ModelConfig:
     members: int = 1
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise ValueError(f"`cell` must be one of {CELLS}. Received: cell={self.cell!r}")
-        for name in ("layers", "units", "head_units", "members"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={self.dropout}")
+        fields.one_of(self, "cell", CELLS)
+        fields.positive_ints(self, "layers", "units", "head_units", "members")
+        fields.rate(self, "dropout")
         q = tuple(self.quantiles)
         if not q or any(not 0 < x < 1 for x in q) or list(q) != sorted(set(q)):
             raise ValueError(

@@ -87,6 +87,11 @@ APP = rapp.App(
             help="SpecAugment time and frequency masks on the training features.",
         ),
         click.Option(
+            ["--channel-augment/--no-channel-augment"],
+            default=None,
+            help="Coloured noise (0-20 dB SNR) and low-pass cuts (3-7 kHz) on the training audio.",
+        ),
+        click.Option(
             ["--utterances"], type=click.IntRange(min=1), help="espeak: training utterances."
         ),
         click.Option(["--phone-tier"], help="dir: the TextGrid tier of phones (default phones)."),
@@ -100,6 +105,7 @@ APP = rapp.App(
         "streaming": "model.streaming",
         "lookahead": "model.lookahead",
         "spec_augment": "model.spec_augment",
+        "channel_augment": "model.channel_augment",
         "utterances": "data.utterances",
         "phone_tier": "data.phone_tier",
         "word_tier": "data.word_tier",

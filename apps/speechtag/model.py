@@ -32,17 +32,21 @@ def frame_counts(length):
     return tf.where(length >= WINDOW, 1 + (length - WINDOW) // HOP, 0)
 
 
-def log_mel(waveform, n_mels):
+def log_mel(waveform, n_mels, corrupt=None):
     """``[batch, samples]`` -> ``[batch, frames, n_mels]`` log-mel energies (25 ms / 10 ms).
 
     Audio shorter than one window gets one frame of its zero-padded samples
     (the caller's frame count says it is not real): the FFT needs a frame.
+    ``corrupt``: a function of the complex spectrum ``[batch, frames, bins]``
+    applied before the filterbank (the training-time channel augmentation).
     """
     short = tf.maximum(WINDOW - tf.shape(waveform)[1], 0)
     waveform = tf.pad(waveform, [[0, 0], [0, short]])
     spectrum = tf.signal.stft(
         waveform, frame_length=WINDOW, frame_step=HOP, fft_length=FFT, pad_end=False
     )
+    if corrupt is not None:
+        spectrum = corrupt(spectrum)
     power = tf.math.square(tf.abs(spectrum))
     weights = tf.signal.linear_to_mel_weight_matrix(
         n_mels, FFT // 2 + 1, SAMPLE_RATE, lower_edge_hertz=20.0, upper_edge_hertz=7600.0
@@ -112,6 +116,9 @@ class SpeechTagger(keras.Model):
         n_mels: Mel bands.
         spec_augment: SpecAugment-style time and frequency masks on the
             features while training.
+        channel_augment: While training, coloured noise at 0-20 dB SNR on
+            half the utterances and a low-pass cut at 3-7 kHz (a telephone
+            or 8 kHz recording) on a third, applied to the spectrum.
         seed: Seed of the dropout and SpecAugment masks.
 
     Call arguments:
@@ -138,6 +145,7 @@ class SpeechTagger(keras.Model):
         spec_augment=True,
         seed=None,
         lookahead=0,
+        channel_augment=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -151,6 +159,7 @@ class SpeechTagger(keras.Model):
         if lookahead and not streaming:
             raise ValueError("`lookahead` needs a streaming model (streaming=True)")
         self.lookahead = lookahead
+        self.channel_augment = channel_augment
         self.n_mels = n_mels
         self.spec_augment = spec_augment
         self.seed = seed
@@ -196,11 +205,48 @@ class SpeechTagger(keras.Model):
 
     # -- features ----------------------------------------------------------------------
 
-    def features(self, waveform, length):
+    def features(self, waveform, length, training=False):
         """Standardised log-mel features ``[batch, frames, n_mels]`` and ``frames [batch]``."""
-        features = log_mel(tf.convert_to_tensor(waveform, tf.float32), self.n_mels)
+        frames = frame_counts(length)
+        corrupt = None
+        if training and self.channel_augment:
+            corrupt = lambda spectrum: self._corrupt(spectrum, frames)  # noqa: E731
+        features = log_mel(tf.convert_to_tensor(waveform, tf.float32), self.n_mels, corrupt)
         features = (features - self.feature_mean) / self.feature_std
-        return features, frame_counts(length)
+        return features, frames
+
+    def _corrupt(self, spectrum, frames):
+        """Coloured noise (half the rows) and a low-pass cut (a third of them), per row.
+
+        Complex Gaussian noise added to the STFT is the STFT of Gaussian noise
+        of that spectral shape: power ``~ (f + 100 Hz) ** -tilt`` with the tilt
+        uniform in [-1, 1] (bright to rumbling), at an SNR uniform in 0-20 dB
+        against the row's mean power over its real frames. The cut zeroes
+        every bin above a frequency uniform in 3-7 kHz.
+        """
+        batch, bins = tf.shape(spectrum)[0], FFT // 2 + 1
+        real = tf.cast(frame_mask(frames, tf.shape(spectrum)[1]), tf.float32)[:, :, None]
+        power = tf.square(tf.abs(spectrum))
+        signal = tf.reduce_sum(power * real, axis=[1, 2]) / tf.maximum(
+            tf.reduce_sum(real, axis=[1, 2]) * tf.cast(bins, tf.float32), 1.0
+        )
+        hertz = tf.linspace(0.0, SAMPLE_RATE / 2, bins)[None, :]
+        tilt = keras.random.uniform((batch, 1), -1.0, 1.0, seed=self.seed_generator)
+        shape = tf.pow(hertz + 100.0, -tilt)
+        shape /= tf.reduce_mean(shape, axis=1, keepdims=True)
+        snr_db = keras.random.uniform((batch, 1), 0.0, 20.0, seed=self.seed_generator)
+        noisy = keras.random.uniform((batch, 1), seed=self.seed_generator) < 0.5
+        level = tf.where(noisy, signal[:, None] * tf.pow(10.0, -snr_db / 10.0), 0.0)
+        scale = tf.sqrt(level * shape / 2.0)[:, None, :]
+        noise_shape = tf.shape(spectrum)
+        noise = tf.complex(
+            keras.random.normal(noise_shape, seed=self.seed_generator) * scale,
+            keras.random.normal(noise_shape, seed=self.seed_generator) * scale,
+        )
+        cutoff = keras.random.uniform((batch, 1), 3000.0, 7000.0, seed=self.seed_generator)
+        cut = keras.random.uniform((batch, 1), seed=self.seed_generator) < 1 / 3
+        keep = tf.cast(~cut | (hertz <= cutoff), tf.complex64)[:, None, :]
+        return (spectrum + noise) * keep
 
     def _augment(self, x, frames):
         """Two frequency masks (up to 6 bands) and two time masks (up to 8 frames)."""
@@ -237,7 +283,7 @@ class SpeechTagger(keras.Model):
         }
 
     def call(self, inputs, training=False):
-        x, frames = self.features(inputs["waveform"], inputs["length"])
+        x, frames = self.features(inputs["waveform"], inputs["length"], training=training)
         mask = frame_mask(frames, tf.shape(x)[1])
         if self.streaming:
             zeros = tf.zeros_like(x[:, 0, :1])
@@ -381,6 +427,7 @@ class SpeechTagger(keras.Model):
             "spec_augment": self.spec_augment,
             "seed": self.seed,
             "lookahead": self.lookahead,
+            "channel_augment": self.channel_augment,
         }
 
 
@@ -398,6 +445,7 @@ def build_model(config, n_phones: int, n_words: int, seed=None) -> SpeechTagger:
         spec_augment=config.spec_augment,
         seed=seed,
         lookahead=config.lookahead,
+        channel_augment=config.channel_augment,
     )
     model.build()
     return model

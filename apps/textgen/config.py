@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from rnnkit import fields
 from rnnkit.training import TrainConfig
 
 CELLS = ("lstm", "gru", "elman")
@@ -30,8 +31,7 @@ class DataConfig:
             raise ValueError(
                 f"`val_fraction` must be in (0, 0.5). Received: val_fraction={self.val_fraction}"
             )
-        if self.tbptt is not None and (not isinstance(self.tbptt, int) or self.tbptt < 1):
-            raise ValueError(f"`tbptt` must be a positive integer. Received: tbptt={self.tbptt}")
+        fields.positive_ints(self, "tbptt", optional=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,14 +43,9 @@ class ModelConfig:
     dropout: float = 0.0
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise ValueError(f"`cell` must be one of {CELLS}. Received: cell={self.cell!r}")
-        for name in ("layers", "units", "embedding_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={self.dropout}")
+        fields.one_of(self, "cell", CELLS)
+        fields.positive_ints(self, "layers", "units", "embedding_dim")
+        fields.rate(self, "dropout")
 
 
 @dataclasses.dataclass(frozen=True)

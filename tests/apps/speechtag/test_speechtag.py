@@ -329,6 +329,28 @@ def test_spec_augment_masks_only_while_training():
     np.testing.assert_array_equal(a, b)
 
 
+def test_channel_augment_noise_and_cuts_only_while_training():
+    model = build_model(cfg.ModelConfig(layers=1, units=8, n_mels=16), 5, 3, seed=0)
+    audio = tf.constant(np.random.default_rng(0).normal(0, 0.1, [64, 8000]).astype(np.float32))
+    length = tf.fill([64], 8000)
+    plain = model.features(audio, length)[0].numpy()
+    np.testing.assert_array_equal(plain, model.features(audio, length)[0].numpy())
+    assert np.abs(model.features(audio, length, training=True)[0].numpy() - plain).mean() > 0.1
+    spectrum = tf.signal.stft(audio, data.WINDOW, data.HOP, fft_length=512)
+    out = model._corrupt(spectrum, tf.fill([64], tf.shape(spectrum)[1])).numpy()
+    power = lambda z: (np.abs(z) ** 2).mean(axis=(1, 2))  # noqa: E731
+    hertz = np.linspace(0, 8000, 257)
+    cut = power(out[:, :, hertz > 7000]) == 0  # cut rows: nothing above the cut
+    assert 8 <= cut.sum() <= 36
+    for row in np.flatnonzero(cut):
+        kept = hertz[power(out[row : row + 1].transpose(2, 1, 0)) > 0]
+        assert 3000 <= kept.max() <= 7000
+    added = power(out[~cut]) / power(spectrum.numpy()[~cut]) - 1  # noise power / signal power
+    noisy = added > 1e-3
+    assert 0.3 < noisy.mean() < 0.7
+    assert ((added[noisy] > 0.008) & (added[noisy] < 1.3)).all()  # 0-20 dB SNR
+
+
 @pytest.mark.parametrize("cell, lookahead", [("lstm", 0), ("gru", 0), ("lstm", 7), ("gru", 60)])
 def test_streaming_chunks_give_the_whole_utterance_tags(cell, lookahead):
     """Chunks, then ``flush``: the tags of the whole utterance (lookahead 60 > its 31 frames)."""
@@ -559,6 +581,10 @@ def test_bad_labels_and_folders_are_usage_errors(tmp_path):
     assert result.exit_code == 2 and "has no tier 'lexicon'" in result.output
     for args, message in [
         (["train", "--data", "librispeech"], "unknown data source 'librispeech'"),
+        (
+            ["train", "--preset", "tiny", "--lookahead", "3", "--run-dir", tmp_path / "r"],
+            "applies to the streaming model only",
+        ),
         (["synth", "three four", "--voice", "xx-nope", "--out", tmp_path / "v.wav"], "no voice"),
         (["synth", "hello", "--out", tmp_path / "v.wav"], "digit words only"),
         (["synth", "one", "--out", tmp_path / "no" / "v.wav"], "its folder does not exist"),
