@@ -41,7 +41,7 @@ format: venv
 # generate, export a SavedModel for TF Serving. Then forecast's quick preset on
 # the CO2 series (about a minute): train, backtest against the baselines,
 # forecast with a plot, export. Then speechtag's quick preset on generated
-# speech (about 10 minutes): train, evaluate against the baselines on held-out
+# speech (about 12 minutes): train, evaluate against the baselines on held-out
 # voices, synthesize an utterance with a held-out voice, tag it with a plot,
 # export.
 STAMP_NOW := $(shell date +%Y%m%d-%H%M%S)
