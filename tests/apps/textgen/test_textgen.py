@@ -330,6 +330,9 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell's background job (`make test &`) inherits SIGINT ignored, and
+        # Python then keeps it ignored; the child gets the default back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not list(run.glob("ckpt/ckpt-*.index")) and time.monotonic() < deadline:
