@@ -26,6 +26,7 @@ APPS = {
     "textgen": "apps.textgen.cli:group",
     "forecast": "apps.forecast.cli:group",
     "speechtag": "apps.speechtag.cli:group",
+    "caption": "apps.caption.cli:group",
 }
 
 

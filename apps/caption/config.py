@@ -1,0 +1,166 @@
+"""caption's configuration: frozen dataclasses and the tiny / quick / full presets."""
+
+import dataclasses
+
+from rnnkit import fields
+from rnnkit.training import TrainConfig
+
+CELLS = ("lstm", "gru")
+ENCODERS = ("cnn", "mobilenet_v3_small", "efficientnet_b0", "resnet50")
+
+
+@dataclasses.dataclass(frozen=True)
+class StripStyle:
+    """How the embedded data's strips of digits are drawn (ranges are uniform draws).
+
+    ``gap``: pixels between neighbouring digits; ``scale``: digit size
+    against MNIST's 28 pixels; ``rotation``: degrees either way;
+    ``thickness``: the chance of a thinner and of a thicker stroke (grey
+    erosion or dilation); ``noise``: the largest standard deviation of the
+    Gaussian background noise (0-255 scale); ``jitter``: pixels up or down.
+    """
+
+    gap: tuple[int, int] = (1, 6)
+    scale: tuple[float, float] = (0.8, 1.05)
+    rotation: float = 10.0
+    thickness: float = 0.25
+    noise: float = 24.0
+    jitter: int = 2
+
+    def __post_init__(self):
+        if not (0 <= self.gap[0] <= self.gap[1]):
+            raise ValueError(
+                f"`gap` must be a range (low, high) of pixels. Received: gap={self.gap}"
+            )
+        if not (0 < self.scale[0] <= self.scale[1]):
+            raise ValueError(f"`scale` must be a positive range. Received: scale={self.scale}")
+        if not 0 <= self.thickness <= 0.5:
+            raise ValueError(
+                f"`thickness` must be in [0, 0.5]. Received: thickness={self.thickness}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the captioned images come from.
+
+    ``source``: ``digits`` (strips of 1 to ``max_digits`` MNIST digits,
+    captioned with their words; the default), ``coco:PATH`` (a COCO captions
+    file with its image folder beside it), ``flickr:PATH`` (the Flickr8k
+    layout) or ``tfds:coco_captions`` (prepared under ``data_dir``).
+    ``strips``: training strips composed afresh each epoch; ``validation`` /
+    ``test``: fixed strips (or images, for the other sources) held out.
+    ``min_count``: words seen fewer times in training become ``<unk>``;
+    ``max_length``: caption tokens kept (longer captions are cut in training).
+    """
+
+    source: str = "digits"
+    data_dir: str | None = None
+    strips: int = 4000
+    validation: int = 300
+    test: int = 500
+    max_digits: int = 5
+    corpus_seed: int = 0
+    style: StripStyle = StripStyle()
+    min_count: int = 1
+    max_length: int = 20
+
+    def __post_init__(self):
+        fields.positive_ints(self, "strips", "validation", "test", "max_digits", "min_count")
+        fields.positive_ints(self, "max_length")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Encoder (a grid of image features) and attention decoder.
+
+    ``height`` / ``width`` / ``channels``: the image the encoder reads;
+    every input is decoded, resized with its aspect kept and padded to it.
+    ``row_encoder``: a bidirectional LSTM along each row of the grid.
+    ``encoder``: ``cnn`` (small, trained from scratch) or a
+    ``keras.applications`` backbone, with ImageNet weights from
+    ``encoder_weights`` (a file) and ``fine_tune`` to train it.
+    ``attention_penalty``: weight of Show, Attend and Tell's doubly
+    stochastic regulariser. ``beam`` / ``length_penalty``: the default beam
+    search (GNMT length normalisation with exponent ``length_penalty``).
+    """
+
+    height: int = 32
+    width: int = 128
+    channels: int = 1
+    encoder: str = "cnn"
+    encoder_weights: str | None = None
+    fine_tune: bool = False
+    filters: int = 64
+    row_encoder: bool = True
+    cell: str = "lstm"
+    units: int = 128
+    embedding: int = 64
+    attention_units: int = 64
+    dropout: float = 0.2
+    attention_penalty: float = 1.0
+    tied_embeddings: bool = False
+    beam: int = 3
+    length_penalty: float = 0.6
+
+    def __post_init__(self):
+        fields.one_of(self, "cell", CELLS)
+        fields.one_of(self, "encoder", ENCODERS)
+        fields.positive_ints(
+            self, "height", "width", "filters", "units", "embedding", "attention_units", "beam"
+        )
+        fields.one_of(self, "channels", (1, 3))
+        fields.rate(self, "dropout")
+        if self.attention_penalty < 0:
+            raise ValueError(
+                "`attention_penalty` must be non-negative. "
+                f"Received: attention_penalty={self.attention_penalty}"
+            )
+        if self.encoder_weights and self.encoder == "cnn":
+            raise ValueError(
+                "`encoder_weights` loads a keras.applications backbone; the cnn encoder has none. "
+                f"Received: encoder={self.encoder!r}, encoder_weights={self.encoder_weights!r}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptionConfig:
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    seed: int = 0
+
+
+PRESETS = {
+    # Seconds: for tests; no dropout, so runs on one and on two replicas see
+    # the same random draws (none).
+    "tiny": CaptionConfig(
+        data=DataConfig(strips=64, validation=16, test=16, max_digits=3),
+        model=ModelConfig(filters=8, units=16, embedding=8, attention_units=8, dropout=0.0),
+        train=TrainConfig(
+            epochs=2, batch_size=16, learning_rate=3e-3, checkpoint_every=4, log_every=2
+        ),
+    ),
+    # The demo: a few minutes on two CPU cores.
+    "quick": CaptionConfig(
+        data=DataConfig(strips=4000, validation=300, test=500),
+        model=ModelConfig(filters=32, units=128, embedding=32, attention_units=64),
+        train=TrainConfig(
+            epochs=8, batch_size=32, learning_rate=3e-3, warmup_steps=50, log_every=10
+        ),
+    ),
+    # The best quality.
+    "full": CaptionConfig(
+        data=DataConfig(strips=10000, validation=500, test=1000),
+        model=ModelConfig(filters=64, units=256, embedding=64, attention_units=128),
+        train=TrainConfig(
+            epochs=15,
+            batch_size=32,
+            learning_rate=2e-3,
+            warmup_steps=100,
+            checkpoint_every=500,
+            log_every=20,
+            patience=4,
+        ),
+    ),
+}

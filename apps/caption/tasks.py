@@ -1,0 +1,187 @@
+"""What caption does with a model: the training task, decoding, evaluation.
+
+Training (teacher forcing): each example's loss is the mean cross-entropy of
+its caption's tokens (the closing ``<end>`` included, padding not), plus
+Show, Attend and Tell's doubly stochastic penalty ``lambda * sum_n (1 -
+sum_t alpha_tn) ** 2 / grid``, which asks every grid cell to be looked at
+about once over the caption.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from apps.caption import data, decoding, metrics
+from apps.caption.config import CaptionConfig
+from apps.caption.data import Example, Vocabulary
+from apps.caption.model import Captioner, build_model
+from rnnkit.training import Task
+
+VOCAB_FILE = "vocab.txt"
+
+
+def per_example_loss(model: Captioner, inputs, tokens, training, attention_penalty=0.0):
+    out = model(inputs, training=training)
+    target = tokens[:, 1:]
+    mask = tf.cast(target > 0, tf.float32)
+    crossentropy = tf.keras.losses.sparse_categorical_crossentropy(
+        target, out["logits"], from_logits=True
+    )
+    loss = tf.reduce_sum(crossentropy * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, 1), 1.0)
+    if attention_penalty:
+        looked = tf.reduce_sum(out["attention"] * mask[..., None], axis=1)  # [batch, grid]
+        loss += attention_penalty * tf.reduce_mean(tf.square(1.0 - looked), axis=1)
+    return loss
+
+
+class Decoder:
+    """Batched greedy or beam decoding of images (model inputs) as one traced graph."""
+
+    def __init__(self, model: Captioner, vocab: Vocabulary, max_length: int, beam: int = 1,
+                 alpha: float = 0.6):  # fmt: skip
+        self.vocab = vocab
+        if beam == 1:
+            run = lambda images: decoding.greedy(model, images, max_length)  # noqa: E731
+        else:
+            run = lambda images: decoding.beam_search(model, images, max_length, beam, alpha)  # noqa: E731
+
+        def decode(images):
+            out = run(images)
+            return {**out, "caption": decoding.captions(out["tokens"], vocab.tokens)}
+
+        self._decode = tf.function(decode, reduce_retracing=True)
+
+    def __call__(self, pixels: np.ndarray, batch_size: int = 64) -> dict[str, list]:
+        """``{"caption": [str], "tokens": [array], "score": [float], "attention": [array]}``."""
+        found = {"caption": [], "tokens": [], "score": [], "attention": []}
+        for start in range(0, len(pixels), batch_size):
+            out = self._decode(tf.constant(pixels[start : start + batch_size]))
+            length = out["length"].numpy()
+            for i, n in enumerate(length):
+                found["caption"].append(out["caption"][i].numpy().decode())
+                found["tokens"].append(out["tokens"][i, :n].numpy())
+                found["score"].append(float(out["score"][i]))
+                found["attention"].append(out["attention"][i, :n].numpy())
+        return found
+
+
+def make_task(config: CaptionConfig, run_dir: Path) -> Task:
+    """Loads the data, saves the vocabulary into ``run_dir`` and returns the task."""
+    parts = data.load(config.data)
+    references = [r for e in parts["train"] for r in e.references]
+    vocab = Vocabulary.build(references, config.data.min_count)
+    vocab.save(run_dir / VOCAB_FILE)  # atomic; every worker writes the same file
+    m = config.model
+    validation = parts["validation"]
+    val_pixels = data.images(validation, m)
+    val_index, val_tokens = data.pairs(validation, vocab, config.data)
+    train_pairs = data.pairs(parts["train"], vocab, config.data)
+    batch_size = config.train.batch_size
+
+    def loss(model, batch, training):
+        inputs, tokens = batch
+        return per_example_loss(model, inputs, tokens, training, m.attention_penalty)
+
+    def train_data(epoch):
+        seed = config.seed * 1000 + epoch
+        if config.data.source != "digits":  # the same images every epoch, read from files
+            source = data.inputs(parts["train"], m)
+            return data.dataset(source, *train_pairs, batch_size, m, shuffle_seed=seed)
+        examples = data.train_examples(config.data, epoch)
+        index, tokens = data.pairs(examples, vocab, config.data)
+        pixels = data.images(examples, m)
+        return data.dataset(pixels, index, tokens, batch_size, m, shuffle_seed=seed)
+
+    def val_data():
+        return data.dataset(val_pixels, val_index, val_tokens, batch_size, m)
+
+    def validation_metrics(model):
+        found = Decoder(model, vocab, config.data.max_length)(val_pixels)
+        scored = metrics.bleu(found["caption"], [e.references for e in validation])
+        return {"bleu4": scored["bleu4"]}
+
+    return Task(
+        build_model=lambda: build_model(m, len(vocab), seed=config.seed),
+        loss=loss,
+        train_data=train_data,
+        val_data=val_data,
+        validation_metrics=validation_metrics,
+    )
+
+
+def load_vocabulary(run_dir: Path) -> Vocabulary:
+    return Vocabulary.load(Path(run_dir) / VOCAB_FILE)
+
+
+def caption_examples(model, vocab, examples: list[Example], config: CaptionConfig, beam: int = 1):
+    pixels = data.images(examples, config.model)
+    decoder = Decoder(model, vocab, config.data.max_length, beam, config.model.length_penalty)
+    return decoder(pixels)
+
+
+# -- evaluation ----------------------------------------------------------------------------
+
+
+def describe_test(config: CaptionConfig) -> str:
+    if config.data.source == "digits":
+        return (
+            f"strips of 1-{config.data.max_digits} digits written with MNIST digit images "
+            "never used in training"
+        )
+    return "the held-out images"
+
+
+def evaluate(config: CaptionConfig, model: Captioner, run_dir: Path, options: dict) -> dict:
+    """Greedy and beam captions of the test images next to the baselines, on the same images.
+
+    ``options``: ``beam`` (width; default the config's), ``data`` (score on
+    another captioned image set instead of the run's test images).
+    """
+    from apps.caption import baseline
+
+    vocab = load_vocabulary(run_dir)
+    beam = options.get("beam") or config.model.beam
+    parts = data.load(config.data)
+    train = parts["train"]
+    if options.get("data"):
+        other = dataclasses.replace(config.data, source=options["data"])
+        test = data.load_all(other)
+        evaluated_on = f"every image of {options['data']}"
+        source = options["data"]
+    else:
+        test, evaluated_on, source = parts["test"], describe_test(config), config.data.source
+    references = [e.references for e in test]
+    test_pixels = data.images(test, config.model)
+    train_pixels = data.images(train, config.model)
+    greedy = Decoder(model, vocab, config.data.max_length)(test_pixels)
+    beamed = Decoder(model, vocab, config.data.max_length, beam, config.model.length_penalty)(
+        test_pixels
+    )
+    found = {
+        "rnn_greedy": greedy["caption"],
+        "rnn_beam": beamed["caption"],
+        "nearest_neighbour": baseline.nearest_neighbour(train_pixels, train, test_pixels),
+        "nearest_neighbour_encoder": baseline.nearest_neighbour(
+            baseline.encoder_vectors(model, train_pixels),
+            train,
+            baseline.encoder_vectors(model, test_pixels),
+        ),
+        "most_frequent": [baseline.most_frequent(train)] * len(test),
+    }
+    report = {
+        "data": source,
+        "images": len(test),
+        "references": sum(len(r) for r in references),
+        "evaluated_on": evaluated_on,
+        "beam": beam,
+        "models": {name: metrics.scores(captions, references) for name, captions in found.items()},
+        "examples": [
+            {"references": list(refs), "rnn_greedy": g, "rnn_beam": b}
+            for refs, g, b in zip(references[:5], found["rnn_greedy"], found["rnn_beam"])
+        ],
+    }
+    return report
