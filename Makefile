@@ -43,11 +43,14 @@ format: venv
 # forecast with a plot, export. Then speechtag's quick preset on generated
 # speech (about 12 minutes): train, evaluate against the baselines on held-out
 # voices, synthesize an utterance with a held-out voice, tag it with a plot,
-# export.
+# export. Then caption's quick preset on strips of handwritten digits: train,
+# evaluate against the baselines on unseen digit images, caption three
+# held-out strips with an attention plot, export.
 STAMP_NOW := $(shell date +%Y%m%d-%H%M%S)
 DEMO_RUN := runs/textgen/demo-$(STAMP_NOW)
 FORECAST_RUN := runs/forecast/demo-$(STAMP_NOW)
 SPEECH_RUN := runs/speechtag/demo-$(STAMP_NOW)
+CAPTION_RUN := runs/caption/demo-$(STAMP_NOW)
 demo: venv
 	$(BIN)/rnnkit textgen train --preset quick --run-dir $(DEMO_RUN)
 	$(BIN)/rnnkit textgen evaluate $(DEMO_RUN)
@@ -69,6 +72,16 @@ demo: venv
 	$(BIN)/rnnkit speechtag tag $(SPEECH_RUN) $(SPEECH_RUN)/heldout.wav --plot $(SPEECH_RUN)/heldout.png
 	@saved=$$($(BIN)/rnnkit speechtag export $(SPEECH_RUN) --out saved_models/speechtag) && \
 	echo "TensorBoard logs: $(SPEECH_RUN)/tb   (tensorboard --logdir $(SPEECH_RUN)/tb)" && \
+	echo "SavedModel:       $$saved"
+	$(BIN)/rnnkit caption train --preset quick --run-dir $(CAPTION_RUN) --quiet
+	$(BIN)/rnnkit caption evaluate $(CAPTION_RUN)
+	$(BIN)/rnnkit caption compose 4097 --seed 1 --out $(CAPTION_RUN)/a.png
+	$(BIN)/rnnkit caption compose 31 --seed 2 --out $(CAPTION_RUN)/b.png
+	$(BIN)/rnnkit caption compose 86521 --seed 3 --out $(CAPTION_RUN)/c.png
+	$(BIN)/rnnkit caption caption $(CAPTION_RUN) $(CAPTION_RUN)/a.png $(CAPTION_RUN)/b.png \
+		$(CAPTION_RUN)/c.png --plot $(CAPTION_RUN)/attention.png
+	@saved=$$($(BIN)/rnnkit caption export $(CAPTION_RUN) --out saved_models/caption) && \
+	echo "TensorBoard logs: $(CAPTION_RUN)/tb   (tensorboard --logdir $(CAPTION_RUN)/tb)" && \
 	echo "SavedModel:       $$saved"
 
 # The full throughput comparison, with PyTorch when it can be installed.

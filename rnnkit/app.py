@@ -132,10 +132,26 @@ def config_from_dict(cls: type, data: Mapping) -> Any:
 
 def replace(config, path: str, value) -> Any:
     """``replace(config, "train.epochs", 3)``: a copy with one nested field changed."""
-    head, _, rest = path.partition(".")
-    if rest:
-        return dataclasses.replace(config, **{head: replace(getattr(config, head), rest, value)})
-    return dataclasses.replace(config, **{head: value})
+    return replace_all(config, {path: value})
+
+
+def replace_all(config, changes: Mapping[str, Any]) -> Any:
+    """A copy with several nested fields changed at once (``{"model.units": 8, ...}``).
+
+    Each dataclass is rebuilt once with all of its changes, so checks that
+    relate two fields see both new values, whatever the order of the changes.
+    """
+    nested: dict[str, dict[str, Any]] = {}
+    direct = {}
+    for path, value in changes.items():
+        head, _, rest = path.partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            direct[head] = value
+    for head, inner in nested.items():
+        direct[head] = replace_all(getattr(config, head), inner)
+    return dataclasses.replace(config, **direct)
 
 
 def new_run_dir(app: str, root: str | os.PathLike = RUNS_DIR) -> Path:
@@ -236,10 +252,8 @@ def _configure(app: App, preset: str, options: dict) -> Any:
     config = app.presets[preset]
     fields = {**_SHARED_FIELDS, **app.option_fields}
     try:
-        for option, value in options.items():
-            if value is not None:
-                config = replace(config, fields[option], value)
-        return config
+        changes = {fields[o]: v for o, v in options.items() if v is not None}
+        return replace_all(config, changes)
     except (ValueError, TypeError) as e:
         raise InputError(str(e)) from None
 

@@ -68,6 +68,9 @@ APP = rapp.App(
         click.Option(
             ["--encoder"], type=click.Choice(cfg.ENCODERS), help="cnn (from scratch) or a backbone."
         ),
+        click.Option(["--height"], type=click.IntRange(min=8), help="Model input height."),
+        click.Option(["--width"], type=click.IntRange(min=8), help="Model input width."),
+        click.Option(["--channels"], type=click.IntRange(1, 3), help="Grey (1) or RGB (3) input."),
         click.Option(
             ["--encoder-weights"],
             type=click.Path(exists=True, dir_okay=False),
@@ -106,6 +109,9 @@ APP = rapp.App(
         "dropout": "model.dropout",
         "encoder": "model.encoder",
         "encoder_weights": "model.encoder_weights",
+        "height": "model.height",
+        "width": "model.width",
+        "channels": "model.channels",
         "fine_tune": "model.fine_tune",
         "row_encoder": "model.row_encoder",
         "attention_penalty": "model.attention_penalty",
@@ -214,7 +220,7 @@ def caption(source, images, beam, as_json, plot):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--gap", type=(int, int), help="Pixels between digits: LOW HIGH.")
 def compose(digits, out, split, seed, gap):
-    """Draw a strip of DIGITS (e.g. 652) as a PNG, as the embedded data does."""
+    """Draw DIGITS (such as 652) as a strip PNG, as the embedded data draws them."""
     with rapp.input_errors():
         if not digits.isdigit():
             raise rapp.InputError(f"DIGITS must be digits 0-9. Received: {digits!r}")

@@ -12,6 +12,8 @@ from the mean feature. Training runs the step over the reference caption
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 from keras import layers, ops
 
@@ -51,7 +53,11 @@ def backbone_encoder(name, height, width, weights=None, trainable=False):
     net = getattr(apps, builder)(include_top=False, weights=None, input_shape=(height, width, 3))
     if weights:
         try:
-            net.load_weights(weights)
+            # Keras only warns when parts of a file do not match, and leaves
+            # those layers at random: any such warning is an error here.
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                net.load_weights(weights)
         except Exception as e:  # noqa: BLE001 (Keras raises several kinds for a wrong file)
             raise ValueError(
                 f"{weights} does not fit the {name} backbone: {str(e).splitlines()[0][:200]}"

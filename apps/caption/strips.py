@@ -71,10 +71,11 @@ def _draw_digit(image: np.ndarray, rng: np.random.Generator, style: StripStyle) 
     )
     glyph = ndimage.zoom(glyph, rng.uniform(*style.scale), order=1)
     stroke = rng.random()
-    if stroke < style.thickness:
-        glyph = ndimage.grey_erosion(glyph, size=(2, 2))
-    elif stroke > 1 - style.thickness:
-        glyph = ndimage.grey_dilation(glyph, size=(2, 2))
+    size = (style.stroke, style.stroke)
+    if stroke < style.thin:
+        glyph = ndimage.grey_erosion(glyph, size=size)
+    elif stroke > 1 - style.thick:
+        glyph = ndimage.grey_dilation(glyph, size=size)
     ink = glyph > 40
     if not ink.any():  # eroded away: keep the undamaged digit
         glyph = image.astype(np.float32)

@@ -3,8 +3,8 @@
 Training (teacher forcing): each example's loss is the mean cross-entropy of
 its caption's tokens (the closing ``<end>`` included, padding not), plus
 Show, Attend and Tell's doubly stochastic penalty ``lambda * sum_n (1 -
-sum_t alpha_tn) ** 2 / grid``, which asks every grid cell to be looked at
-about once over the caption.
+sum_t alpha_tn) ** 2 / grid`` (off by default), which asks every grid cell
+to be looked at about once over the caption.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from apps.caption import data, decoding, metrics
+from apps.caption import data, decoding, metrics, plots
 from apps.caption.config import CaptionConfig
 from apps.caption.data import Example, Vocabulary
 from apps.caption.model import Captioner, build_model
 from rnnkit.training import Task
 
 VOCAB_FILE = "vocab.txt"
+SHOWN = 3  # validation images drawn in TensorBoard each epoch
 
 
 def per_example_loss(model: Captioner, inputs, tokens, training, attention_penalty=0.0):
@@ -71,11 +72,13 @@ class Decoder:
 
 def make_task(config: CaptionConfig, run_dir: Path) -> Task:
     """Loads the data, saves the vocabulary into ``run_dir`` and returns the task."""
+    m = config.model
+    if m.encoder != "cnn":
+        _check_backbone(m)
     parts = data.load(config.data)
     references = [r for e in parts["train"] for r in e.references]
     vocab = Vocabulary.build(references, config.data.min_count)
     vocab.save(run_dir / VOCAB_FILE)  # atomic; every worker writes the same file
-    m = config.model
     validation = parts["validation"]
     val_pixels = data.images(validation, m)
     val_index, val_tokens = data.pairs(validation, vocab, config.data)
@@ -99,10 +102,27 @@ def make_task(config: CaptionConfig, run_dir: Path) -> Task:
     def val_data():
         return data.dataset(val_pixels, val_index, val_tokens, batch_size, m)
 
+    shown = {}
+
     def validation_metrics(model):
         found = Decoder(model, vocab, config.data.max_length)(val_pixels)
+        shown.update(found)
         scored = metrics.bleu(found["caption"], [e.references for e in validation])
         return {"bleu4": scored["bleu4"]}
+
+    def samples(model, epoch):
+        if not shown:
+            return {}
+        rows = [
+            {"image": f"reference: {e.references[0]}", "caption": caption}
+            for e, caption in zip(validation[:SHOWN], shown["caption"])
+        ]
+        width = max(len(a) for a in shown["attention"][:SHOWN])
+        attention = np.stack(
+            [np.pad(a, ((0, width - len(a)), (0, 0))) for a in shown["attention"][:SHOWN]]
+        )
+        figure = plots.attention_figure(val_pixels[:SHOWN], rows, attention)
+        return {"captions/validation": plots.image(figure)}
 
     return Task(
         build_model=lambda: build_model(m, len(vocab), seed=config.seed),
@@ -110,7 +130,27 @@ def make_task(config: CaptionConfig, run_dir: Path) -> Task:
         train_data=train_data,
         val_data=val_data,
         validation_metrics=validation_metrics,
+        samples=samples,
     )
+
+
+def _check_backbone(m) -> None:
+    """Builds the backbone once: a weights file that does not fit is a usage error."""
+    import click
+
+    from apps.caption.model import backbone_encoder
+    from rnnkit.app import InputError
+
+    try:
+        backbone_encoder(m.encoder, m.height, m.width, m.encoder_weights, m.fine_tune)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if not m.encoder_weights:
+        click.echo(
+            f"note: the {m.encoder} backbone starts untrained (no --encoder-weights; "
+            "rnnkit never downloads weights)",
+            err=True,
+        )
 
 
 def load_vocabulary(run_dir: Path) -> Vocabulary:
@@ -139,7 +179,9 @@ def evaluate(config: CaptionConfig, model: Captioner, run_dir: Path, options: di
     """Greedy and beam captions of the test images next to the baselines, on the same images.
 
     ``options``: ``beam`` (width; default the config's), ``data`` (score on
-    another captioned image set instead of the run's test images).
+    another captioned image set instead of the run's test images), ``style``
+    (digits: a ``StripStyle`` to draw the test strips with instead of the
+    training one; the same digit images and counts).
     """
     from apps.caption import baseline
 
@@ -152,6 +194,11 @@ def evaluate(config: CaptionConfig, model: Captioner, run_dir: Path, options: di
         test = data.load_all(other)
         evaluated_on = f"every image of {options['data']}"
         source = options["data"]
+    elif options.get("style") is not None and config.data.source == "digits":
+        drawn = dataclasses.replace(config.data, style=options["style"])
+        test = data.digit_examples(drawn, "test", config.data.test, seed=0)
+        evaluated_on = f"{describe_test(config)}, drawn with {options['style']}"
+        source = config.data.source
     else:
         test, evaluated_on, source = parts["test"], describe_test(config), config.data.source
     references = [e.references for e in test]

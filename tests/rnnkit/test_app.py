@@ -37,6 +37,34 @@ def test_configs_round_trip_through_json():
         app.replace(config, "train.epochs", 0)
 
 
+@dataclasses.dataclass(frozen=True)
+class Model:
+    encoder: str = "small"
+    channels: int = 1
+
+    def __post_init__(self):
+        if self.encoder == "big" and self.channels != 3:
+            raise ValueError("the big encoder needs channels=3")
+
+
+@dataclasses.dataclass(frozen=True)
+class Paired:
+    model: Model = Model()
+    train: TrainConfig = TrainConfig()
+
+
+def test_replace_all_checks_related_fields_together():
+    # One field at a time, the first change fails the check that relates them.
+    with pytest.raises(ValueError, match="needs channels=3"):
+        app.replace(Paired(), "model.encoder", "big")
+    for order in (["model.encoder", "model.channels"], ["model.channels", "model.encoder"]):
+        values = {"model.encoder": "big", "model.channels": 3, "train.epochs": 2}
+        config = app.replace_all(Paired(), {k: values[k] for k in [*order, "train.epochs"]})
+        assert config.model == Model("big", 3) and config.train.epochs == 2
+    with pytest.raises(ValueError, match="needs channels=3"):
+        app.replace_all(Paired(), {"model.encoder": "big", "model.channels": 1})
+
+
 def test_new_run_dirs_never_collide(tmp_path, monkeypatch):
     monkeypatch.delenv(app.RUN_ID_ENV, raising=False)
     first = app.new_run_dir("demo", tmp_path)

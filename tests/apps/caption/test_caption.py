@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from apps.caption import config as cfg
 from apps.caption import data, decoding, metrics, strips, tasks
@@ -130,6 +131,15 @@ def test_bleu_against_hand_computed_values():
     assert found["bleu4"] == pytest.approx(0.0, abs=1e-9)
     # Brevity: "a b" against "a b c d": precisions 1, BP = exp(1 - 4/2).
     assert metrics.bleu(["a b"], [["a b c d"]])["bleu2"] == pytest.approx(math.exp(-1))
+    # Captions shorter than n words hold no n-grams, and miss none: perfect
+    # captions of 1-3 words score 1 (NLTK's corpus_bleu gives less).
+    perfect = metrics.bleu(
+        ["a", "a b", "a b c", "d e f g"], [["a"], ["a b"], ["a b c"], ["d e f g"]]
+    )
+    assert perfect == pytest.approx({"bleu1": 1.0, "bleu2": 1.0, "bleu3": 1.0, "bleu4": 1.0})
+    # Images with different numbers of references.
+    found = metrics.bleu(["a b", "c d"], [["x y", "a b", "z"], ["c d"]])
+    assert found["bleu2"] == pytest.approx(1.0)
 
 
 def test_cider_d_against_hand_computed_values():
@@ -236,6 +246,19 @@ def test_train_writes_the_run_directory(run_dir):
     assert len(history) == 2 and "val_bleu4" in history[-1]
 
 
+def test_tensorboard_holds_losses_bleu_and_the_attention_picture(run_dir):
+    ea = EventAccumulator(str(run_dir / "tb" / "validation"))
+    ea.Reload()
+    assert {"loss", "bleu4"} <= set(ea.Tags()["tensors"])
+    ea = EventAccumulator(str(run_dir / "tb" / "train"), size_guidance={"tensors": 0})
+    ea.Reload()
+    assert "loss" in ea.Tags()["tensors"]
+    pictures = ea.Tensors("captions/validation")
+    assert len(pictures) == 2  # one per epoch
+    png = tf.make_ndarray(pictures[-1].tensor_proto)[2]
+    assert png[:4] == b"\x89PNG"
+
+
 def test_evaluate_scores_the_model_and_the_baselines(run_dir):
     result = invoke("evaluate", run_dir, "--json", "--beam", "2")
     assert result.exit_code == 0, result.output
@@ -260,7 +283,9 @@ def test_compose_then_caption_with_json_and_plot(run_dir, tmp_path):
     out = invoke("caption", run_dir, tmp_path / "s.png", "--json", "--plot", tmp_path / "p.png")
     assert out.exit_code == 0, out.output
     (row,) = json.loads(out.stdout)["captions"]
-    assert row["tokens"][-1] == 2 and row["score"] <= 0
+    # Words, then <end> (or the tiny preset's 3 words and one more step).
+    assert row["tokens"][-1] == 2 or len(row["tokens"]) == 4
+    assert row["score"] <= 0
     assert tf.io.decode_png((tmp_path / "p.png").read_bytes()).shape[0] > 50
 
 
@@ -446,3 +471,23 @@ def test_tfds_coco_captions_not_prepared_is_a_clear_error(tmp_path):
                     "--run-dir", tmp_path / "r")  # fmt: skip
     assert result.exit_code == 2
     assert "is not prepared" in result.output and "tfds build coco_captions" in result.output
+
+
+def test_a_backbone_encoder_captions_and_wrong_weights_are_a_usage_error(tmp_path):
+    config = cfg.ModelConfig(encoder="mobilenet_v3_small", channels=3, height=64, width=64,
+                             units=8, embedding=8, attention_units=8)  # fmt: skip
+    model = build_model(config, 14, seed=0)
+    assert model.grid == (2, 2) and not model.encoder.trainable_weights  # frozen
+    out = decoding.beam_search(model, tf.random.uniform([2, 64, 64, 3]), max_length=3, width=2)
+    assert out["attention"].shape[-1] == 4
+    common = ["train", "--preset", "tiny", "--quiet", "--encoder", "mobilenet_v3_small"]
+    result = invoke(*common, "--run-dir", tmp_path / "grey")
+    assert result.exit_code == 2 and "--channels 3" in result.output
+    other = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3))
+    other.save_weights(tmp_path / "resnet.weights.h5")
+    result = invoke(*common, "--channels", "3", "--encoder-weights", tmp_path / "resnet.weights.h5",
+                    "--run-dir", tmp_path / "wrong")  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "does not fit the mobilenet_v3_small backbone" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert not (tmp_path / "wrong").exists()

@@ -1,0 +1,108 @@
+"""caption's quality on held-out digit images, against its baselines, and on unlike strips.
+
+Trains the preset for each seed (or takes trained runs, ``--run``), then
+evaluates every run (greedy, beam, nearest neighbour in pixels and in the
+encoder's features, most frequent caption) on:
+
+- ``test``: strips drawn as in training, from digit images never seen in it;
+- ``heavy noise``: background noise up to 3x training's;
+- ``thin strokes`` / ``thick strokes``: every digit eroded / dilated over 3
+  pixels (training: a quarter of them over 2);
+- ``wide gaps``: 10-20 pixels between digits (training: 1-6), so the strip
+  is wider and shrunk to the model's input.
+
+It prints BLEU-1, BLEU-4, CIDEr-D and exact match per model and condition.
+
+    python benchmarks/caption_quality.py [--preset quick] [--seeds 1] [--json]
+    python benchmarks/caption_quality.py --run runs/caption/RUN [--run ...]
+"""
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RNNKIT = [sys.executable, "-m", "rnnkit.cli", "caption"]
+
+
+def styles() -> dict:
+    from apps.caption.config import StripStyle
+
+    base = StripStyle()
+    return {
+        "test": None,
+        "heavy noise": dataclasses.replace(base, noise=3 * base.noise),
+        "thin strokes": dataclasses.replace(base, thin=1.0, thick=0.0, stroke=3),
+        "thick strokes": dataclasses.replace(base, thin=0.0, thick=1.0, stroke=3),
+        "wide gaps": dataclasses.replace(base, gap=(10, 20)),
+    }
+
+
+def train(preset: str, seed: int) -> tuple[Path, float]:
+    run = Path(tempfile.mkdtemp(prefix="caption-")) / "run"
+    start = time.perf_counter()
+    subprocess.run(
+        [*RNNKIT, "train", "--preset", preset, "--seed", str(seed), "--run-dir", str(run),
+         "--quiet"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return run, time.perf_counter() - start
+
+
+def conditions(run: Path, beam: int | None) -> dict[str, dict]:
+    from apps.caption import tasks
+    from apps.caption.cli import APP
+    from rnnkit import app as rapp
+
+    loaded = rapp.load_run(APP, run)
+    found = {}
+    for name, style in styles().items():
+        options = {"beam": beam, "style": style}
+        found[name] = tasks.evaluate(loaded.config, loaded.model, run, options)
+        found[name].pop("examples")
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="quick", choices=["tiny", "quick", "full"])
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--beam", type=int, help="beam width (default: the run's)")
+    parser.add_argument("--run", action="append", default=[], help="trained runs to evaluate")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    runs = [(Path(r), None) for r in args.run] or [
+        train(args.preset, seed) for seed in range(args.seeds)
+    ]
+    results = []
+    for run, seconds in runs:
+        config = json.loads((run / "config.json").read_text())
+        results.append(
+            {
+                "run": str(run),
+                "seed": config["seed"],
+                "train_seconds": seconds,
+                "conditions": conditions(run, args.beam),
+            }
+        )
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    keys = ("bleu1", "bleu4", "cider_d", "exact_match")
+    for r in results:
+        took = f", trained in {r['train_seconds'] / 60:.1f} min" if r["train_seconds"] else ""
+        print(f"\n{r['run']} (seed {r['seed']}{took})")
+        print(f"{'condition':<15}{'model':<27}" + "".join(f"{k:>12}" for k in keys))
+        for name, report in r["conditions"].items():
+            for model, found in report["models"].items():
+                print(f"{name:<15}{model:<27}" + "".join(f"{found[k]:>12.3f}" for k in keys))
+
+
+if __name__ == "__main__":
+    main()

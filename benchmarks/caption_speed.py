@@ -1,0 +1,97 @@
+"""Speed of caption's exported SavedModel: images per second, greedy and beam search.
+
+Times the SavedModel as TF Serving would run it (loaded back, called through
+its signatures, PNG bytes in): ``greedy`` and ``serving_default`` (beam
+search of the exported width) at batch 1 and batch 32, on held-out digit
+strips. Without ``--saved-model`` it exports an untrained model of the
+preset's size first: an untrained decoder rarely writes ``<end>``, so every
+caption runs to the maximum length (the preset's ``max_length`` words plus
+``<end>``), an upper bound on a trained model's time. The variants alternate
+within each round; the figures are medians over the rounds.
+
+    python benchmarks/caption_speed.py [--saved-model PATH] [--preset quick] [--rounds 5] [--json]
+"""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from apps.caption import config as cfg  # noqa: E402
+from apps.caption import data, strips  # noqa: E402
+from apps.caption.export import Captioner, png_bytes  # noqa: E402
+from apps.caption.model import build_model  # noqa: E402
+from rnnkit import export as rexport  # noqa: E402
+
+BATCHES = (1, 32)
+
+
+def _saved_model(given, preset: str) -> Path:
+    if given:
+        path = Path(given)
+        return path if (path / "saved_model.pb").exists() else rexport.latest(path)
+    config = cfg.PRESETS[preset]
+    vocab = data.Vocabulary([*data.SPECIAL, *strips.WORDS])
+    module = Captioner(build_model(config.model, len(vocab), seed=0), vocab, config,
+                       config.model.beam)  # fmt: skip
+    path = Path(tempfile.mkdtemp(prefix="caption-bench-")) / "1"
+    signatures = {"serving_default": module.serve, "greedy": module.greedy}
+    tf.saved_model.save(module, str(path), signatures=signatures)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--saved-model", help="a version folder or a TF Serving base path")
+    parser.add_argument("--preset", default="quick", choices=sorted(cfg.PRESETS))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    loaded = tf.saved_model.load(str(_saved_model(args.saved_model, args.preset)))
+    made = strips.strips("test", max(BATCHES), seed=11)
+    images = tf.constant([png_bytes(s.image) for s in made])
+
+    def run(signature, batch):
+        fn = loaded.signatures[signature]
+        start = time.perf_counter()
+        fn(image=images[:batch])["caption"].numpy()
+        return 1000 * (time.perf_counter() - start) / batch  # ms per image
+
+    variants = [(s, b) for s in ("greedy", "serving_default") for b in BATCHES]
+    for v in variants:  # tracing and graph setup are not what is measured
+        run(*v)
+    found = {v: [] for v in variants}
+    for _ in range(args.rounds):
+        for v in variants:
+            found[v].append(run(*v))
+    results = {
+        "preset": args.preset,
+        "rounds": args.rounds,
+        **{
+            f"{'beam' if s == 'serving_default' else s}_batch{b}_ms": float(np.median(t))
+            for (s, b), t in found.items()
+        },
+    }
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    for (s, b), _ in found.items():
+        ms = results[f"{'beam' if s == 'serving_default' else s}_batch{b}_ms"]
+        name = "beam (serving_default)" if s == "serving_default" else s
+        print(f"{name:<24} batch {b:>2}: {ms:7.2f} ms per image, {1000 / ms:7.0f} images/s")
+    print(f"(medians over {args.rounds} rounds; PNG bytes in, caption out)")
+
+
+if __name__ == "__main__":
+    main()
