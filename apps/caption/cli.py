@@ -166,10 +166,10 @@ def caption(source, images, beam, as_json, plot):
             loaded = tf.saved_model.load(str(path))
             config = caption_export.saved_config(path)
             name = "greedy" if beam == 1 else "serving_default"
-            if beam not in (None, 1):
+            if beam not in (None, 1, config.model.beam):
                 click.echo(
-                    f"note: a SavedModel decodes with the beam width it was exported with; "
-                    f"--beam {beam} is ignored",
+                    f"note: this SavedModel's beam search has width {config.model.beam} "
+                    f"(or greedy, --beam 1); --beam {beam} is ignored",
                     err=True,
                 )
             out = loaded.signatures[name](image=tf.constant(contents))

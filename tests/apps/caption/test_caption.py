@@ -324,6 +324,10 @@ def test_caption_with_the_saved_model_matches_the_run(saved_model, run_dir, tmp_
     (x,), (y,) = (json.loads(r.stdout)["captions"] for r in (a, b))
     assert x["caption"] == y["caption"] and x["tokens"] == y["tokens"]
     assert x["score"] == pytest.approx(y["score"], abs=1e-4)
+    # A SavedModel's beam width is fixed at export: another one is named and ignored.
+    c = invoke("caption", saved_model, tmp_path / "s.png", "--json", "--beam", "5")
+    assert c.exit_code == 0 and json.loads(c.stdout)["captions"][0]["caption"] == x["caption"]
+    assert "beam search has width 3" in c.stderr
 
 
 def test_bad_images_are_one_line_usage_errors(run_dir, tmp_path):
