@@ -26,6 +26,7 @@ import tensorflow as tf
 from apps.caption import strips
 from apps.caption.config import DataConfig, ModelConfig
 from rnnkit.app import InputError
+from rnnkit.tfds import load_prepared
 
 PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
 SPECIAL = (PAD, START, END, UNK)
@@ -205,27 +206,9 @@ def read_flickr(path: str | Path) -> list[Example]:
 
 def read_tfds(name: str, data_dir: str | None, limit: int) -> dict[str, list[Example]]:
     """TFDS ``coco_captions``, prepared beforehand (rnnkit never downloads)."""
-    import tensorflow_datasets as tfds
-
     if name != "coco_captions":
         raise InputError(f"unknown TFDS captions data set {name!r}; known: ('coco_captions',)")
-    where = data_dir or "~/tensorflow_datasets"
-    try:
-        splits = tfds.load(
-            name,
-            split=["train", "val", "test"],
-            data_dir=data_dir,
-            download=False,
-            download_and_prepare_kwargs={
-                "download_config": tfds.download.DownloadConfig(try_download_gcs=False)
-            },
-        )
-    except (AssertionError, FileNotFoundError, tfds.core.registered.DatasetNotFoundError) as e:
-        raise InputError(
-            f"TFDS data set {name!r} is not prepared under {where} ({type(e).__name__}); "
-            f"prepare it where there is network with `tfds build {name} --data_dir DIR`, "
-            "copy DIR here and pass --data-dir DIR"
-        ) from None
+    splits = load_prepared(name, ["train", "val", "test"], data_dir)
     parts = {}
     for split, data in zip(("train", "validation", "test"), splits):
         parts[split] = [

@@ -82,7 +82,13 @@ def make_task(config: CaptionConfig, run_dir: Path) -> Task:
     validation = parts["validation"]
     val_pixels = data.images(validation, m)
     val_index, val_tokens = data.pairs(validation, vocab, config.data)
-    train_pairs = data.pairs(parts["train"], vocab, config.data)
+    digits = config.data.source == "digits"
+    # Other sources train on the same images, read from files, every epoch.
+    fixed = (
+        None
+        if digits
+        else (data.inputs(parts["train"], m), *data.pairs(parts["train"], vocab, config.data))
+    )
     batch_size = config.train.batch_size
 
     def loss(model, batch, training):
@@ -91,9 +97,8 @@ def make_task(config: CaptionConfig, run_dir: Path) -> Task:
 
     def train_data(epoch):
         seed = config.seed * 1000 + epoch
-        if config.data.source != "digits":  # the same images every epoch, read from files
-            source = data.inputs(parts["train"], m)
-            return data.dataset(source, *train_pairs, batch_size, m, shuffle_seed=seed)
+        if not digits:
+            return data.dataset(*fixed, batch_size, m, shuffle_seed=seed)
         examples = data.train_examples(config.data, epoch)
         index, tokens = data.pairs(examples, vocab, config.data)
         pixels = data.images(examples, m)

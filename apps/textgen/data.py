@@ -25,6 +25,7 @@ from apps.textgen.config import DataConfig
 from rnnkit.app import InputError
 from rnnkit.files import write_json
 from rnnkit.tbptt import stream_windows
+from rnnkit.tfds import load_prepared
 
 EMBEDDED = Path(__file__).parent / "data" / "shakespeare.txt"
 VOCAB_FILE = "vocab.json"
@@ -67,27 +68,9 @@ def _split(text: str, val_fraction: float) -> tuple[str, str]:
 
 
 def _load_tfds(name: str, data_dir: str | None) -> tuple[str, str]:
-    import tensorflow_datasets as tfds
-
     if name not in TFDS_TEXT_DATASETS:
         raise InputError(f"unknown TFDS text data set {name!r}; known: {TFDS_TEXT_DATASETS}")
-    where = data_dir or "~/tensorflow_datasets"
-    try:
-        splits = tfds.load(
-            name,
-            split=["train", "validation"],
-            data_dir=data_dir,
-            download=False,
-            download_and_prepare_kwargs={
-                "download_config": tfds.download.DownloadConfig(try_download_gcs=False)
-            },
-        )
-    except (AssertionError, FileNotFoundError, tfds.core.registered.DatasetNotFoundError) as e:
-        raise InputError(
-            f"TFDS data set {name!r} is not prepared under {where} ({type(e).__name__}); "
-            f"prepare it where there is network with `tfds build {name} --data_dir DIR`, "
-            "copy DIR here and pass --data-dir DIR"
-        ) from None
+    splits = load_prepared(name, ["train", "validation"], data_dir)
     texts = []
     for split in splits:
         texts.append("".join(x["text"].numpy().decode("utf-8") for x in split))
