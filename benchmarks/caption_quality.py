@@ -4,11 +4,13 @@ Trains the preset for each seed (or takes trained runs, ``--run``), then
 evaluates every run (greedy, beam, nearest neighbour in pixels and in the
 encoder's features, most frequent caption) on:
 
-- ``test``: strips drawn as in training, from digit images never seen in it;
-- ``heavy noise``: background noise up to 3x training's;
+- ``test``: strips drawn as the test set is (``StripStyle()``), from digit
+  images never seen in training;
+- ``heavy noise``: background noise up to 72 (training: up to 40 with the
+  wider ``WIDE_STYLE`` the presets train on, 24 without);
 - ``thin strokes`` / ``thick strokes``: every digit eroded / dilated over 3
-  pixels (training: a quarter of them over 2);
-- ``wide gaps``: 10-20 pixels between digits (training: 1-6), so the strip
+  pixels (training: about a third of them over 2);
+- ``wide gaps``: 10-20 pixels between digits (training: 1-9), so the strip
   is wider and shrunk to the model's input.
 
 It prints BLEU-1, BLEU-4, CIDEr-D and exact match per model and condition.
@@ -30,16 +32,21 @@ RNNKIT = [sys.executable, "-m", "rnnkit.cli", "caption"]
 
 
 def styles() -> dict:
-    from apps.caption.config import StripStyle
+    from apps.caption.config import WIDE_STYLE, StripStyle
 
     base = StripStyle()
-    return {
+    found = {
         "test": None,
-        "heavy noise": dataclasses.replace(base, noise=3 * base.noise),
+        "heavy noise": dataclasses.replace(base, noise=72.0),
         "thin strokes": dataclasses.replace(base, thin=1.0, thick=0.0, stroke=3),
         "thick strokes": dataclasses.replace(base, thin=0.0, thick=1.0, stroke=3),
         "wide gaps": dataclasses.replace(base, gap=(10, 20)),
     }
+    # Each condition lies beyond what training draws.
+    assert found["heavy noise"].noise > WIDE_STYLE.noise
+    assert found["thin strokes"].stroke > WIDE_STYLE.stroke
+    assert found["wide gaps"].gap[0] > WIDE_STYLE.gap[1]
+    return found
 
 
 def train(preset: str, seed: int) -> tuple[Path, float]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -112,10 +113,48 @@ def digit_examples(config: DataConfig, split: str, n: int, seed: int) -> list[Ex
     return [Example(s.image, (s.caption,)) for s in made]
 
 
+_PNG, _JPEG = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
+_MAGIC = (_PNG, _JPEG, b"GIF87a", b"GIF89a", b"BM")
+
+
+def check_image_file(path: str, where: str) -> None:
+    """Refuses an image file that is empty, not PNG/JPEG/GIF/BMP, or cut short.
+
+    It reads a file's first and last bytes only (a whole PNG ends with its
+    IEND chunk, a JPEG with the EOI marker), so that a data set's bad file is
+    named at load instead of failing the input pipeline mid-epoch; a file
+    that looks cut short is decoded to be sure.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+            f.seek(max(os.fstat(f.fileno()).st_size - 32, 0))
+            tail = f.read()
+    except OSError as e:
+        raise InputError(f"{where}: cannot read image file {path}: {e.strerror}") from None
+    if not head:
+        raise InputError(f"{where}: image file {path} is empty")
+    if not head.startswith(_MAGIC):
+        raise InputError(f"{where}: image file {path} is not a PNG, JPEG, GIF or BMP image")
+    if head.startswith(_PNG) and b"IEND" in tail:
+        return
+    if head.startswith(_JPEG) and tail.rstrip(b"\0\r\n ").endswith(b"\xff\xd9"):
+        return
+    if head.startswith((_PNG, _JPEG)):
+        try:
+            tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+        except (tf.errors.InvalidArgumentError, tf.errors.UnknownError):
+            raise InputError(
+                f"{where}: image file {path} cannot be decoded (cut short or damaged)"
+            ) from None
+
+
 def _find_image(name: str, folders: Sequence[Path], where: str) -> str:
     for folder in folders:
         if (folder / name).is_file():
-            return str(folder / name)
+            path = str(folder / name)
+            check_image_file(path, where)
+            return path
     shown = ", ".join(str(f) for f in folders)
     raise InputError(f"{where}: image file {name!r} not found (looked in {shown})")
 
@@ -276,7 +315,10 @@ def load_all(config: DataConfig) -> list[Example]:
 
 
 def train_examples(config: DataConfig, epoch: int) -> list[Example]:
-    """The digit strips of one training epoch: new ones every epoch."""
+    """The digit strips of one training epoch: new ones every epoch, drawn with
+    ``config.augmented`` when ``config.augment`` is on."""
+    if config.augment:
+        config = dataclasses.replace(config, style=config.augmented)
     return digit_examples(config, "train", config.strips, seed=epoch)
 
 

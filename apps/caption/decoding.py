@@ -128,3 +128,13 @@ def captions(tokens, vocabulary) -> tf.Tensor:
     before_end = tf.cumsum(tf.cast(tokens == END, tf.int32), axis=1, exclusive=True) == 0
     keep = before_end & (tokens > END)
     return tf.strings.reduce_join(tf.ragged.boolean_mask(words, keep), axis=-1, separator=" ")
+
+
+def decode(model, images, vocabulary, max_length: int, beam: int = 1, alpha: float = 0.6):
+    """Greedy decoding (``beam`` 1) or beam search of width ``beam``, with the
+    captions as strings: ``caption``, ``tokens``, ``score``, ``attention``, ``length``."""
+    if beam == 1:
+        out = greedy(model, images, max_length)
+    else:
+        out = beam_search(model, images, max_length, beam, alpha)
+    return {**out, "caption": captions(out["tokens"], vocabulary)}

@@ -29,6 +29,8 @@ from apps.caption.tasks import VOCAB_FILE, load_vocabulary
 from rnnkit.app import Exported, InputError, Run, config_from_dict
 from rnnkit.export import ServingModule
 
+OUTPUTS = ("caption", "tokens", "score", "attention", "length")
+
 
 class Captioner(ServingModule):
     """The serving functions over a trained ``apps.caption.model.Captioner``."""
@@ -56,29 +58,22 @@ class Captioner(ServingModule):
             ),
         )
 
-    def _outputs(self, out):
-        return {
-            "caption": decoding.captions(out["tokens"], self.vocab_tokens),
-            "tokens": out["tokens"],
-            "score": out["score"],
-            "attention": out["attention"],
-            "length": out["length"],
-        }
-
-    def _greedy(self, image):
-        pixels = self.pixels(image)
-        return self._outputs(decoding.greedy(self.model, pixels, self.config.data.max_length))
-
-    def _beam(self, image):
-        pixels = self.pixels(image)
-        out = decoding.beam_search(
+    def _decode(self, image, beam: int):
+        out = decoding.decode(
             self.model,
-            pixels,
+            self.pixels(image),
+            self.vocab_tokens,
             self.config.data.max_length,
-            self.beam_width,
+            beam,
             self.config.model.length_penalty,
         )
-        return self._outputs(out)
+        return {name: out[name] for name in OUTPUTS}
+
+    def _greedy(self, image):
+        return self._decode(image, 1)
+
+    def _beam(self, image):
+        return self._decode(image, self.beam_width)
 
 
 def png_bytes(image: np.ndarray) -> bytes:

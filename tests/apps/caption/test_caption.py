@@ -1,5 +1,6 @@
 """caption: strips, vocabulary, scores, decoding, the CLI end to end, export."""
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -8,40 +9,28 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from click.testing import CliRunner
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from apps.caption import config as cfg
 from apps.caption import data, decoding, metrics, strips, tasks
 from apps.caption.model import build_model
 from rnnkit import export as rexport
-from rnnkit.cli import cli
 from rnnkit.layers import BahdanauAttention
+from rnnkit.testing import cli as rcli
 from rnnkit.testing.distribute import train_mirrored
 from rnnkit.testing.serving import saved_model_cli_run
 
-
-def invoke(*args):
-    return CliRunner().invoke(cli, ["caption", *map(str, args)], catch_exceptions=False)
+invoke = rcli.invoker("caption")
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("caption") / "run"
-    result = invoke("train", "--preset", "tiny", "--run-dir", path, "--quiet")
-    assert result.exit_code == 0, result.output
-    assert "Done (completed, step 8)" in result.output
-    return path
+    return rcli.train("caption", tmp_path_factory.mktemp("caption") / "run", steps=8)
 
 
 @pytest.fixture(scope="module")
 def saved_model(run_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("saved") / "caption"
-    result = invoke("export", run_dir, "--out", out)
-    assert result.exit_code == 0, result.output
-    path = Path(result.output.strip().splitlines()[-1])
-    assert path == out.resolve() / "1"
-    return path
+    return rcli.export("caption", run_dir, tmp_path_factory.mktemp("saved") / "caption")
 
 
 # -- the embedded data ---------------------------------------------------------------------
@@ -81,6 +70,32 @@ def test_same_seed_same_strips_and_each_epoch_new_ones():
         np.testing.assert_array_equal(x.image, y.image)
         assert x.caption == y.caption
     assert any(x.image.shape != z.image.shape or (x.image != z.image).any() for x, z in zip(a, c))
+
+
+def test_training_strips_are_drawn_wider_and_composed_ahead():
+    config = cfg.PRESETS["tiny"]
+    plain = dataclasses.replace(config.data, augment=False)
+    wide = data.train_examples(config.data, epoch=1)
+    same = data.train_examples(plain, epoch=1)
+    # Drawn with the wider style (gaps up to 9, noise up to 40) instead of
+    # the test strips' own.
+    drawn = dataclasses.replace(config.data, style=cfg.WIDE_STYLE)
+    for a, b in zip(wide, data.digit_examples(drawn, "train", config.data.strips, seed=1)):
+        np.testing.assert_array_equal(a.image, b.image)
+    assert any(a.image.shape != b.image.shape for a, b in zip(wide, same))
+    plain_test = data.load(plain)["test"]
+    for a, b in zip(data.load(config.data)["test"], plain_test):
+        np.testing.assert_array_equal(a.image, b.image)  # test strips keep `style`
+    vocab = data.Vocabulary.build([r for e in wide for r in e.references])
+    epochs = tasks.EpochStrips(config, vocab)
+    pixels, index, tokens = epochs(0)
+    assert set(epochs._made) == {0, 1}  # the next epoch is under way
+    pixels1, index1, tokens1 = epochs(1)
+    want_index, want_tokens = data.pairs(wide, vocab, config.data)
+    np.testing.assert_array_equal(pixels1, data.images(wide, config.model))
+    np.testing.assert_array_equal(tokens1, want_tokens)
+    assert set(epochs._made) == {1}  # tiny trains 2 epochs: nothing after the last
+    assert not np.array_equal(pixels[: len(pixels1)], pixels1[: len(pixels)])
 
 
 def test_splits_use_disjoint_digit_images():
@@ -468,6 +483,34 @@ def test_bad_caption_data_are_one_line_usage_errors(tmp_path):
     (flickr / "Flickr8k.token.txt").write_text("im0.png#0\ta cat\nim0.png a dog without a tab\n")
     result = invoke("train", "--preset", "tiny", "--data", f"flickr:{flickr}", "--quiet")
     assert result.exit_code == 2 and "line 2: expected NAME.jpg#N<TAB>caption" in result.output
+
+
+def test_a_bad_image_file_in_caption_data_is_named_at_load(tmp_path):
+    good = _write_coco(tmp_path / "c")
+    folder = good.parent.parent / "val2017"
+    whole = folder / "im0.png"
+    png = whole.read_bytes()
+    jpeg = tf.io.encode_jpeg(tf.zeros([8, 8, 3], tf.uint8)).numpy()
+    (folder / "big.jpg").write_bytes(jpeg)
+    cases = {
+        "empty": (b"", "is empty"),
+        "text": (b"not an image at all", "is not a PNG, JPEG, GIF or BMP image"),
+        "short-png": (png[: len(png) // 2], "cannot be decoded (cut short or damaged)"),
+        "short-jpeg": (jpeg[: len(jpeg) - 40], "cannot be decoded (cut short or damaged)"),
+    }
+    for name, (contents, message) in cases.items():
+        whole.write_bytes(contents)
+        run = tmp_path / f"run-{name}"
+        result = invoke("train", "--preset", "tiny", "--data", f"coco:{good}", "--run-dir", run,
+                        "--quiet")  # fmt: skip
+        assert result.exit_code == 2, (name, result.output)
+        assert message in result.output and "im0.png" in result.output, (name, result.output)
+        assert len(result.output.strip().splitlines()) == 1 and not run.exists()
+    whole.write_bytes(png)
+    data.check_image_file(str(whole), "here")  # whole files pass
+    data.check_image_file(str(folder / "big.jpg"), "here")
+    (folder / "tail.jpg").write_bytes(jpeg + b"trailing bytes a camera appended" * 4)
+    data.check_image_file(str(folder / "tail.jpg"), "here")  # decodable: passes
 
 
 def test_tfds_coco_captions_not_prepared_is_a_clear_error(tmp_path):

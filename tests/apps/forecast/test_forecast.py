@@ -1,13 +1,11 @@
 """forecast end to end: the real CLI on the tiny preset, its files, baselines and contracts."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
-from click.testing import CliRunner
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from apps.forecast import baseline, data, tasks
@@ -15,13 +13,11 @@ from apps.forecast import config as cfg
 from apps.forecast.cli import APP
 from rnnkit import app as rapp
 from rnnkit import export as rexport
-from rnnkit.cli import cli
+from rnnkit.testing import cli as rcli
 from rnnkit.testing.distribute import train_mirrored
 from rnnkit.testing.serving import saved_model_cli_run
 
-
-def invoke(*args):
-    return CliRunner().invoke(cli, ["forecast", *map(str, args)], catch_exceptions=False)
+invoke = rcli.invoker("forecast")
 
 
 def write_csv(path, n=160, freq="D", drop=(), bad=None, seed=0):
@@ -47,21 +43,12 @@ def write_csv(path, n=160, freq="D", drop=(), bad=None, seed=0):
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("forecast") / "run"
-    result = invoke("train", "--preset", "tiny", "--run-dir", path, "--quiet")
-    assert result.exit_code == 0, result.output
-    assert "Done (completed, step 8)" in result.output
-    return path
+    return rcli.train("forecast", tmp_path_factory.mktemp("forecast") / "run", steps=8)
 
 
 @pytest.fixture(scope="module")
 def saved_model(run_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("saved") / "forecast"
-    result = invoke("export", run_dir, "--out", out)
-    assert result.exit_code == 0, result.output
-    path = Path(result.output.strip().splitlines()[-1])
-    assert path == out.resolve() / "1"
-    return path
+    return rcli.export("forecast", run_dir, tmp_path_factory.mktemp("saved") / "forecast")
 
 
 # -- data ----------------------------------------------------------------------------------

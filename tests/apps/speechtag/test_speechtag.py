@@ -2,12 +2,10 @@
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from click.testing import CliRunner
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from apps.speechtag import config as cfg
@@ -16,7 +14,7 @@ from apps.speechtag.cli import APP
 from apps.speechtag.model import SpeechTagger, build_model, frame_counts, widen_starts
 from rnnkit import app as rapp
 from rnnkit import export as rexport
-from rnnkit.cli import cli
+from rnnkit.testing import cli as rcli
 from rnnkit.testing.distribute import train_mirrored
 from rnnkit.testing.serving import saved_model_cli_run
 
@@ -36,37 +34,23 @@ def cache(tmp_path_factory):
         os.environ["RNNKIT_CACHE"] = before
 
 
-def invoke(*args):
-    return CliRunner().invoke(cli, ["speechtag", *map(str, args)], catch_exceptions=False)
+invoke = rcli.invoker("speechtag")
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("speechtag") / "run"
-    result = invoke("train", "--preset", "tiny", "--run-dir", path, "--quiet")
-    assert result.exit_code == 0, result.output
-    assert "Done (completed, step 12)" in result.output
-    return path
+    return rcli.train("speechtag", tmp_path_factory.mktemp("speechtag") / "run", steps=12)
 
 
 @pytest.fixture(scope="module")
 def streaming_run(tmp_path_factory):
     path = tmp_path_factory.mktemp("speechtag") / "stream"
-    result = invoke(
-        "train", "--preset", "tiny", "--streaming", "--lookahead", "3", "--run-dir", path, "--quiet"
-    )
-    assert result.exit_code == 0, result.output
-    return path
+    return rcli.train("speechtag", path, "--streaming", "--lookahead", "3")
 
 
 @pytest.fixture(scope="module")
 def saved_model(streaming_run, tmp_path_factory):
-    out = tmp_path_factory.mktemp("saved") / "speechtag"
-    result = invoke("export", streaming_run, "--out", out)
-    assert result.exit_code == 0, result.output
-    path = Path(result.output.strip().splitlines()[-1])
-    assert path == out.resolve() / "1"
-    return path
+    return rcli.export("speechtag", streaming_run, tmp_path_factory.mktemp("saved") / "speechtag")
 
 
 def write_labelled(folder, name, words, rate=16_000, sampwidth=2, channels=1, textgrid=False):

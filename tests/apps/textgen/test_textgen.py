@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from click.testing import CliRunner
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from apps.textgen import config as cfg
@@ -19,31 +18,20 @@ from apps.textgen.baseline import KneserNey
 from apps.textgen.cli import APP
 from rnnkit import app as rapp
 from rnnkit import export as rexport
-from rnnkit.cli import cli
+from rnnkit.testing import cli as rcli
 from rnnkit.testing.serving import saved_model_cli_run
 
-
-def invoke(*args):
-    return CliRunner().invoke(cli, ["textgen", *map(str, args)], catch_exceptions=False)
+invoke = rcli.invoker("textgen")
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("textgen") / "run"
-    result = invoke("train", "--preset", "tiny", "--run-dir", path, "--quiet")
-    assert result.exit_code == 0, result.output
-    assert "Done (completed, step 12)" in result.output
-    return path
+    return rcli.train("textgen", tmp_path_factory.mktemp("textgen") / "run", steps=12)
 
 
 @pytest.fixture(scope="module")
 def saved_model(run_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("saved") / "textgen"
-    result = invoke("export", run_dir, "--out", out)
-    assert result.exit_code == 0, result.output
-    path = Path(result.output.strip().splitlines()[-1])
-    assert path == out.resolve() / "1"
-    return path
+    return rcli.export("textgen", run_dir, tmp_path_factory.mktemp("saved") / "textgen")
 
 
 def test_train_writes_the_run_directory(run_dir):

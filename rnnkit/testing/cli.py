@@ -1,0 +1,40 @@
+"""The apps' command line, driven in-process the way the apps' tests drive it."""
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+
+def invoke(app: str, *args) -> Result:
+    """``rnnkit APP ARGS...`` in-process; exceptions propagate (tracebacks are bugs)."""
+    from rnnkit.cli import cli
+
+    return CliRunner().invoke(cli, [app, *map(str, args)], catch_exceptions=False)
+
+
+def invoker(app: str) -> Callable[..., Result]:
+    """``invoke`` for one app: ``invoker("caption")("train", ...)``."""
+    return functools.partial(invoke, app)
+
+
+def train(app: str, path: Path, *options, steps: int | None = None) -> Path:
+    """``rnnkit APP train --preset tiny --run-dir PATH --quiet OPTIONS...``, checked.
+
+    ``steps``: the step the run must end at ("Done (completed, step N)").
+    """
+    result = invoke(app, "train", "--preset", "tiny", *options, "--run-dir", path, "--quiet")
+    assert result.exit_code == 0, result.output
+    if steps is not None:
+        assert f"Done (completed, step {steps})" in result.output, result.output
+    return path
+
+
+def export(app: str, run_dir: Path, out: Path) -> Path:
+    """``rnnkit APP export RUN --out OUT``, checked; the version folder it wrote (``OUT/1``)."""
+    result = invoke(app, "export", run_dir, "--out", out)
+    assert result.exit_code == 0, result.output
+    path = Path(result.output.strip().splitlines()[-1])
+    assert path == Path(out).resolve() / "1", result.output
+    return path
