@@ -18,7 +18,10 @@ class StripStyle:
     ``thick``: the chances of a thinner and of a thicker stroke (grey
     erosion or dilation over ``stroke`` pixels); ``noise``: the largest
     standard deviation of the Gaussian background noise (0-255 scale);
-    ``jitter``: pixels up or down.
+    ``jitter``: pixels up or down; ``elastic``: the largest strength of an
+    elastic distortion of each digit (Simard et al. 2003: a random
+    displacement field smoothed by a Gaussian of 4 pixels, times a strength
+    drawn up to this; 0: none).
     """
 
     gap: tuple[int, int] = (1, 6)
@@ -29,6 +32,7 @@ class StripStyle:
     stroke: int = 2
     noise: float = 24.0
     jitter: int = 2
+    elastic: float = 0.0
 
     def __post_init__(self):
         if not (0 <= self.gap[0] <= self.gap[1]):
@@ -43,6 +47,8 @@ class StripStyle:
                 f"Received: thin={self.thin}, thick={self.thick}"
             )
         fields.positive_ints(self, "stroke")
+        if self.elastic < 0:
+            raise ValueError(f"`elastic` must be non-negative. Received: elastic={self.elastic}")
 
 
 # What training draws from when ``DataConfig.augment`` is on: every range
@@ -58,6 +64,7 @@ WIDE_STYLE = StripStyle(
     stroke=2,
     noise=40.0,
     jitter=3,
+    elastic=0.0,  # 34 (Simard's): quick's test BLEU-4 0.915 against 0.919 without (seed 0)
 )
 
 

@@ -27,6 +27,7 @@ WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
 SPLITS = ("train", "validation", "test")
 DEFAULT_STYLE = StripStyle()
 HEIGHT = 32  # the strip's height in pixels; its width follows from the digits
+ELASTIC_SIGMA = 4.0  # pixels: how smooth an elastic distortion's displacement field is
 
 
 @functools.cache
@@ -63,9 +64,22 @@ class Strip:
         return " ".join(WORDS[d] for d in self.digits)
 
 
+def _elastic(glyph: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """Simard et al.'s elastic distortion: each pixel moved by a smooth random field."""
+    shape = glyph.shape
+    dy, dx = (
+        ndimage.gaussian_filter(rng.uniform(-1, 1, shape), ELASTIC_SIGMA) * strength
+        for _ in range(2)
+    )
+    rows, cols = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
+    return ndimage.map_coordinates(glyph, [rows + dy, cols + dx], order=1, mode="constant")
+
+
 def _draw_digit(image: np.ndarray, rng: np.random.Generator, style: StripStyle) -> np.ndarray:
     """One digit, scaled, rotated, thinned or thickened, cropped to its ink (float 0-255)."""
     glyph = image.astype(np.float32)
+    if style.elastic:
+        glyph = _elastic(glyph, rng, rng.uniform(0, style.elastic))
     glyph = ndimage.rotate(
         glyph, rng.uniform(-style.rotation, style.rotation), reshape=True, order=1
     )

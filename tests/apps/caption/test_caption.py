@@ -98,6 +98,18 @@ def test_training_strips_are_drawn_wider_and_composed_ahead():
     assert not np.array_equal(pixels[: len(pixels1)], pixels1[: len(pixels)])
 
 
+def test_elastic_distortion_moves_ink_smoothly_and_keeps_it():
+    images, _ = strips.digit_images()
+    glyph = images[0].astype(np.float32)
+    rng = np.random.default_rng(0)
+    np.testing.assert_allclose(strips._elastic(glyph, rng, 0.0), glyph, atol=1e-4)
+    moved = strips._elastic(glyph, rng, 34.0)
+    assert np.abs(moved - glyph).mean() > 5  # the strokes moved
+    assert abs(moved.sum() / glyph.sum() - 1) < 0.2  # about the same ink
+    with pytest.raises(ValueError, match="elastic"):
+        cfg.StripStyle(elastic=-1.0)
+
+
 def test_splits_use_disjoint_digit_images():
     parts = {s: set(strips.split_indices(s).tolist()) for s in strips.SPLITS}
     assert not parts["train"] & parts["test"]
