@@ -184,9 +184,9 @@ PRESETS = {
         ),
     ),
     # The demo: about 6 minutes on two CPU cores; seeds 0 / 1 / 2: test BLEU-4
-    # 0.919 / 0.921 / 0.921, exact match 92.6 / 92.4 / 91.6%. Attention learns per step: 8,000 strips an epoch for
-    # 15 epochs gave a test BLEU-4 of 0.93, 4,000 for 10 gave 0.85 (seed 0,
-    # before the wider training strips).
+    # 0.919 / 0.921 / 0.921, exact match 92.6 / 92.4 / 91.6%. Attention learns
+    # per step: 8,000 strips an epoch for 15 epochs gave a test BLEU-4 of 0.93,
+    # 4,000 for 10 gave 0.85 (seed 0, before the wider training strips).
     "quick": CaptionConfig(
         data=DataConfig(strips=8000, validation=300, test=500, max_length=5),
         model=ModelConfig(filters=32, units=128, embedding=32, attention_units=64),
