@@ -85,6 +85,9 @@ class App:
             a table.
         export: ``export(run) -> Exported``.
         evaluate_options: the app's own ``evaluate`` options.
+        train_warnings: ``train_warnings(best) -> [str]``: what ``train``
+            should warn about at the end, given the best epoch's record
+            (its ``val_*`` metrics), e.g. a model worse than the baseline.
     """
 
     name: str
@@ -99,6 +102,7 @@ class App:
     train_options: Sequence[click.Option] = ()
     option_fields: Mapping[str, str] = dataclasses.field(default_factory=dict)
     evaluate_options: Sequence[click.Option] = ()
+    train_warnings: Callable[[Mapping], Sequence[str]] | None = None
 
     @property
     def config_class(self) -> type:
@@ -371,6 +375,9 @@ def app_group(app: App) -> click.Group:
                 f"Done ({result.status}, step {result.step})" + (f"; best {shown}" if shown else "")
             )
             click.echo(f"TensorBoard: tensorboard --logdir {run_dir / 'tb'}")
+            if app.train_warnings is not None and result.best:
+                for line in app.train_warnings(result.best):
+                    click.echo(f"Warning: {line}", err=True)
 
     @group.command()
     @click.argument("run_dir", type=click.Path(path_type=Path))

@@ -29,6 +29,18 @@ def _columns(ctx, param, value):
     return names
 
 
+def _seasons(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        seasons = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a list of integers such as 24,168") from None
+    if any(s < 1 for s in seasons) or len(set(seasons)) != len(seasons):
+        raise click.BadParameter(f"{value!r}: seasons must be distinct positive integers")
+    return seasons
+
+
 def _evaluate(run, options):
     return tasks.evaluate(run.config, run.model, SeriesInfo.load(run.path), options)
 
@@ -46,6 +58,13 @@ def _report(report):
             f"{name:<16}" + "".join(f"{found[m]:>10.4g}" for m in METRICS[:4])
             + f"{found['coverage']:>15.1f}"
         )  # fmt: skip
+    rnn, snaive = report["models"]["rnn"]["mase"], report["models"]["seasonal_naive"]["mase"]
+    if rnn > snaive:
+        lines.append(
+            f"Warning: the RNN's MASE {rnn:.3f} is worse than seasonal naive's {snaive:.3f} "
+            f"(season {report['season']}) on these windows: seasonal naive is the better "
+            "forecast for this series"
+        )
     return "\n".join(lines)
 
 
@@ -85,13 +104,19 @@ APP = rapp.App(
     build_model=_build_model,
     evaluate=_evaluate,
     format_report=_report,
+    train_warnings=tasks.train_warnings,
     export=forecast_export.export,
     train_options=[
         *_data_options(),
         click.Option(["--lookback"], type=click.IntRange(min=1), help="History steps read."),
         click.Option(["--horizon"], type=click.IntRange(min=1), help="Steps forecast."),
         click.Option(
-            ["--season"], type=click.IntRange(min=1), help="Season length (seasonal naive, MASE)."
+            ["--season"],
+            callback=_seasons,
+            help=(
+                "Season length in steps (seasonal naive, MASE), or several: 24,168 (hourly "
+                "data: a day and a week; the first is the main one)."
+            ),
         ),
         click.Option(["--cell"], type=click.Choice(cfg.CELLS), help="Recurrent cell."),
         click.Option(["--layers"], type=click.IntRange(min=1), help="Stacked recurrent layers."),
@@ -101,6 +126,11 @@ APP = rapp.App(
         ),
         click.Option(
             ["--members"], type=click.IntRange(min=1), help="Ensemble members (averaged)."
+        ),
+        click.Option(
+            ["--base"],
+            type=click.Choice(cfg.BASES),
+            help="What the network corrects: seasonal naive (default) or the last value.",
         ),
     ],
     option_fields={
@@ -117,6 +147,7 @@ APP = rapp.App(
         "units": "model.units",
         "dropout": "model.dropout",
         "members": "model.members",
+        "base": "model.base",
     },
     evaluate_options=[
         click.Option(

@@ -6,6 +6,7 @@ from rnnkit import fields
 from rnnkit.training import TrainConfig
 
 CELLS = ("lstm", "gru", "elman")
+BASES = ("seasonal", "naive")
 FILLS = ("interpolate", "error")
 
 
@@ -16,7 +17,11 @@ class DataConfig:
     ``source``: ``statsmodels:NAME`` (``co2``, the default; ``sunspots``,
     ``elnino``, ``macrodata``) or ``csv:PATH`` (with ``time_col`` and
     ``target``). ``lookback``, ``horizon`` and ``season`` left at None take
-    the data set's defaults (for a CSV: from its frequency).
+    the data set's defaults (for a CSV: from its frequency). ``season`` may
+    name several periods (hourly data: ``(24, 168)``, a day and a week): the
+    first is the season of seasonal naive and MASE, and the one the model
+    starts from; the model also reads the values one of each season back.
+    The lookback must cover the longest season the model reads.
     ``covariates`` are observed with the targets: inputs, not forecast.
     The last ``test_fraction`` of the series is held out for ``evaluate``;
     the ``val_fraction`` before it picks the best epoch.
@@ -30,12 +35,25 @@ class DataConfig:
     fill: str = "interpolate"
     lookback: int | None = None
     horizon: int | None = None
-    season: int | None = None
+    season: tuple[int, ...] | None = None
     val_fraction: float = 0.1
     test_fraction: float = 0.2
 
     def __post_init__(self):
-        fields.positive_ints(self, "lookback", "horizon", "season", optional=True)
+        fields.positive_ints(self, "lookback", "horizon", optional=True)
+        if isinstance(self.season, int):  # a single period (also from older config files)
+            object.__setattr__(self, "season", (self.season,))
+        if self.season is not None:
+            season = tuple(self.season)
+            if (
+                not season
+                or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in season)
+                or len(set(season)) != len(season)
+            ):
+                raise ValueError(
+                    f"`season` must be distinct positive integers. Received: season={self.season!r}"
+                )
+            object.__setattr__(self, "season", season)
         fields.one_of(self, "fill", FILLS)
         for name in ("val_fraction", "test_fraction"):
             value = getattr(self, name)
@@ -51,7 +69,12 @@ class ModelConfig:
     (0, 1)). ``highway``: add a linear map of the history window to the
     forecast (LSTNet's autoregressive highway), so the recurrent part models
     what a linear autoregression misses. ``members``: a deep ensemble of that
-    many networks, each trained on its own loss, averaged.
+    many networks, each trained on its own loss, averaged. ``base``: what
+    the network corrects. ``"seasonal"``: the seasonal naive forecast (the
+    value one season back), with the values one of each season back as
+    inputs of the head, whose output layers start at zero, so an untrained
+    model forecasts seasonal naive exactly; ``"naive"``: the last value,
+    with randomly initialised output layers (the first model).
     """
 
     cell: str = "lstm"
@@ -62,9 +85,11 @@ class ModelConfig:
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
     highway: bool = True
     members: int = 1
+    base: str = "seasonal"
 
     def __post_init__(self):
         fields.one_of(self, "cell", CELLS)
+        fields.one_of(self, "base", BASES)
         fields.positive_ints(self, "layers", "units", "head_units", "members")
         fields.rate(self, "dropout")
         q = tuple(self.quantiles)

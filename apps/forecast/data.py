@@ -46,11 +46,16 @@ class Series:
     targets: tuple[str, ...]
     covariates: tuple[str, ...]
     freq: str
-    season: int
+    seasons: tuple[int, ...]
     lookback: int
     horizon: int
     val_start: int
     test_start: int
+
+    @property
+    def season(self) -> int:
+        """The main season: that of seasonal naive and MASE."""
+        return self.seasons[0]
 
     @property
     def n_targets(self) -> int:
@@ -274,11 +279,23 @@ def frame_to_series(
             file=sys.stderr,
         )
 
-    season = config.season or (defaults[0] if defaults else _season_of(freq))
+    seasons = config.season or ((defaults[0] if defaults else _season_of(freq)),)
+    season, longest = seasons[0], max(seasons)
     horizon = config.horizon or (defaults[2] if defaults else (season if 1 < season <= 64 else 8))
-    lookback = config.lookback or (
-        defaults[1] if defaults else max(2 * season, 3 * horizon) if season <= 64 else 3 * horizon
-    )
+    if config.lookback:
+        lookback = config.lookback
+    elif defaults and defaults[1] >= longest:
+        lookback = defaults[1]
+    elif longest <= 64 or config.season:
+        # Two main seasons, and at least the longest season plus the horizon.
+        lookback = max(2 * season, longest + horizon, 3 * horizon)
+    else:  # a long inferred season (minutes: a day) is left to the recurrent layers
+        lookback = 3 * horizon
+    if config.season and longest > lookback:
+        raise InputError(
+            f"--lookback {lookback} is shorter than the season {longest}: the model reads the "
+            "values one season back, so the lookback must cover every --season"
+        )
     n = len(grid)
     test_start = n - max(int(round(config.test_fraction * n)), horizon)
     val_start = test_start - max(int(round(config.val_fraction * n)), horizon)
@@ -302,7 +319,7 @@ def frame_to_series(
         targets=targets,
         covariates=covariates,
         freq=freq,
-        season=season,
+        seasons=tuple(seasons),
         lookback=lookback,
         horizon=horizon,
         val_start=val_start,

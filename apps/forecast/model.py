@@ -13,13 +13,18 @@ _LAYERS = {"lstm": rnnkit.layers.LSTM, "gru": rnnkit.layers.GRU, "elman": rnnkit
 class SeriesForecaster(keras.Model):
     """Direct multi-horizon forecaster with a point forecast and quantiles.
 
-    Works in scaled units (see ``apps.forecast.tasks.Transform``): the
+    Works in scaled units (see ``apps.forecast.tasks.model_inputs``): the
     history is centred on its last value, so a zero output is the naive
     forecast. Stacked rnnkit layers read the history; a small MLP maps the
-    last layer's final output, the level of the series and the calendar
-    features of every future step to the whole horizon: the mean and each
+    last layer's final output, the level of the series, the calendar
+    features of every future step and, for each of ``lags``, the value one
+    season before every future step, to the whole horizon: the mean and each
     quantile, per target. An optional linear highway from the history to the
-    horizon (LSTNet) carries what a linear autoregression can do.
+    horizon (LSTNet) carries what a linear autoregression can do. With a
+    ``base_season``, all of that is a correction added to the seasonal naive
+    forecast of that season, and with ``zero_init`` the output layers start
+    at zero: the untrained model forecasts seasonal naive exactly, and
+    training only has to learn where the series departs from it.
     Quantiles are sorted, so they never cross. A non-trainable
     ``calibration`` weight ``[horizon, n_quantiles, n_targets]`` is added to
     the quantiles (``calibrated=True``): offsets fitted on validation windows
@@ -42,6 +47,11 @@ class SeriesForecaster(keras.Model):
         members: Independently initialised copies of the network, each
             trained on its own loss; the forecast is their average (a deep
             ensemble, which steadies forecasts from short series).
+        lags: Seasons (each at most ``lookback``) whose seasonal naive
+            forecasts the head reads.
+        base_season: The season (one of ``lags``) whose seasonal naive
+            forecast the output is added to; 0: the last value (naive).
+        zero_init: Whether the output and highway layers start at zero.
 
     Call arguments:
         inputs: dict with ``history [batch, lookback, n_features]``,
@@ -69,6 +79,9 @@ class SeriesForecaster(keras.Model):
         dropout=0.0,
         highway=True,
         members=1,
+        lags=(),
+        base_season=0,
+        zero_init=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -85,6 +98,14 @@ class SeriesForecaster(keras.Model):
         self.dropout = dropout
         self.highway = highway
         self.members = members
+        self.lags = tuple(int(s) for s in lags)
+        self.base_season = int(base_season)
+        self.zero_init = bool(zero_init)
+        if any(not 1 <= s <= lookback for s in self.lags):
+            raise ValueError(f"`lags` must lie in [1, lookback={lookback}]. Received: {lags}")
+        if self.base_season and self.base_season not in self.lags:
+            raise ValueError(f"`base_season` {base_season} is not one of `lags` {lags}")
+        out_init = "zeros" if zero_init else "glorot_uniform"
         # One attribute per layer: tf.train.Checkpoint does not see layers
         # held in a list attribute of a Keras 3 model.
         for k in range(members):
@@ -100,10 +121,19 @@ class SeriesForecaster(keras.Model):
             setattr(
                 self,
                 f"m{k}_out",
-                keras.layers.Dense(horizon * (1 + n_quantiles) * n_targets, name="out"),
-            )
+                keras.layers.Dense(
+                    horizon * (1 + n_quantiles) * n_targets, kernel_initializer=out_init,
+                    name="out",
+                ),
+            )  # fmt: skip
             if highway:
-                setattr(self, f"m{k}_ar", keras.layers.Dense(horizon * n_targets, name="highway"))
+                setattr(
+                    self,
+                    f"m{k}_ar",
+                    keras.layers.Dense(
+                        horizon * n_targets, kernel_initializer=out_init, name="highway"
+                    ),
+                )
         self.drop = keras.layers.Dropout(dropout, name="dropout")
 
     def _member(self, k: int) -> dict:
@@ -115,7 +145,11 @@ class SeriesForecaster(keras.Model):
     def build(self, input_shape=None):
         # Each layer builds in its own name scope, so variable names are unique
         # (TF Serving's loader finds variables by name).
-        head_in = self.units + self.n_targets + self.horizon * self.n_calendar
+        head_in = (
+            self.units
+            + self.n_targets
+            + self.horizon * (self.n_calendar + len(self.lags) * self.n_targets)
+        )
         for k in range(self.members):
             layers = self._member(k)
             with keras.name_scope(f"member_{k}"):
@@ -139,24 +173,39 @@ class SeriesForecaster(keras.Model):
                 name="offsets",
             )
 
+    def seasonal_naive(self, history, season):
+        """``[batch, horizon, targets]``: the last value one ``season`` (or more)
+        before each future step, read from the scaled ``history``."""
+        steps = range(self.horizon)
+        index = [self.lookback + h % season - season for h in steps]
+        return tf.gather(history[:, :, : self.n_targets], index, axis=1)
+
     def member_outputs(self, inputs, training=False):
         """Every member's raw forecast: ``mean [members, batch, horizon, targets]`` and
         sorted ``quantiles [members, batch, horizon, quantiles, targets]``."""
         history = inputs["history"]
         batch = tf.shape(history)[0]
         calendar = tf.reshape(inputs["calendar"], [batch, self.horizon * self.n_calendar])
+        lagged = [
+            tf.reshape(self.seasonal_naive(history, s), [batch, self.horizon * self.n_targets])
+            for s in self.lags
+        ]
+        base = 0.0
+        if self.base_season:
+            base = self.seasonal_naive(history, self.base_season)[:, :, None, :]
         means, quantiles = [], []
         for k in range(self.members):
             layers = self._member(k)
             x = history
             for rnn in layers["rnns"]:
                 x = self.drop(rnn(x, training=training), training=training)
-            h = layers["hidden"](tf.concat([x, inputs["level"], calendar], axis=-1))
+            h = layers["hidden"](tf.concat([x, inputs["level"], calendar, *lagged], axis=-1))
             shape = [batch, self.horizon, 1 + self.n_quantiles, self.n_targets]
             out = tf.reshape(layers["out"](h), shape)
             if self.highway:
                 past = tf.reshape(history[:, :, : self.n_targets], [batch, -1])
                 out += tf.reshape(layers["ar"](past), [batch, self.horizon, 1, self.n_targets])
+            out += base
             means.append(out[:, :, 0])
             quantiles.append(tf.sort(out[:, :, 1:], axis=2))
         return tf.stack(means), tf.stack(quantiles)
@@ -185,14 +234,25 @@ class SeriesForecaster(keras.Model):
             "dropout": self.dropout,
             "highway": self.highway,
             "members": self.members,
+            "lags": list(self.lags),
+            "base_season": self.base_season,
+            "zero_init": self.zero_init,
         }
 
 
 def build_model(
     config: ModelConfig, lookback: int, horizon: int, n_features: int, n_targets: int,
-    n_calendar: int,
+    n_calendar: int, seasons: tuple[int, ...] = (),
 ) -> SeriesForecaster:  # fmt: skip
-    """A built ``SeriesForecaster`` (its variables exist, so checkpoints restore into it)."""
+    """A built ``SeriesForecaster`` (its variables exist, so checkpoints restore into it).
+
+    ``seasons``: the series' seasons, the main one first. With
+    ``config.base == "seasonal"`` those longer than one step and at most
+    ``lookback`` become lags, and the main one (if among them) the base.
+    """
+    lags = ()
+    if config.base == "seasonal":
+        lags = tuple(s for s in seasons if 1 < s <= lookback)
     model = SeriesForecaster(
         lookback,
         horizon,
@@ -207,6 +267,9 @@ def build_model(
         dropout=config.dropout,
         highway=config.highway,
         members=config.members,
+        lags=lags,
+        base_season=seasons[0] if lags and seasons[0] in lags else 0,
+        zero_init=config.base == "seasonal",
     )
     model.build()
     return model

@@ -58,6 +58,7 @@ class SeriesInfo:
     mase_scale: tuple[float, ...]
     quantiles: tuple[float, ...]
     data: dict = dataclasses.field(default_factory=dict)
+    seasons: tuple[int, ...] = ()  # every season, the main one (``season``) first
 
     @property
     def n_targets(self) -> int:
@@ -80,6 +81,7 @@ class SeriesInfo:
             covariates=series.covariates,
             freq=series.freq,
             season=series.season,
+            seasons=series.seasons,
             lookback=series.lookback,
             horizon=series.horizon,
             periods=tuple(p for p in (YEAR, WEEK, DAY) if step < p / 2),
@@ -102,8 +104,9 @@ class SeriesInfo:
             if fields.get(name) is not None:
                 fields[name] = tuple(fields[name])
         return DataConfig(
-            **fields, lookback=self.lookback, horizon=self.horizon, season=self.season
-        )
+            **fields, lookback=self.lookback, horizon=self.horizon,
+            season=self.seasons or (self.season,),
+        )  # fmt: skip
 
     def save(self, folder: str | Path) -> Path:
         return write_json(Path(folder) / INFO_FILE, dataclasses.asdict(self))
@@ -316,8 +319,9 @@ def build_model_for(config: ModelConfig, info: SeriesInfo) -> SeriesForecaster:
     """The model for a series: its window sizes, features and calendar come from ``info``."""
     n_calendar = 2 * len(info.periods)  # a sine and a cosine per period
     return build_model(
-        config, info.lookback, info.horizon, info.n_features, info.n_targets, n_calendar
-    )
+        config, info.lookback, info.horizon, info.n_features, info.n_targets, n_calendar,
+        seasons=info.seasons or (info.season,),
+    )  # fmt: skip
 
 
 def make_task(config: ForecastConfig, run_dir: Path) -> Task:
@@ -330,6 +334,11 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
     train_inputs, train_target = _examples(info, data.windows(series, train_at))
     val_windows = data.windows(series, val_at)
     val_inputs, val_target = _examples(info, val_windows)
+    targets = series.values[:, : info.n_targets]
+    snaive = baseline.seasonal_naive(
+        targets, val_at, info.horizon, info.season, series.val_start, INTERVAL
+    )
+    snaive_mase = metrics(val_windows["actual"], *snaive, info.mase_scale)["mase"]
     # Real requests for the SavedModel's warmup and self-check; written
     # atomically (every worker of a multi-worker job writes the same file).
     buffer = io.BytesIO()
@@ -373,7 +382,12 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
         found = metrics(
             val_windows["actual"], out["mean"], q[:, :, low], q[:, :, high], info.mase_scale
         )
-        return {"mae": found["mae"], "mase": found["mase"], "raw_coverage": found["coverage"]}
+        return {
+            "mae": found["mae"],
+            "mase": found["mase"],
+            "raw_coverage": found["coverage"],
+            "seasonal_naive_mase": snaive_mase,
+        }
 
     def samples(model, epoch):
         # The last validation window: its history, forecast fan and actuals.
@@ -432,6 +446,7 @@ def backtest(forecaster: Forecaster, series: data.Series, windows: int, stride: 
     )
     return {
         "data": series.name,
+        "rnn_beats_seasonal_naive": models["rnn"]["mase"] <= models["seasonal_naive"]["mase"],
         "targets": list(info.targets),
         "lookback": info.lookback,
         "horizon": info.horizon,
@@ -450,3 +465,15 @@ def evaluate(config: ForecastConfig, model, info: SeriesInfo, options: dict) -> 
     series = data.load_series(config.data)
     report = backtest(Forecaster(model, info), series, options["windows"], options["stride"])
     return {"source": config.data.source, **report}
+
+
+def train_warnings(best: dict) -> list[str]:
+    """A model worse than seasonal naive on the validation windows, said plainly."""
+    mase, snaive = best.get("val_mase"), best.get("val_seasonal_naive_mase")
+    if mase is None or snaive is None or mase <= snaive:
+        return []
+    return [
+        f"on the validation windows the model's MASE {mase:.3f} is worse than seasonal "
+        f"naive's {snaive:.3f}: prefer seasonal naive for this series, or try --season with "
+        "all of its periods, a longer --lookback, or the full preset"
+    ]

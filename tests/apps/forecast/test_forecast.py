@@ -1,5 +1,6 @@
 """forecast end to end: the real CLI on the tiny preset, its files, baselines and contracts."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -38,6 +39,16 @@ def write_csv(path, n=160, freq="D", drop=(), bad=None, seed=0):
         frame[column] = frame[column].astype(object)
         frame.iloc[row, frame.columns.get_loc(column)] = value
     frame.to_csv(path, index=False)
+    return path
+
+
+def write_hourly(path, days=60, trend=0.5, noise=0.02, seed=0):
+    """Hourly values: a daily sine, a trend of ``trend`` a day and Gaussian noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(24 * days)
+    values = 15 + 5 * np.sin(2 * np.pi * t / 24) + trend * t / 24 + rng.normal(0, noise, len(t))
+    times = pd.date_range("2024-03-01", periods=len(t), freq="h")
+    pd.DataFrame({"time": times, "temp": values}).to_csv(path, index=False)
     return path
 
 
@@ -115,6 +126,7 @@ def test_csv_source_with_gaps_and_covariates(tmp_path, capsys):
         ({"drop": [3]}, ["--fill", "error"], "has 1 missing value (the first at 2024-01-04"),
         ({"drop": [3]}, ["--freq", "bogus"], "--freq 'bogus' is not a pandas offset alias"),
         ({}, ["--freq", "W-MON"], "is off the W-MON grid"),
+        ({}, ["--season", "7,30", "--lookback", "21"], "is shorter than the season 30"),
     ],
 )
 def test_bad_csv_is_a_one_line_usage_error(tmp_path, csv_kwargs, options, message):
@@ -200,7 +212,9 @@ def test_model_inputs_round_trip():
 
 
 def test_model_shapes_and_sorted_quantiles():
-    config = cfg.ModelConfig(units=8, head_units=8, quantiles=(0.1, 0.5, 0.9), members=3)
+    config = cfg.ModelConfig(
+        units=8, head_units=8, quantiles=(0.1, 0.5, 0.9), members=3, base="naive"
+    )
     model = tasks.build_model(config, 12, 5, 3, 2, 4)
     inputs = {
         "history": tf.random.normal([4, 12, 3]),
@@ -217,6 +231,76 @@ def test_model_shapes_and_sorted_quantiles():
     assert np.abs((means[0] - means[1]).numpy()).max() > 1e-3
     names = [v.path for v in model.weights]
     assert len(names) == len(set(names)) and "member_2/hidden/hidden/kernel" in " ".join(names)
+
+
+def test_an_untrained_model_forecasts_seasonal_naive(tmp_path):
+    """The seasonal base: output layers at zero, so the forecast is the value one season back."""
+    config = cfg.ForecastConfig(
+        data=cfg.DataConfig(
+            source=f"csv:{write_csv(tmp_path / 's.csv')}", time_col="day", target=("sales",),
+            covariates=("price",), horizon=10, season=(7, 3),
+        ),
+        model=cfg.ModelConfig(units=8, head_units=8, members=2),
+    )  # fmt: skip
+    series = data.load_series(config.data)
+    assert series.seasons == (7, 3) and series.season == 7 and series.lookback == 30
+    info = tasks.SeriesInfo.fit(series, config)
+    model = tasks.build_model_for(config.model, info)
+    assert (model.lags, model.base_season) == ((7, 3), 7)
+    at = np.array([40, 77, 100])
+    windows = data.windows(series, at)
+    out = tasks.Forecaster(model, info)(windows["history"], windows["future_times"])
+    # Horizon 10 > season 7: steps 7-9 repeat the last observed week again.
+    expected, _, _ = baseline.seasonal_naive(series.values[:, :1], at, 10, 7, series.val_start)
+    np.testing.assert_allclose(out["mean"], expected, rtol=1e-5)
+    np.testing.assert_allclose(out["quantiles"][:, :, 1], expected, rtol=1e-5)
+    # The lags are inputs of the head: its input width counts them.
+    assert model.m0_hidden.kernel.shape[0] == 8 + 1 + 10 * (2 * len(info.periods) + 2)
+    # The first model ("naive" base): no lags, random output layers.
+    naive = tasks.build_model_for(dataclasses.replace(config.model, base="naive"), info)
+    assert (naive.lags, naive.base_season) == ((), 0)
+    out = tasks.Forecaster(naive, info)(windows["history"], windows["future_times"])
+    assert np.abs(out["mean"] - expected).max() > 1e-3
+
+
+def test_the_model_beats_seasonal_naive_on_a_smooth_periodic_series(tmp_path):
+    """A daily sine with a trend (hourly): seasonal naive lags the trend by a day; the
+    tiny model, which starts from it, learns the correction. The first model (the
+    last value plus a learned correction) ends far worse, and train and evaluate say so."""
+    path = write_hourly(tmp_path / "h.csv")
+    options = ["--data", f"csv:{path}", "--time-col", "time", "--target", "temp", "--epochs", 4]
+    reports = {}
+    for base in ("seasonal", "naive"):
+        run = tmp_path / base
+        result = invoke("train", "--preset", "tiny", *options, "--base", base,
+                        "--run-dir", run, "--quiet")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        warned = "worse than seasonal naive's" in result.stderr
+        evaluated = invoke("evaluate", run, "--windows", 5, "--json")
+        reports[base] = json.loads(evaluated.stdout)
+        table = invoke("evaluate", run, "--windows", 5).output
+        assert warned == (base == "naive") == ("Warning: the RNN's MASE" in table), base
+    seasonal, naive = reports["seasonal"], reports["naive"]
+    assert seasonal["season"] == 24 and seasonal["lookback"] == 72
+    assert seasonal["rnn_beats_seasonal_naive"] and not naive["rnn_beats_seasonal_naive"]
+    snaive = seasonal["models"]["seasonal_naive"]["mae"]
+    assert seasonal["models"]["rnn"]["mae"] < 0.5 * snaive < naive["models"]["rnn"]["mae"]
+
+
+def test_the_model_reproduces_a_pure_seasonal_series(tmp_path):
+    """A noisy daily sine with no trend: seasonal naive is the best forecast there is
+    (but for the noise); quick training keeps the model on it, to within the noise."""
+    noise = 0.02
+    path = write_hourly(tmp_path / "h.csv", days=30, trend=0.0, noise=noise)
+    run = tmp_path / "run"
+    result = invoke("train", "--preset", "quick", "--data", f"csv:{path}", "--time-col", "time",
+                    "--target", "temp", "--run-dir", run, "--quiet")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(invoke("evaluate", run, "--windows", 5, "--json").stdout)
+    rnn, snaive = report["models"]["rnn"], report["models"]["seasonal_naive"]
+    # Seasonal naive's error is the difference of two noise terms: MAE 2 * noise / sqrt(pi).
+    assert snaive["mae"] == pytest.approx(2 * noise / np.sqrt(np.pi), rel=0.3)
+    assert rnn["mae"] < 2 * noise and rnn["mase"] < 1.5 * snaive["mase"]
 
 
 def test_pinball_loss_is_the_quantile_loss():
@@ -436,6 +520,8 @@ def test_bad_commands_are_usage_errors(tmp_path, run_dir):
         (["train", "--data", "s3:x"], "unknown data source 's3:x'"),
         (["train", "--data", f"csv:{tmp_path}"], "no such CSV file"),
         (["train", "--horizon", "0"], "Invalid value for '--horizon'"),
+        (["train", "--season", "7,x"], "'7,x' is not a list of integers such as 24,168"),
+        (["train", "--season", "7,7"], "seasons must be distinct positive integers"),
         (["predict", run_dir, "--target", "nope", "--out", tmp_path / "x.csv"], "no column 'nope'"),
         (["predict", run_dir, "--out", tmp_path / "no" / "f.csv"], "its folder does not exist"),
         (["predict", run_dir, "--plot", tmp_path / "no" / "f.png"], "its folder does not exist"),
