@@ -50,6 +50,8 @@ class TrainConfig:
 
     ``batch_size`` is the global batch (split across replicas). With
     ``steps_per_epoch=None`` an epoch is one pass over ``Task.train_data``.
+    ``weight_decay`` > 0 trains with AdamW (decoupled weight decay, not on
+    biases), else Adam.
     """
 
     epochs: int = 10
@@ -64,6 +66,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
     patience: int | None = None
     log_every: int = 10
+    weight_decay: float = 0.0
 
     def __post_init__(self):
         fields.positive_ints(
@@ -76,6 +79,10 @@ class TrainConfig:
         if self.schedule not in ("constant", "cosine"):
             raise ValueError(
                 f"`schedule` must be 'constant' or 'cosine'. Received: schedule={self.schedule!r}"
+            )
+        if not self.weight_decay >= 0:
+            raise ValueError(
+                f"`weight_decay` must be >= 0. Received: weight_decay={self.weight_decay}"
             )
         if self.clip_norm is not None and not self.clip_norm > 0:
             raise ValueError(
@@ -260,7 +267,13 @@ def fit(
 
     with strategy.scope():
         model = task.build_model()
-        optimizer = keras.optimizers.Adam(_schedule(config, total_steps))
+        if config.weight_decay:
+            optimizer = keras.optimizers.AdamW(
+                _schedule(config, total_steps), weight_decay=config.weight_decay
+            )
+            optimizer.exclude_from_weight_decay(var_names=["bias"])
+        else:
+            optimizer = keras.optimizers.Adam(_schedule(config, total_steps))
         optimizer.build(model.trainable_variables)
     # Bookkeeping for the host, outside the scope: plain variables, not mirrored.
     step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")

@@ -55,6 +55,41 @@ APP = rapp.App(
         click.Option(
             ["--dropout"], type=click.FloatRange(0, 1, max_open=True), help="Output dropout."
         ),
+        click.Option(
+            ["--locked-dropout/--no-locked-dropout"],
+            default=None,
+            help="One dropout mask per sequence (variational), not one per step.",
+        ),
+        click.Option(
+            ["--input-dropout"],
+            type=click.FloatRange(0, 1, max_open=True),
+            help="Dropout on the embeddings.",
+        ),
+        click.Option(
+            ["--embedding-dropout"],
+            type=click.FloatRange(0, 1, max_open=True),
+            help="Fraction of characters whose embedding is dropped per batch.",
+        ),  # fmt: skip
+        click.Option(
+            ["--weight-dropout"],
+            type=click.FloatRange(0, 1, max_open=True),
+            help="DropConnect on the recurrent kernels (one mask per batch).",
+        ),  # fmt: skip
+        click.Option(
+            ["--activation-reg"],
+            type=click.FloatRange(min=0),
+            help="AR: weight of the mean squared last-layer output.",
+        ),  # fmt: skip
+        click.Option(
+            ["--temporal-reg"],
+            type=click.FloatRange(min=0),
+            help="TAR: weight of the mean squared step-to-step change of that output.",
+        ),  # fmt: skip
+        click.Option(
+            ["--weight-decay"],
+            type=click.FloatRange(min=0),
+            help="Decoupled weight decay (AdamW); 0: Adam.",
+        ),  # fmt: skip
         click.Option(["--seq-len"], type=click.IntRange(min=2), help="Training window length."),
         click.Option(
             ["--tbptt"],
@@ -68,6 +103,13 @@ APP = rapp.App(
         "layers": "model.layers",
         "units": "model.units",
         "dropout": "model.dropout",
+        "locked_dropout": "model.locked",
+        "input_dropout": "model.input_dropout",
+        "embedding_dropout": "model.embedding_dropout",
+        "weight_dropout": "model.weight_dropout",
+        "activation_reg": "model.activation_reg",
+        "temporal_reg": "model.temporal_reg",
+        "weight_decay": "train.weight_decay",
         "seq_len": "data.seq_len",
         "tbptt": "data.tbptt",
         "data_dir": "data.data_dir",

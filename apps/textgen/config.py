@@ -36,16 +36,38 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
+    """The character model and its regularisers (AWD-LSTM's, Merity et al. 2018).
+
+    ``dropout``: on each recurrent layer's outputs; ``locked``: one mask per
+    sequence for every step (variational dropout), else a mask per step.
+    ``input_dropout``: the same on the embeddings. ``embedding_dropout``:
+    whole characters' embeddings dropped, one mask per batch.
+    ``weight_dropout``: DropConnect on each recurrent kernel, one mask per
+    batch (the native kernels take the dropped kernel). ``activation_reg``
+    and ``temporal_reg``: AR and TAR, the weights of the mean squared last
+    layer output (dropped) and of its mean squared step-to-step change.
+    """
+
     cell: str = "lstm"
     layers: int = 2
     units: int = 256
     embedding_dim: int = 64
     dropout: float = 0.0
+    locked: bool = False
+    input_dropout: float = 0.0
+    embedding_dropout: float = 0.0
+    weight_dropout: float = 0.0
+    activation_reg: float = 0.0
+    temporal_reg: float = 0.0
 
     def __post_init__(self):
         fields.one_of(self, "cell", CELLS)
         fields.positive_ints(self, "layers", "units", "embedding_dim")
-        fields.rate(self, "dropout")
+        for name in ("dropout", "input_dropout", "embedding_dropout", "weight_dropout"):
+            fields.rate(self, name)
+        for name in ("activation_reg", "temporal_reg"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"`{name}` must be >= 0. Received: {name}={getattr(self, name)}")
 
 
 @dataclasses.dataclass(frozen=True)

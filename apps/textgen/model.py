@@ -24,6 +24,11 @@ class CharRNN(keras.Model):
         units: Units per recurrent layer.
         embedding_dim: Size of the character embedding.
         dropout: Dropout on each recurrent layer's outputs while training.
+        locked: One dropout mask per sequence, shared by its steps.
+        input_dropout: Dropout on the embeddings (locked like ``dropout``).
+        embedding_dropout: Fraction of characters whose embedding is dropped
+            (zeroed for the batch, the rest scaled up).
+        weight_dropout: DropConnect on the recurrent kernels.
 
     Call arguments:
         ids: int ``[batch, time]``.
@@ -36,7 +41,18 @@ class CharRNN(keras.Model):
     """
 
     def __init__(
-        self, vocab_size, cell="lstm", layers=2, units=256, embedding_dim=64, dropout=0.0, **kwargs
+        self,
+        vocab_size,
+        cell="lstm",
+        layers=2,
+        units=256,
+        embedding_dim=64,
+        dropout=0.0,
+        locked=False,
+        input_dropout=0.0,
+        embedding_dropout=0.0,
+        weight_dropout=0.0,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
@@ -45,15 +61,31 @@ class CharRNN(keras.Model):
         self.units = units
         self.embedding_dim = embedding_dim
         self.dropout = dropout
+        self.locked = locked
+        self.input_dropout = input_dropout
+        self.embedding_dropout = embedding_dropout
+        self.weight_dropout = weight_dropout
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
         # One attribute per layer: tf.train.Checkpoint does not see layers
         # held in a list attribute of a Keras 3 model.
         for i in range(layers):
             layer = _LAYERS[cell](
-                units, return_sequences=True, return_state=True, name=f"{cell}_{i}"
+                units,
+                return_sequences=True,
+                return_state=True,
+                weight_dropout=weight_dropout,
+                name=f"{cell}_{i}",
             )
             setattr(self, f"rnn_{i}", layer)
-        self.drop = keras.layers.Dropout(dropout, name="dropout")
+        # Locked: the mask's time axis has size 1 and broadcasts over the steps.
+        self.drop = keras.layers.Dropout(
+            dropout, noise_shape=(None, 1, units) if locked else None, name="dropout"
+        )
+        self.drop_input = keras.layers.Dropout(
+            input_dropout,
+            noise_shape=(None, 1, embedding_dim) if locked else None,
+            name="input_dropout",
+        )
         self.head = keras.layers.Dense(vocab_size, name="logits")
 
     @property
@@ -90,15 +122,30 @@ class CharRNN(keras.Model):
         ]
 
     def call(self, ids, states=None, padding_mask=None, training=False):
+        logits, new_states, _, _ = self.forward(ids, states, padding_mask, training)
+        return logits, new_states
+
+    def _embed(self, ids, training):
         x = self.embedding(ids)
+        if training and self.embedding_dropout:
+            keep = 1.0 - self.embedding_dropout
+            mask = tf.cast(tf.random.uniform([self.vocab_size]) < keep, x.dtype) / keep
+            x = x * tf.gather(mask, ids)[..., None]
+        return self.drop_input(x, training=training)
+
+    def forward(self, ids, states=None, padding_mask=None, training=False):
+        """``call`` plus the last layer's output before and after its dropout
+        (``[batch, time, units]`` each), for activation regularisation."""
+        x = self._embed(ids, training)
         k = self.states_per_layer
         new_states = []
+        raw = x
         for i, rnn in enumerate(self.rnns):
             initial = None if states is None else list(states[i * k : (i + 1) * k])
-            x, *layer_states = rnn(x, initial_state=initial, mask=padding_mask, training=training)
+            raw, *layer_states = rnn(x, initial_state=initial, mask=padding_mask, training=training)
             new_states += layer_states
-            x = self.drop(x, training=training)
-        return self.head(x), new_states
+            x = self.drop(raw, training=training)
+        return self.head(x), new_states, raw, x
 
     def step(self, ids, states):
         """One character per row: ``ids [batch]`` -> ``(logits [batch, vocab], new_states)``.
@@ -122,6 +169,10 @@ class CharRNN(keras.Model):
             "units": self.units,
             "embedding_dim": self.embedding_dim,
             "dropout": self.dropout,
+            "locked": self.locked,
+            "input_dropout": self.input_dropout,
+            "embedding_dropout": self.embedding_dropout,
+            "weight_dropout": self.weight_dropout,
         }
 
 
@@ -134,6 +185,10 @@ def build_model(config: ModelConfig, vocab_size: int) -> CharRNN:
         units=config.units,
         embedding_dim=config.embedding_dim,
         dropout=config.dropout,
+        locked=config.locked,
+        input_dropout=config.input_dropout,
+        embedding_dropout=config.embedding_dropout,
+        weight_dropout=config.weight_dropout,
     )
     model(tf.zeros([1, 2], tf.int32))
     return model

@@ -80,18 +80,26 @@ def make_task(config: TextgenConfig, run_dir: Path) -> Task:
             ]
         return model
 
+    ar, tar = config.model.activation_reg, config.model.temporal_reg
+
     def loss(model, batch_data, training):
+        states = None
         if len(batch_data) == 3:
             inputs, targets, first = batch_data
             keep = 1.0 - tf.cast(first, tf.float32)[:, None]
             states = [v * keep for v in carried]
-            logits, new_states = model(inputs, states, training=training)
-            for v, s in zip(carried, new_states):
-                v.assign(tf.stop_gradient(s))
         else:
             inputs, targets = batch_data
-            logits, _ = model(inputs, training=training)
-        return _per_example_loss(logits, targets)
+        logits, new_states, raw, dropped = model.forward(inputs, states, training=training)
+        if states is not None:
+            for v, s in zip(carried, new_states):
+                v.assign(tf.stop_gradient(s))
+        found = _per_example_loss(logits, targets)
+        if training and ar:
+            found += ar * tf.reduce_mean(tf.square(dropped), axis=[1, 2])
+        if training and tar:
+            found += tar * tf.reduce_mean(tf.square(raw[:, 1:] - raw[:, :-1]), axis=[1, 2])
+        return found
 
     def train_data(epoch):
         seed = config.seed * 1000 + epoch

@@ -28,7 +28,8 @@ class DropoutMasks:
     draws the mask and the loop body reuses it; a mask drawn in another graph
     is never reused, and ``get_initial_state`` starts a fresh one per call.
 
-    The host class sets ``dropout``, ``recurrent_dropout`` and ``seed_generator``.
+    The host class sets ``dropout``, ``recurrent_dropout``, ``seed_generator``
+    and, for DropConnect on the recurrent kernel, ``weight_dropout``.
     """
 
     def _masks(self):
@@ -61,8 +62,15 @@ class DropoutMasks:
         """Mask for the previous output ``h``, ``[batch, units]``, or None."""
         return self._cached_mask("recurrent", state, self.recurrent_dropout)
 
+    def get_weight_dropout_mask(self, kernel):
+        """DropConnect mask for the recurrent kernel, its shape, or None."""
+        return self._cached_mask("weights", kernel, getattr(self, "weight_dropout", 0.0))
+
     def reset_dropout_mask(self):
         self._masks().pop("input", None)
 
     def reset_recurrent_dropout_mask(self):
         self._masks().pop("recurrent", None)
+
+    def reset_weight_dropout_mask(self):
+        self._masks().pop("weights", None)

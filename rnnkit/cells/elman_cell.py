@@ -1,7 +1,6 @@
 """The Elman (simple) recurrent cell."""
 
 import keras
-import tensorflow as tf
 from keras import activations
 
 from rnnkit.cells.recurrent_cell import RecurrentCell
@@ -52,16 +51,18 @@ class ElmanCell(RecurrentCell):
         super().__init__(units, activation=activation, **kwargs)
         self.state_size = self.units
 
-    def step(self, projected, states, recurrent_mask=None):
+    def step(self, projected, states, recurrent_mask=None, kernel_mask=None):
         h_prev = states[0]
         if recurrent_mask is not None:
             h_prev = h_prev * recurrent_mask
-        h = self.activation(projected + keras.ops.matmul(h_prev, self.recurrent_kernel))
+        h = self.activation(
+            projected + keras.ops.matmul(h_prev, self.recurrent_weights(kernel_mask))
+        )
         return h, [h]
 
-    def fused_sequence(self, inputs, states, mask=None, recurrent_mask=None):
+    def fused_sequence(self, inputs, states, mask=None, recurrent_mask=None, kernel_mask=None):
         xp = self.project(inputs)
-        U = tf.convert_to_tensor(self.recurrent_kernel)
+        U = self.recurrent_weights(kernel_mask)
         return elman_sequence(
             xp,
             tuple(states),

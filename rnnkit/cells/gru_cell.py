@@ -64,12 +64,12 @@ class GRUCell(RecurrentCell):
             return None
         return self.bias[1]
 
-    def step(self, projected, states, recurrent_mask=None):
+    def step(self, projected, states, recurrent_mask=None, kernel_mask=None):
         h_prev = states[0]
         h_in = h_prev if recurrent_mask is None else h_prev * recurrent_mask
         units = self.units
         x_z, x_r, x_h = keras.ops.split(projected, 3, axis=-1)
-        U = self.recurrent_kernel
+        U = self.recurrent_weights(kernel_mask)
         u_zr = keras.ops.matmul(h_in, U[:, : 2 * units])
         recurrent_bias = self.recurrent_bias()
         if recurrent_bias is not None:
@@ -88,12 +88,12 @@ class GRUCell(RecurrentCell):
         h = z * h_prev + (1.0 - z) * hh
         return h, [h]
 
-    def fused_sequence(self, inputs, states, mask=None, recurrent_mask=None):
+    def fused_sequence(self, inputs, states, mask=None, recurrent_mask=None, kernel_mask=None):
         act, ract = fusable_name(self.activation), fusable_name(self.recurrent_activation)
         if act is None or ract is None or not self.reset_after:
             return None
         xp = self.project(inputs)
-        U = tf.convert_to_tensor(self.recurrent_kernel)
+        U = self.recurrent_weights(kernel_mask)
         recurrent_bias = self.recurrent_bias()
         if recurrent_bias is None:
             recurrent_bias = tf.zeros([3 * self.units], dtype=xp.dtype)

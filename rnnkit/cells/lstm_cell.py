@@ -70,10 +70,10 @@ class LSTMCell(RecurrentCell):
             ]
         )
 
-    def step(self, projected, states, recurrent_mask=None):
+    def step(self, projected, states, recurrent_mask=None, kernel_mask=None):
         h_prev, c_prev = states[0], states[1]
         h_in = h_prev if recurrent_mask is None else h_prev * recurrent_mask
-        z = projected + keras.ops.matmul(h_in, self.recurrent_kernel)
+        z = projected + keras.ops.matmul(h_in, self.recurrent_weights(kernel_mask))
         z_i, z_f, z_c, z_o = keras.ops.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
@@ -82,12 +82,12 @@ class LSTMCell(RecurrentCell):
         h = o * self.activation(c)
         return h, [h, c]
 
-    def fused_sequence(self, inputs, states, mask=None, recurrent_mask=None):
+    def fused_sequence(self, inputs, states, mask=None, recurrent_mask=None, kernel_mask=None):
         act, ract = fusable_name(self.activation), fusable_name(self.recurrent_activation)
         if act is None or ract is None:
             return None
         standard = (act, ract) == ("tanh", "sigmoid") and inputs.dtype in (tf.float32, tf.float16)
-        if standard and recurrent_mask is None and _loop.plain_loops():
+        if standard and recurrent_mask is None and kernel_mask is None and _loop.plain_loops():
             # Inference: TF's stock whole-sequence LSTM op.
             return lstm_block_sequence(
                 inputs, tuple(states), self.kernel, self.recurrent_kernel, self.bias, mask
@@ -95,7 +95,7 @@ class LSTMCell(RecurrentCell):
         xp = keras.ops.matmul(inputs, to_ifog(self.kernel, self.units))
         if self.bias is not None:
             xp = xp + to_ifog(self.bias, self.units)
-        U = to_ifog(tf.convert_to_tensor(self.recurrent_kernel), self.units)
+        U = to_ifog(self.recurrent_weights(kernel_mask), self.units)
         return lstm_sequence(xp, tuple(states), U, mask, recurrent_mask, act, ract)
 
     def get_config(self):

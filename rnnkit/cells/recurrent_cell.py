@@ -1,6 +1,7 @@
 """Base class of the rnnkit cells: input projection split from the recurrent step."""
 
 import keras
+import tensorflow as tf
 from keras import activations, constraints, initializers, regularizers
 
 from rnnkit.cells.dropout import DropoutMasks
@@ -48,6 +49,10 @@ class RecurrentCell(DropoutMasks, keras.layers.Layer):
             mask per sequence.
         recurrent_dropout: Float in [0, 1): fraction of the recurrent state's
             units to drop, with one mask per sequence.
+        weight_dropout: Float in [0, 1): DropConnect on the recurrent kernel
+            (AWD-LSTM's weight drop): a fraction of its entries dropped, with
+            one mask per sequence (per batch), the same for every row and
+            step. The fused kernels take the dropped kernel as their input.
         seed: Random seed for dropout.
     """
 
@@ -69,6 +74,7 @@ class RecurrentCell(DropoutMasks, keras.layers.Layer):
         bias_constraint=None,
         dropout=0.0,
         recurrent_dropout=0.0,
+        weight_dropout=0.0,
         seed=None,
         **kwargs,
     ):
@@ -87,6 +93,7 @@ class RecurrentCell(DropoutMasks, keras.layers.Layer):
         self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = check_rate("dropout", dropout)
         self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.weight_dropout = check_rate("weight_dropout", weight_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.output_size = units
@@ -137,11 +144,19 @@ class RecurrentCell(DropoutMasks, keras.layers.Layer):
         bias = self.input_bias()
         return projected if bias is None else projected + bias
 
-    def step(self, projected, states, recurrent_mask=None):
-        """One recurrent step from the projected input: ``(output, new_states)``."""
+    def recurrent_weights(self, kernel_mask=None):
+        """The recurrent kernel, times the weight-dropout mask when one is given."""
+        kernel = tf.convert_to_tensor(self.recurrent_kernel)
+        return kernel if kernel_mask is None else kernel * kernel_mask
+
+    def step(self, projected, states, recurrent_mask=None, kernel_mask=None):
+        """One recurrent step from the projected input: ``(output, new_states)``.
+
+        ``kernel_mask``: the weight-dropout mask of the recurrent kernel, or None.
+        """
         raise NotImplementedError
 
-    def fused_sequence(self, inputs, states, mask=None, recurrent_mask=None):
+    def fused_sequence(self, inputs, states, mask=None, recurrent_mask=None, kernel_mask=None):
         """The whole time-major sequence ``[T, B, I]`` through a fused kernel.
 
         Returns ``(hs, final_states)`` with ``hs`` the ``[T, B, units]`` output
@@ -151,19 +166,21 @@ class RecurrentCell(DropoutMasks, keras.layers.Layer):
 
     def call(self, inputs, states, training=False):
         states = list(states) if isinstance(states, (list, tuple)) else [states]
-        recurrent_mask = None
+        recurrent_mask = kernel_mask = None
         if training:
             input_mask = self.get_dropout_mask(inputs)
             if input_mask is not None:
                 inputs = inputs * input_mask
             recurrent_mask = self.get_recurrent_dropout_mask(states[0])
-        return self.step(self.project(inputs), states, recurrent_mask)
+            kernel_mask = self.get_weight_dropout_mask(self.recurrent_kernel)
+        return self.step(self.project(inputs), states, recurrent_mask, kernel_mask)
 
     def get_initial_state(self, batch_size=None):
         # keras.layers.RNN asks for the initial state once per call: a good
         # moment to start fresh dropout masks (see DropoutMasks).
         self.reset_dropout_mask()
         self.reset_recurrent_dropout_mask()
+        self.reset_weight_dropout_mask()
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
         return [keras.ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in sizes]
 
@@ -183,6 +200,7 @@ class RecurrentCell(DropoutMasks, keras.layers.Layer):
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
+            "weight_dropout": self.weight_dropout,
             "seed": self.seed,
         }
         return {**super().get_config(), **config}

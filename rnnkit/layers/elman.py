@@ -16,7 +16,7 @@ class Elman(CellLayer):
     Args:
         units: Positive integer, dimensionality of the output space.
         **kwargs: `ElmanCell` arguments (`activation`, `dropout`,
-            `recurrent_dropout`, initializers, ...) and `Recurrent` arguments
+            `recurrent_dropout`, `weight_dropout`, initializers, ...) and `Recurrent` arguments
             (`return_sequences`, `return_state`, `go_backwards`, `stateful`,
             `fused`, ...).
 

@@ -17,7 +17,7 @@ class GRU(CellLayer):
     Args:
         units: Positive integer, dimensionality of the output space.
         **kwargs: `GRUCell` arguments (`activation`, `recurrent_activation`,
-            `reset_after`, `dropout`, `recurrent_dropout`, initializers, ...)
+            `reset_after`, `dropout`, `recurrent_dropout`, `weight_dropout`, initializers, ...)
             and `Recurrent` arguments (`return_sequences`, `return_state`,
             `go_backwards`, `stateful`, `fused`, ...).
 

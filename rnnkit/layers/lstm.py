@@ -17,7 +17,7 @@ class LSTM(CellLayer):
     Args:
         units: Positive integer, dimensionality of the output space.
         **kwargs: `LSTMCell` arguments (`activation`, `recurrent_activation`,
-            `unit_forget_bias`, `dropout`, `recurrent_dropout`, initializers,
+            `unit_forget_bias`, `dropout`, `recurrent_dropout`, `weight_dropout`, initializers,
             ...) and `Recurrent` arguments (`return_sequences`,
             `return_state`, `go_backwards`, `stateful`, `fused`, ...).
 

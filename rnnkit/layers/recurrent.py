@@ -87,12 +87,14 @@ class Recurrent(keras.layers.RNN):
         cell = self.cell
         states = [tf.convert_to_tensor(s) for s in initial_state]
         own_cell = isinstance(cell, RecurrentCell)
-        recurrent_mask = None
+        recurrent_mask = kernel_mask = None
         if own_cell and training:
             input_mask = cell.get_dropout_mask(sequences[:, 0])
             recurrent_mask = cell.get_recurrent_dropout_mask(states[0])
+            kernel_mask = cell.get_weight_dropout_mask(cell.recurrent_kernel)
             cell.reset_dropout_mask()
             cell.reset_recurrent_dropout_mask()
+            cell.reset_weight_dropout_mask()
             if input_mask is not None:
                 sequences = sequences * input_mask[:, tf.newaxis]
 
@@ -109,7 +111,7 @@ class Recurrent(keras.layers.RNN):
             # Native or XLA-compiled loops are a large win for training;
             # inference and export graphs keep to stock, XLA-free ops.
             with training_loops(training is True):
-                result = cell.fused_sequence(inputs, states, mask, recurrent_mask)
+                result = cell.fused_sequence(inputs, states, mask, recurrent_mask, kernel_mask)
         if result is not None:
             hs, final_states = result
             outputs = hs
@@ -119,7 +121,7 @@ class Recurrent(keras.layers.RNN):
                 outputs = hs * (mask if self.zero_output_for_mask else _valid_so_far(mask))
         elif own_cell:
             projected = cell.project(inputs)
-            step = lambda x, s: cell.step(x, s, recurrent_mask)  # noqa: E731
+            step = lambda x, s: cell.step(x, s, recurrent_mask, kernel_mask)  # noqa: E731
             outputs, final_states = self._step_loop(step, projected, states, mask)
         else:
             kwargs = {"training": training} if self._cell_takes_training() else {}
@@ -180,6 +182,7 @@ _CELL_ARGS = (
     "bias_constraint",
     "dropout",
     "recurrent_dropout",
+    "weight_dropout",
     "seed",
 )
 

@@ -325,3 +325,44 @@ def test_recurrent_dropout_mask_is_fixed_across_time():
         np.testing.assert_array_equal(out, np.repeat(out[:, :1], 5, axis=1))
         assert 0.2 < (out[:, 0] == 0).mean() < 0.8
     assert not np.array_equal(first, second)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "elman"])
+def test_weight_dropout_fused_matches_step_loop_and_is_one_mask_per_batch(kind):
+    """DropConnect on the recurrent kernel: the fused kernel, fed the dropped kernel, gives
+    the step loop's outputs and gradients; every row and step shares one mask, and the
+    next call draws another."""
+    make_mine, _ = PAIRS[kind]
+    fused = make_mine(return_sequences=True, return_state=True, weight_dropout=0.5, seed=3)
+    loop = make_mine(
+        return_sequences=True, return_state=True, weight_dropout=0.5, seed=3, fused=False
+    )
+    fused(X)
+    loop(X)
+    loop.set_weights(fused.get_weights())
+    got, got_grads = tf.function(lambda x: _run(fused, x, MASKS["right"]))(X)
+    want, want_grads = tf.function(lambda x: _run(loop, x, MASKS["right"]))(X)
+    for a, b in zip(got + got_grads, want + want_grads):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    plain, _ = _run(fused, X, MASKS["right"], training=False)
+    assert not np.allclose(got[0], plain[0], atol=1e-3)
+    # Identical rows stay identical: the mask is on the weights, not on the rows.
+    same = np.repeat(X[:1], 4, axis=0)
+    call = tf.function(lambda x: fused(x, training=True)[0])
+    first, second = call(same).numpy(), call(same).numpy()
+    np.testing.assert_allclose(first, np.repeat(first[:1], 4, axis=0), atol=1e-6)
+    assert not np.allclose(first, second, atol=1e-4)
+    # Inference ignores it: the kernel as trained.
+    np.testing.assert_allclose(fused(same)[0], np.repeat(fused(same[:1])[0], 4, axis=0), atol=1e-6)
+    assert fused.get_config()["weight_dropout"] == 0.5
+
+
+def test_weight_dropout_drops_the_given_fraction_and_rescales():
+    cell = cells.LSTMCell(64, weight_dropout=0.3, seed=1)
+    cell.build((None, 4))
+    mask = cell.get_weight_dropout_mask(cell.recurrent_kernel).numpy()
+    assert mask.shape == (64, 256)
+    np.testing.assert_allclose(np.unique(mask), [0.0, 1 / 0.7], rtol=1e-6)
+    assert (mask == 0).mean() == pytest.approx(0.3, abs=0.02)
+    with pytest.raises(ValueError, match="weight_dropout"):
+        cells.GRUCell(4, weight_dropout=1.0)

@@ -189,6 +189,24 @@ def test_clip_norm_shrinks_the_update(tmp_path):
     assert first_update(1e-9, "clipped") < 1e-3
 
 
+def test_weight_decay_trains_with_adamw_and_spares_the_biases(tmp_path):
+    """With the gradient clipped to nothing, only AdamW's decoupled decay moves the
+    weights: every kernel shrinks by (1 - lr * decay) a step; biases do not move."""
+    lr, decay, steps = 0.1, 0.5, 3
+    config = training.TrainConfig(
+        epochs=1, batch_size=BATCH, steps_per_epoch=steps, learning_rate=lr, clip_norm=1e-12,
+        schedule="constant", weight_decay=decay,
+    )  # fmt: skip
+    task = _make_task()
+    before = [v.numpy() for v in task.build_model().trainable_variables]
+    model = training.fit(task, config, tmp_path / "run", "default", verbose=False).model
+    for variable, value in zip(model.trainable_variables, before, strict=True):
+        expected = value if "bias" in variable.path else value * (1 - lr * decay) ** steps
+        np.testing.assert_allclose(variable, expected, rtol=1e-3, atol=1e-6, err_msg=variable.path)
+    with pytest.raises(ValueError, match="weight_decay"):
+        training.TrainConfig(weight_decay=-1.0)
+
+
 def test_bad_config_values_are_refused():
     with pytest.raises(ValueError, match="`epochs` must be a positive integer. Received: epochs=0"):
         training.TrainConfig(epochs=0)

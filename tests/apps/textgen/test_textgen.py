@@ -229,6 +229,82 @@ def test_tbptt_training_runs(tmp_path):
     assert config["data"]["tbptt"] == 8 and config["model"]["cell"] == "gru"
 
 
+def _awd_model(**kwargs):
+    from apps.textgen.model import build_model
+
+    return build_model(cfg.ModelConfig(layers=1, units=16, embedding_dim=8, **kwargs), 40)
+
+
+def test_locked_dropout_keeps_one_mask_per_sequence():
+    """Locked (variational) dropout: a unit dropped at one step is dropped at every step."""
+    model = _awd_model(dropout=0.5, input_dropout=0.5, locked=True)
+    ids = tf.constant(np.random.default_rng(0).integers(1, 40, size=(8, 12)), tf.int32)
+    _, _, raw, dropped = model.forward(ids, training=True)
+    zero = (dropped.numpy() == 0) & (raw.numpy() != 0)
+    per_unit = zero.any(axis=1)  # [batch, units]: dropped at some step
+    np.testing.assert_array_equal(zero, np.repeat(per_unit[:, None], 12, axis=1))
+    assert 0.3 < per_unit.mean() < 0.7
+    unlocked = _awd_model(dropout=0.5)
+    _, _, raw, dropped = unlocked.forward(ids, training=True)
+    zero = (dropped.numpy() == 0) & (raw.numpy() != 0)
+    assert not (zero == zero[:, :1]).all()  # a fresh mask per step
+    # Inference: no dropout at all.
+    _, _, raw, dropped = model.forward(ids, training=False)
+    np.testing.assert_array_equal(raw, dropped)
+
+
+def test_embedding_dropout_drops_whole_characters():
+    model = _awd_model(embedding_dropout=0.5)
+    ids = tf.constant([[3, 5, 3, 7, 5, 3, 9, 7]] * 4, tf.int32)
+    embedded = model._embed(ids, training=True).numpy()
+    plain = model.embedding(ids).numpy()
+    dropped = (embedded == 0).all(axis=-1)
+    # A character is dropped everywhere in the batch or nowhere; kept ones are scaled by 2.
+    for char in (3, 5, 7, 9):
+        where = ids.numpy() == char
+        assert dropped[where].all() or not dropped[where].any()
+    kept = ~dropped
+    np.testing.assert_allclose(embedded[kept], 2 * plain[kept], rtol=1e-6)
+    np.testing.assert_array_equal(model._embed(ids, training=False), plain)
+
+
+def test_activation_regularisers_add_to_the_training_loss_only(tmp_path):
+    config = cfg.PRESETS["tiny"]
+    plain_task = tasks.make_task(config, tmp_path)
+    batch = next(iter(plain_task.train_data(0)))
+    model = plain_task.build_model()
+    base_train = plain_task.loss(model, batch, True).numpy()
+    regularised = rapp.replace_all(config, {"model.activation_reg": 2.0, "model.temporal_reg": 1.0})
+    task = tasks.make_task(regularised, tmp_path)
+    _, _, raw, _ = model.forward(batch[0], training=True)
+    ar = 2.0 * tf.reduce_mean(tf.square(raw), axis=[1, 2])
+    tar = 1.0 * tf.reduce_mean(tf.square(raw[:, 1:] - raw[:, :-1]), axis=[1, 2])
+    # No dropout in tiny: the training loss is deterministic.
+    np.testing.assert_allclose(
+        task.loss(model, batch, True), base_train + ar.numpy() + tar.numpy(), rtol=1e-5
+    )
+    np.testing.assert_allclose(task.loss(model, batch, False), plain_task.loss(model, batch, False))
+
+
+def test_awd_options_train_end_to_end_with_adamw(tmp_path):
+    run = tmp_path / "r"
+    result = invoke(
+        "train", "--preset", "tiny", "--tbptt", 16, "--dropout", 0.2, "--locked-dropout",
+        "--input-dropout", 0.1, "--embedding-dropout", 0.1, "--weight-dropout", 0.3,
+        "--activation-reg", 1, "--temporal-reg", 1, "--weight-decay", 0.1, "--run-dir", run,
+        "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["weight_dropout"] == 0.3 and config["model"]["locked"] is True
+    assert config["train"]["weight_decay"] == 0.1
+    model = rapp.load_run(APP, run).model
+    assert model.rnn_0.cell.weight_dropout == 0.3
+    # The exported model generates with the trained weights, no dropout.
+    out = invoke("generate", run, "--prompt", "ROMEO:", "--length", 20, "--temperature", 0)
+    assert out.exit_code == 0 and out.output.startswith("ROMEO:")
+
+
 def test_user_files_and_folders(tmp_path):
     text = (data.EMBEDDED.read_text()[:30_000]).replace("HAMLET", "HAMLÉT")
     (tmp_path / "docs").mkdir()
