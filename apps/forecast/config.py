@@ -71,12 +71,10 @@ class ModelConfig:
     what a linear autoregression misses. ``members``: a deep ensemble of that
     many networks, each trained on its own loss, averaged. ``base``: what
     the network corrects. ``"seasonal"``: the seasonal naive forecast (the
-    value one season back) times a trainable gate per horizon step, which
-    starts at the least-squares blend of naive and seasonal naive on the
-    training windows; the values one of each season back are inputs of the
-    head, and the output layers start at zero, so training starts from that
-    blend (seasonal naive itself where it fits best). ``"naive"``: the last
-    value, with randomly initialised output layers (the first model).
+    value one season back), with the values one of each season back as
+    inputs of the head, whose output layers start at zero, so an untrained
+    model forecasts seasonal naive exactly; ``"naive"``: the last value,
+    with randomly initialised output layers (the first model).
     """
 
     cell: str = "lstm"

@@ -21,14 +21,10 @@ class SeriesForecaster(keras.Model):
     season before every future step, to the whole horizon: the mean and each
     quantile, per target. An optional linear highway from the history to the
     horizon (LSTNet) carries what a linear autoregression can do. With a
-    ``base_season``, all of that is a correction added to a base: the
-    seasonal naive forecast of that season times a trainable ``base_gate``
-    per horizon step and target (1: seasonal naive; 0: the last value,
-    naive; ``apps.forecast.tasks`` starts it at the least-squares blend of
-    the two on the training windows). With ``zero_init`` the output layers
-    start at zero, so an untrained model forecasts its base exactly (with the
-    gate at 1, seasonal naive), and training only has to learn where the
-    series departs from it.
+    ``base_season``, all of that is a correction added to the seasonal naive
+    forecast of that season, and with ``zero_init`` the output layers start
+    at zero: the untrained model forecasts seasonal naive exactly, and
+    training only has to learn where the series departs from it.
     Quantiles are sorted, so they never cross. A non-trainable
     ``calibration`` weight ``[horizon, n_quantiles, n_targets]`` is added to
     the quantiles (``calibrated=True``): offsets fitted on validation windows
@@ -169,11 +165,6 @@ class SeriesForecaster(keras.Model):
                 if self.highway:
                     with keras.name_scope("highway"):
                         layers["ar"].build((None, self.lookback * self.n_targets))
-        if self.base_season:
-            with keras.name_scope("base"):
-                self.base_gate = self.add_weight(
-                    shape=(self.horizon, self.n_targets), initializer="ones", name="gate"
-                )
         with keras.name_scope("calibration"):
             self.calibration = self.add_weight(
                 shape=(self.horizon, self.n_quantiles, self.n_targets),
@@ -201,8 +192,7 @@ class SeriesForecaster(keras.Model):
         ]
         base = 0.0
         if self.base_season:
-            base = self.base_gate * self.seasonal_naive(history, self.base_season)
-            base = base[:, :, None, :]
+            base = self.seasonal_naive(history, self.base_season)[:, :, None, :]
         means, quantiles = [], []
         for k in range(self.members):
             layers = self._member(k)

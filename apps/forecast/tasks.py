@@ -262,16 +262,6 @@ def per_example_loss(model, inputs, target, quantiles, training):
     return squared + pinball
 
 
-def base_gate(snaive, target) -> np.ndarray:
-    """``[horizon, targets]``: per step and target, the least-squares weight ``g`` of the
-    forecast ``g * snaive`` (scaled units: 0 is the naive forecast, so ``g`` blends naive
-    and seasonal naive); 1 where the seasonal naive value is the last value itself."""
-    snaive, target = np.asarray(snaive, np.float64), np.asarray(target, np.float64)
-    power = (snaive**2).sum(axis=0)
-    gate = (snaive * target).sum(axis=0) / np.where(power > 0, power, 1.0)
-    return np.where(power > 0, gate, 1.0).astype(np.float32)
-
-
 def calibration_offsets(quantiles, target, levels) -> np.ndarray:
     """Offsets ``[horizon, quantiles, targets]`` that calibrate each central interval.
 
@@ -361,13 +351,7 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
     holder: dict = {}
 
     def build():
-        model = build_model_for(config.model, info)
-        if model.base_season:
-            # Start from the blend of naive and seasonal naive that fits the training windows
-            # best (a resumed run restores the trained gate from its checkpoint).
-            snaive = model.seasonal_naive(tf.constant(train_inputs["history"]), model.base_season)
-            model.base_gate.assign(base_gate(snaive.numpy(), train_target))
-        return model
+        return build_model_for(config.model, info)
 
     def loss(model, batch, training):
         inputs, target = batch

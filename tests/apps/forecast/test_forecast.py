@@ -264,17 +264,6 @@ def test_an_untrained_model_forecasts_seasonal_naive(tmp_path):
     assert np.abs(out["mean"] - expected).max() > 1e-3
 
 
-def test_the_base_starts_at_the_least_squares_blend_of_naive_and_seasonal_naive():
-    rng = np.random.default_rng(0)
-    snaive = rng.normal(size=(500, 3, 2))
-    target = np.stack([snaive[:, :, 0], 0.3 * snaive[:, :, 1]], axis=-1)
-    target += rng.normal(0, 0.01, target.shape)
-    snaive[:, 2] = 0.0  # a step whose seasonal naive value is the last value itself
-    gate = tasks.base_gate(snaive, target)
-    np.testing.assert_allclose(gate[:2], [[1.0, 0.3], [1.0, 0.3]], atol=0.01)
-    np.testing.assert_array_equal(gate[2], [1.0, 1.0])
-
-
 def test_the_model_beats_seasonal_naive_on_a_smooth_periodic_series(tmp_path):
     """A daily sine with a trend (hourly): seasonal naive lags the trend by a day; the
     tiny model, which starts from it, learns the correction. The first model (the
