@@ -31,6 +31,10 @@ RUNS_DIR = Path("runs")
 RUN_ID_ENV = "RNNKIT_RUN_ID"
 
 
+# The click type of a dropout rate: [0, 1).
+DROPOUT_RATE = click.FloatRange(0, 1, max_open=True)
+
+
 class InputError(ValueError):
     """Bad input from the user (options, data, paths): a one-line message, exit code 2."""
 

@@ -62,9 +62,7 @@ APP = rapp.App(
     train_options=[
         click.Option(["--cell"], type=click.Choice(cfg.CELLS), help="Decoder cell."),
         click.Option(["--units"], type=click.IntRange(min=1), help="Decoder cell units."),
-        click.Option(
-            ["--dropout"], type=click.FloatRange(0, 1, max_open=True), help="Decoder dropout."
-        ),
+        click.Option(["--dropout"], type=rapp.DROPOUT_RATE, help="Decoder dropout."),
         click.Option(
             ["--encoder"], type=click.Choice(cfg.ENCODERS), help="cnn (from scratch) or a backbone."
         ),

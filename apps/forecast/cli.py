@@ -121,9 +121,7 @@ APP = rapp.App(
         click.Option(["--cell"], type=click.Choice(cfg.CELLS), help="Recurrent cell."),
         click.Option(["--layers"], type=click.IntRange(min=1), help="Stacked recurrent layers."),
         click.Option(["--units"], type=click.IntRange(min=1), help="Units per layer."),
-        click.Option(
-            ["--dropout"], type=click.FloatRange(0, 1, max_open=True), help="Output dropout."
-        ),
+        click.Option(["--dropout"], type=rapp.DROPOUT_RATE, help="Output dropout."),
         click.Option(
             ["--members"], type=click.IntRange(min=1), help="Ensemble members (averaged)."
         ),

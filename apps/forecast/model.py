@@ -186,13 +186,10 @@ class SeriesForecaster(keras.Model):
         history = inputs["history"]
         batch = tf.shape(history)[0]
         calendar = tf.reshape(inputs["calendar"], [batch, self.horizon * self.n_calendar])
-        lagged = [
-            tf.reshape(self.seasonal_naive(history, s), [batch, self.horizon * self.n_targets])
-            for s in self.lags
-        ]
-        base = 0.0
-        if self.base_season:
-            base = self.seasonal_naive(history, self.base_season)[:, :, None, :]
+        # The seasonal naive forecast of every lag, computed once for all members;
+        # the base season is one of them.
+        naive = {s: self.seasonal_naive(history, s) for s in self.lags}
+        lagged = [tf.reshape(naive[s], [batch, self.horizon * self.n_targets]) for s in self.lags]
         means, quantiles = [], []
         for k in range(self.members):
             layers = self._member(k)
@@ -205,7 +202,8 @@ class SeriesForecaster(keras.Model):
             if self.highway:
                 past = tf.reshape(history[:, :, : self.n_targets], [batch, -1])
                 out += tf.reshape(layers["ar"](past), [batch, self.horizon, 1, self.n_targets])
-            out += base
+            if self.base_season:
+                out += naive[self.base_season][:, :, None, :]
             means.append(out[:, :, 0])
             quantiles.append(tf.sort(out[:, :, 1:], axis=2))
         return tf.stack(means), tf.stack(quantiles)

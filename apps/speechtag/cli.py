@@ -65,7 +65,7 @@ APP = rapp.App(
         ),
         click.Option(
             ["--dropout"],
-            type=click.FloatRange(0, 1, max_open=True),
+            type=rapp.DROPOUT_RATE,
             help="Dropout between layers.",
         ),
         click.Option(

@@ -52,9 +52,7 @@ APP = rapp.App(
         click.Option(["--cell"], type=click.Choice(cfg.CELLS), help="Recurrent cell."),
         click.Option(["--layers"], type=click.IntRange(min=1), help="Stacked recurrent layers."),
         click.Option(["--units"], type=click.IntRange(min=1), help="Units per layer."),
-        click.Option(
-            ["--dropout"], type=click.FloatRange(0, 1, max_open=True), help="Output dropout."
-        ),
+        click.Option(["--dropout"], type=rapp.DROPOUT_RATE, help="Output dropout."),
         click.Option(
             ["--locked-dropout/--no-locked-dropout"],
             default=None,
@@ -62,34 +60,34 @@ APP = rapp.App(
         ),
         click.Option(
             ["--input-dropout"],
-            type=click.FloatRange(0, 1, max_open=True),
+            type=rapp.DROPOUT_RATE,
             help="Dropout on the embeddings.",
         ),
         click.Option(
             ["--embedding-dropout"],
-            type=click.FloatRange(0, 1, max_open=True),
+            type=rapp.DROPOUT_RATE,
             help="Fraction of characters whose embedding is dropped per batch.",
-        ),  # fmt: skip
+        ),
         click.Option(
             ["--weight-dropout"],
-            type=click.FloatRange(0, 1, max_open=True),
+            type=rapp.DROPOUT_RATE,
             help="DropConnect on the recurrent kernels (one mask per batch).",
-        ),  # fmt: skip
+        ),
         click.Option(
             ["--activation-reg"],
             type=click.FloatRange(min=0),
             help="AR: weight of the mean squared last-layer output.",
-        ),  # fmt: skip
+        ),
         click.Option(
             ["--temporal-reg"],
             type=click.FloatRange(min=0),
             help="TAR: weight of the mean squared step-to-step change of that output.",
-        ),  # fmt: skip
+        ),
         click.Option(
             ["--weight-decay"],
             type=click.FloatRange(min=0),
             help="Decoupled weight decay (AdamW); 0: Adam.",
-        ),  # fmt: skip
+        ),
         click.Option(["--seq-len"], type=click.IntRange(min=2), help="Training window length."),
         click.Option(
             ["--tbptt"],

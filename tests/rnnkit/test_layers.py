@@ -286,21 +286,13 @@ def test_unroll_is_refused():
         L.LSTM(4, unroll=True)
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru", "elman"])
-def test_dropout_fused_matches_step_loop_with_same_masks(kind):
-    """Same seed, same masks: the fused kernel's dropout gradients match the step loop."""
+def _fused_matches_loop(kind, **dropout):
+    """A fused layer and a step-loop twin with the same seed, so the same masks: their
+    outputs, states and gradients agree in training. Returns the fused layer and its
+    training outputs."""
     make_mine, _ = PAIRS[kind]
-    fused = make_mine(
-        return_sequences=True, return_state=True, dropout=0.3, recurrent_dropout=0.3, seed=5
-    )
-    loop = make_mine(
-        return_sequences=True,
-        return_state=True,
-        dropout=0.3,
-        recurrent_dropout=0.3,
-        seed=5,
-        fused=False,
-    )
+    fused = make_mine(return_sequences=True, return_state=True, **dropout)
+    loop = make_mine(return_sequences=True, return_state=True, fused=False, **dropout)
     fused(X)
     loop(X)
     loop.set_weights(fused.get_weights())
@@ -308,6 +300,13 @@ def test_dropout_fused_matches_step_loop_with_same_masks(kind):
     want, want_grads = tf.function(lambda x: _run(loop, x, MASKS["right"]))(X)
     for a, b in zip(got + got_grads, want + want_grads):
         np.testing.assert_allclose(a, b, atol=1e-5)
+    return fused, got
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "elman"])
+def test_dropout_fused_matches_step_loop_with_same_masks(kind):
+    """Same seed, same masks: the fused kernel's dropout gradients match the step loop."""
+    fused, got = _fused_matches_loop(kind, dropout=0.3, recurrent_dropout=0.3, seed=5)
     no_dropout, _ = _run(fused, X, MASKS["right"], training=False)
     assert not np.allclose(got[0], no_dropout[0], atol=1e-3)
 
@@ -332,18 +331,7 @@ def test_weight_dropout_fused_matches_step_loop_and_is_one_mask_per_batch(kind):
     """DropConnect on the recurrent kernel: the fused kernel, fed the dropped kernel, gives
     the step loop's outputs and gradients; every row and step shares one mask, and the
     next call draws another."""
-    make_mine, _ = PAIRS[kind]
-    fused = make_mine(return_sequences=True, return_state=True, weight_dropout=0.5, seed=3)
-    loop = make_mine(
-        return_sequences=True, return_state=True, weight_dropout=0.5, seed=3, fused=False
-    )
-    fused(X)
-    loop(X)
-    loop.set_weights(fused.get_weights())
-    got, got_grads = tf.function(lambda x: _run(fused, x, MASKS["right"]))(X)
-    want, want_grads = tf.function(lambda x: _run(loop, x, MASKS["right"]))(X)
-    for a, b in zip(got + got_grads, want + want_grads):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+    fused, got = _fused_matches_loop(kind, weight_dropout=0.5, seed=3)
     plain, _ = _run(fused, X, MASKS["right"], training=False)
     assert not np.allclose(got[0], plain[0], atol=1e-3)
     # Identical rows stay identical: the mask is on the weights, not on the rows.
