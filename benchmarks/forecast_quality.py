@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--preset", default="full", choices=["tiny", "quick", "full"])
     parser.add_argument("--series", action="append", default=[])
     parser.add_argument("--seeds", type=int, default=1, help="train seeds 0..N-1 per series")
-    parser.add_argument("--base", choices=["seasonal", "naive"], help="the model's base")
+    parser.add_argument("--base", choices=["auto", "seasonal", "naive"], help="the model's base")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     series_names = args.series or ["co2", "sunspots", "elnino"]

@@ -45,11 +45,20 @@ def _evaluate(run, options):
     return tasks.evaluate(run.config, run.model, SeriesInfo.load(run.path), options)
 
 
+_MEMBERS = {
+    "seasonal": "seasonal naive",
+    "naive": "the last value",
+    "all": "seasonal naive (half) and the last value (half)",
+    "custom": "their bases with custom weights",
+}
+
+
 def _report(report):
     lines = [
         f"Backtest on {report['source']}: {report['windows']} windows of {report['horizon']} "
         f"steps, {report['stride']} apart, origins {report['first_origin'][:10]} to "
-        f"{report['last_origin'][:10]}; targets {', '.join(report['targets'])}",
+        f"{report['last_origin'][:10]}; targets {', '.join(report['targets'])}; the RNN's "
+        f"networks correct {_MEMBERS[report['members']]}",
         f"{'model':<16}" + "".join(f"{m:>10}" for m in ("MAE", "RMSE", "sMAPE %", "MASE"))
         + f"{'cover 10-90 %':>15}",
     ]  # fmt: skip
@@ -128,7 +137,8 @@ APP = rapp.App(
         click.Option(
             ["--base"],
             type=click.Choice(cfg.BASES),
-            help="What the network corrects: seasonal naive (default) or the last value.",
+            help="What the networks correct: seasonal naive, the last value, or auto: "
+            "networks of both, chosen on the validation windows.",
         ),
     ],
     option_fields={

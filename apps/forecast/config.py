@@ -6,7 +6,7 @@ from rnnkit import fields
 from rnnkit.training import TrainConfig
 
 CELLS = ("lstm", "gru", "elman")
-BASES = ("seasonal", "naive")
+BASES = ("auto", "seasonal", "naive")
 FILLS = ("interpolate", "error")
 
 
@@ -70,11 +70,14 @@ class ModelConfig:
     forecast (LSTNet's autoregressive highway), so the recurrent part models
     what a linear autoregression misses. ``members``: a deep ensemble of that
     many networks, each trained on its own loss, averaged. ``base``: what
-    the network corrects. ``"seasonal"``: the seasonal naive forecast (the
+    the networks correct. ``"seasonal"``: the seasonal naive forecast (the
     value one season back), with the values one of each season back as
     inputs of the head, whose output layers start at zero, so an untrained
     model forecasts seasonal naive exactly; ``"naive"``: the last value,
-    with randomly initialised output layers (the first model).
+    with randomly initialised output layers (the first model); ``"auto"``:
+    ``members`` networks of each, and after every epoch the validation
+    windows choose the seasonal ones, the naive ones or all of them (the
+    untrained model is seasonal naive, as with ``"seasonal"``).
     """
 
     cell: str = "lstm"
@@ -85,7 +88,7 @@ class ModelConfig:
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
     highway: bool = True
     members: int = 1
-    base: str = "seasonal"
+    base: str = "auto"
 
     def __post_init__(self):
         fields.one_of(self, "cell", CELLS)

@@ -1,6 +1,7 @@
 """forecast's model: an rnnkit encoder over the lookback window -> the whole horizon at once."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 import rnnkit.layers
@@ -20,12 +21,16 @@ class SeriesForecaster(keras.Model):
     features of every future step and, for each of ``lags``, the value one
     season before every future step, to the whole horizon: the mean and each
     quantile, per target. An optional linear highway from the history to the
-    horizon (LSTNet) carries what a linear autoregression can do. With a
-    ``base_season``, all of that is a correction added to the seasonal naive
-    forecast of that season, and with ``zero_init`` the output layers start
-    at zero: the untrained model forecasts seasonal naive exactly, and
-    training only has to learn where the series departs from it.
-    Quantiles are sorted, so they never cross. A non-trainable
+    horizon (LSTNet) carries what a linear autoregression can do. Each
+    member corrects a base forecast (``member_bases``): the seasonal naive
+    forecast of a season, with output and highway layers that start at
+    zero, so the untrained member forecasts seasonal naive exactly and
+    training only has to learn where the series departs from it; or the
+    last value, with randomly initialised output layers. Quantiles are
+    sorted, so they never cross. The forecast is the members' average
+    weighted by the non-trainable ``member_weights``: at first the seasonal
+    members alone; ``candidate_weights`` lists the choices validation picks
+    from (see ``apps.forecast.tasks``). A non-trainable
     ``calibration`` weight ``[horizon, n_quantiles, n_targets]`` is added to
     the quantiles (``calibrated=True``): offsets fitted on validation windows
     after each epoch (conformalized quantile regression), saved with the
@@ -45,13 +50,13 @@ class SeriesForecaster(keras.Model):
         dropout: Dropout on the recurrent outputs while training.
         highway: Whether to add the linear history-to-horizon map.
         members: Independently initialised copies of the network, each
-            trained on its own loss; the forecast is their average (a deep
-            ensemble, which steadies forecasts from short series).
+            trained on its own loss; the forecast is their weighted average
+            (a deep ensemble, which steadies forecasts from short series).
         lags: Seasons (each at most ``lookback``) whose seasonal naive
             forecasts the head reads.
-        base_season: The season (one of ``lags``) whose seasonal naive
-            forecast the output is added to; 0: the last value (naive).
-        zero_init: Whether the output and highway layers start at zero.
+        member_bases: Per member, the season (one of ``lags``) whose
+            seasonal naive forecast it corrects, or 0: the last value
+            (naive). Default: every member naive.
 
     Call arguments:
         inputs: dict with ``history [batch, lookback, n_features]``,
@@ -80,8 +85,7 @@ class SeriesForecaster(keras.Model):
         highway=True,
         members=1,
         lags=(),
-        base_season=0,
-        zero_init=False,
+        member_bases=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -99,16 +103,21 @@ class SeriesForecaster(keras.Model):
         self.highway = highway
         self.members = members
         self.lags = tuple(int(s) for s in lags)
-        self.base_season = int(base_season)
-        self.zero_init = bool(zero_init)
+        bases = (0,) * members if member_bases is None else member_bases
+        self.member_bases = tuple(int(s) for s in bases)
         if any(not 1 <= s <= lookback for s in self.lags):
             raise ValueError(f"`lags` must lie in [1, lookback={lookback}]. Received: {lags}")
-        if self.base_season and self.base_season not in self.lags:
-            raise ValueError(f"`base_season` {base_season} is not one of `lags` {lags}")
-        out_init = "zeros" if zero_init else "glorot_uniform"
+        if len(self.member_bases) != members or any(
+            s and s not in self.lags for s in self.member_bases
+        ):
+            raise ValueError(
+                f"`member_bases` must give each of the {members} members 0 or one of `lags` "
+                f"{self.lags}. Received: {member_bases}"
+            )
         # One attribute per layer: tf.train.Checkpoint does not see layers
         # held in a list attribute of a Keras 3 model.
         for k in range(members):
+            out_init = "zeros" if self.member_bases[k] else "glorot_uniform"
             for i in range(layers):
                 last = i == layers - 1
                 layer = _LAYERS[cell](units, return_sequences=not last, name=f"{cell}_{i}")
@@ -165,6 +174,13 @@ class SeriesForecaster(keras.Model):
                 if self.highway:
                     with keras.name_scope("highway"):
                         layers["ar"].build((None, self.lookback * self.n_targets))
+        with keras.name_scope("ensemble"):
+            self.member_weights = self.add_weight(
+                shape=(self.members,),
+                initializer=keras.initializers.Constant(self.candidate_weights()[0][1]),
+                trainable=False,
+                name="member_weights",
+            )
         with keras.name_scope("calibration"):
             self.calibration = self.add_weight(
                 shape=(self.horizon, self.n_quantiles, self.n_targets),
@@ -202,16 +218,45 @@ class SeriesForecaster(keras.Model):
             if self.highway:
                 past = tf.reshape(history[:, :, : self.n_targets], [batch, -1])
                 out += tf.reshape(layers["ar"](past), [batch, self.horizon, 1, self.n_targets])
-            if self.base_season:
-                out += naive[self.base_season][:, :, None, :]
+            if self.member_bases[k]:
+                out += naive[self.member_bases[k]][:, :, None, :]
             means.append(out[:, :, 0])
             quantiles.append(tf.sort(out[:, :, 1:], axis=2))
         return tf.stack(means), tf.stack(quantiles)
 
+    def candidate_weights(self) -> list[tuple[str, list[float]]]:
+        """The member weightings validation chooses from, the initial one first:
+        ``[(name, weights)]`` with ``seasonal`` (the members correcting seasonal
+        naive), ``naive`` (those correcting the last value) and ``all`` (every
+        member), each an average over its members; only those that have any."""
+        groups = [
+            ("seasonal", [bool(s) for s in self.member_bases]),
+            ("naive", [not s for s in self.member_bases]),
+        ]
+        groups = [(name, chosen) for name, chosen in groups if any(chosen)]
+        if len(groups) == 2:
+            groups.append(("all", [True] * self.members))
+        return [(name, [c / sum(chosen) for c in chosen]) for name, chosen in groups]
+
+    def chosen_members(self) -> str:
+        """The name of the candidate weighting the model holds (``custom`` if none)."""
+        weights = self.member_weights.numpy()
+        for name, candidate in self.candidate_weights():
+            if np.allclose(weights, candidate):
+                return name
+        return "custom"
+
+    @staticmethod
+    def combine(means, quantiles, weights):
+        """The weighted average of members' ``means`` and sorted ``quantiles``
+        (weights >= 0, so the average of sorted quantiles stays sorted)."""
+        w = tf.cast(weights, means.dtype)
+        mean = tf.tensordot(w, means, axes=1)
+        return mean, tf.tensordot(w, quantiles, axes=1)
+
     def call(self, inputs, training=False, calibrated=True):
         means, quantiles = self.member_outputs(inputs, training=training)
-        # The members' average; averaged sorted quantiles stay sorted.
-        mean, quantiles = tf.reduce_mean(means, axis=0), tf.reduce_mean(quantiles, axis=0)
+        mean, quantiles = self.combine(means, quantiles, self.member_weights)
         if calibrated:
             quantiles = tf.sort(quantiles + self.calibration, axis=2)
         return mean, quantiles
@@ -233,8 +278,7 @@ class SeriesForecaster(keras.Model):
             "highway": self.highway,
             "members": self.members,
             "lags": list(self.lags),
-            "base_season": self.base_season,
-            "zero_init": self.zero_init,
+            "member_bases": list(self.member_bases),
         }
 
 
@@ -244,13 +288,20 @@ def build_model(
 ) -> SeriesForecaster:  # fmt: skip
     """A built ``SeriesForecaster`` (its variables exist, so checkpoints restore into it).
 
-    ``seasons``: the series' seasons, the main one first. With
-    ``config.base == "seasonal"`` those longer than one step and at most
-    ``lookback`` become lags, and the main one (if among them) the base.
+    ``seasons``: the series' seasons, the main one first. Unless
+    ``config.base == "naive"``, those longer than one step and at most
+    ``lookback`` become lags, and the main one (if among them) the base of
+    ``config.members`` members; ``"auto"`` adds as many members correcting
+    the naive forecast. With no such season every member is naive.
     """
     lags = ()
-    if config.base == "seasonal":
+    if config.base != "naive":
         lags = tuple(s for s in seasons if 1 < s <= lookback)
+    main = seasons[0] if lags and seasons[0] in lags else 0
+    members = config.members
+    bases = (main,) * members
+    if config.base == "auto" and main:
+        bases, members = bases + (0,) * members, 2 * members
     model = SeriesForecaster(
         lookback,
         horizon,
@@ -264,10 +315,9 @@ def build_model(
         head_units=config.head_units,
         dropout=config.dropout,
         highway=config.highway,
-        members=config.members,
+        members=members,
         lags=lags,
-        base_season=seasons[0] if lags and seasons[0] in lags else 0,
-        zero_init=config.base == "seasonal",
+        member_bases=bases,
     )
     model.build()
     return model

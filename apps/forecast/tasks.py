@@ -371,22 +371,35 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
             holder.update(model=model, forecaster=Forecaster(model, info))
         return holder["forecaster"]
 
-    def validation_metrics(model):
-        # The backtest of the raw quantiles, then the calibration fitted on the same windows.
-        mean, raw = model(val_inputs, calibrated=False)
-        model.calibration.assign(calibration_offsets(raw.numpy(), val_target, info.quantiles))
-        last = val_windows["history"][:, -1, : info.n_targets]
-        out = to_original(info, mean, raw, tf.constant(last))
-        low, high = interval_index(info.quantiles)
+    last = tf.constant(val_windows["history"][:, -1, : info.n_targets])
+    low, high = interval_index(info.quantiles)
+
+    def backtest_raw(mean, raw):
+        out = to_original(info, mean, raw, last)
         q = out["quantiles"].numpy()
-        found = metrics(
+        return metrics(
             val_windows["actual"], out["mean"], q[:, :, low], q[:, :, high], info.mase_scale
         )
+
+    def validation_metrics(model):
+        # Each candidate weighting of the members (seasonal, naive, all) is
+        # backtested on the raw quantiles; the best MASE is kept, then the
+        # calibration is fitted on the same windows.
+        means, quantiles = model.member_outputs(val_inputs)
+        scored = []
+        for name, weights in model.candidate_weights():
+            mean, raw = model.combine(means, quantiles, weights)
+            scored.append((backtest_raw(mean, raw), name, weights, raw))
+        found, name, weights, raw = min(scored, key=lambda s: s[0]["mase"])
+        model.member_weights.assign(weights)
+        model.calibration.assign(calibration_offsets(raw.numpy(), val_target, info.quantiles))
+        chosen = {f"{n}_mase": s["mase"] for s, n, _, _ in scored} if len(scored) > 1 else {}
         return {
             "mae": found["mae"],
             "mase": found["mase"],
             "raw_coverage": found["coverage"],
             "seasonal_naive_mase": snaive_mase,
+            **chosen,
         }
 
     def samples(model, epoch):
@@ -464,7 +477,7 @@ def evaluate(config: ForecastConfig, model, info: SeriesInfo, options: dict) -> 
     """The backtest of a trained model on its own data set (read again from its source)."""
     series = data.load_series(config.data)
     report = backtest(Forecaster(model, info), series, options["windows"], options["stride"])
-    return {"source": config.data.source, **report}
+    return {"source": config.data.source, "members": model.chosen_members(), **report}
 
 
 def train_warnings(best: dict) -> list[str]:

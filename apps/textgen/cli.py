@@ -91,8 +91,9 @@ APP = rapp.App(
         click.Option(["--seq-len"], type=click.IntRange(min=2), help="Training window length."),
         click.Option(
             ["--tbptt"],
-            type=click.IntRange(min=1),
-            help="Train on consecutive K-char windows with the state carried across them.",
+            type=click.IntRange(min=0),
+            help="Train on consecutive K-char windows with the state carried across them "
+            "(the quick preset: 100); 0: random --seq-len windows from zero states.",
         ),
         click.Option(["--data-dir"], help="TFDS data dir for --data tfds:NAME."),
     ],

@@ -241,13 +241,13 @@ def test_an_untrained_model_forecasts_seasonal_naive(tmp_path):
             source=f"csv:{write_csv(tmp_path / 's.csv')}", time_col="day", target=("sales",),
             covariates=("price",), horizon=10, season=(7, 3),
         ),
-        model=cfg.ModelConfig(units=8, head_units=8, members=2),
+        model=cfg.ModelConfig(units=8, head_units=8, members=2, base="seasonal"),
     )  # fmt: skip
     series = data.load_series(config.data)
     assert series.seasons == (7, 3) and series.season == 7 and series.lookback == 30
     info = tasks.SeriesInfo.fit(series, config)
     model = tasks.build_model_for(config.model, info)
-    assert (model.lags, model.base_season) == ((7, 3), 7)
+    assert (model.lags, model.member_bases) == ((7, 3), (7, 7))
     at = np.array([40, 77, 100])
     windows = data.windows(series, at)
     out = tasks.Forecaster(model, info)(windows["history"], windows["future_times"])
@@ -259,9 +259,24 @@ def test_an_untrained_model_forecasts_seasonal_naive(tmp_path):
     assert model.m0_hidden.kernel.shape[0] == 8 + 1 + 10 * (2 * len(info.periods) + 2)
     # The first model ("naive" base): no lags, random output layers.
     naive = tasks.build_model_for(dataclasses.replace(config.model, base="naive"), info)
-    assert (naive.lags, naive.base_season) == ((), 0)
+    assert (naive.lags, naive.member_bases) == ((), (0, 0))
     out = tasks.Forecaster(naive, info)(windows["history"], windows["future_times"])
     assert np.abs(out["mean"] - expected).max() > 1e-3
+    # "auto" (the default): as many naive members again, weighted 0 until validation
+    # picks them.
+    assert cfg.ModelConfig().base == "auto"
+    auto = tasks.build_model_for(dataclasses.replace(config.model, base="auto"), info)
+    assert (auto.lags, auto.member_bases) == ((7, 3), (7, 7, 0, 0))
+    assert [name for name, _ in auto.candidate_weights()] == ["seasonal", "naive", "all"]
+    np.testing.assert_allclose(auto.member_weights.numpy(), [0.5, 0.5, 0, 0])
+    out = tasks.Forecaster(auto, info)(windows["history"], windows["future_times"])
+    np.testing.assert_allclose(out["mean"], expected, rtol=1e-5)
+    assert auto.chosen_members() == "seasonal"
+    auto.member_weights.assign([0.0, 0.0, 0.5, 0.5])
+    assert auto.chosen_members() == "naive"
+    inputs, _ = tasks.model_inputs(info, windows["history"], windows["future_times"])
+    means, _ = auto.member_outputs(inputs)
+    np.testing.assert_allclose(auto(inputs)[0], means.numpy()[2:].mean(axis=0), rtol=1e-5)
 
 
 def test_the_model_beats_seasonal_naive_on_a_smooth_periodic_series(tmp_path):
@@ -271,7 +286,7 @@ def test_the_model_beats_seasonal_naive_on_a_smooth_periodic_series(tmp_path):
     path = write_hourly(tmp_path / "h.csv", days=40)
     options = ["--data", f"csv:{path}", "--time-col", "time", "--target", "temp", "--epochs", 4]
     reports = {}
-    for base in ("seasonal", "naive"):
+    for base in ("seasonal", "naive", "auto"):
         run = tmp_path / base
         result = invoke("train", "--preset", "tiny", *options, "--base", base,
                         "--run-dir", run, "--quiet")  # fmt: skip
@@ -283,9 +298,16 @@ def test_the_model_beats_seasonal_naive_on_a_smooth_periodic_series(tmp_path):
         assert warned == (base == "naive") == ("Warning: the RNN's MASE" in table), base
     seasonal, naive = reports["seasonal"], reports["naive"]
     assert seasonal["season"] == 24 and seasonal["lookback"] == 72
+    assert (seasonal["members"], naive["members"]) == ("seasonal", "naive")
     assert seasonal["rnn_beats_seasonal_naive"] and not naive["rnn_beats_seasonal_naive"]
     snaive = seasonal["models"]["seasonal_naive"]["mae"]
     assert seasonal["models"]["rnn"]["mae"] < 0.5 * snaive < naive["models"]["rnn"]["mae"]
+    # auto: the weighting with the best validation MASE at the best epoch is the one kept.
+    best = json.loads((tmp_path / "auto" / "metrics.json").read_text())["best"]
+    scored = {name: best[f"val_{name}_mase"] for name in ("seasonal", "naive", "all")}
+    assert reports["auto"]["members"] == min(scored, key=scored.get)
+    assert best["val_mase"] == pytest.approx(min(scored.values()))
+    assert reports["auto"]["rnn_beats_seasonal_naive"]
 
 
 def test_the_model_reproduces_a_pure_seasonal_series(tmp_path):

@@ -227,6 +227,9 @@ def test_tbptt_training_runs(tmp_path):
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     assert config["data"]["tbptt"] == 8 and config["model"]["cell"] == "gru"
+    # The quick preset carries the state; --tbptt 0 turns that off.
+    assert cfg.PRESETS["quick"].data.tbptt == 100
+    assert rapp.replace(cfg.PRESETS["quick"], "data.tbptt", 0).data.tbptt is None
 
 
 def _awd_model(**kwargs):
