@@ -37,7 +37,7 @@ format: venv
 	$(BIN)/ruff check --fix .
 
 # The main job on the embedded data: textgen's quick preset end to end (about
-# 8 minutes on two CPU cores): train, evaluate against the n-gram baseline,
+# 8-13 minutes on two CPU cores): train, evaluate against the n-gram baseline,
 # generate, export a SavedModel for TF Serving. Then forecast's quick preset on
 # the CO2 series (about a minute): train, backtest against the baselines,
 # forecast with a plot, export. Then speechtag's quick preset on generated

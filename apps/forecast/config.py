@@ -130,7 +130,8 @@ PRESETS = {
             epochs=20, batch_size=32, learning_rate=3e-3, checkpoint_every=200, log_every=10
         ),
     ),
-    # The best quality: under a minute a series on two CPU cores.
+    # The best quality: a few minutes a series on two CPU cores (base auto
+    # trains 5 networks of each kind; one kind took under a minute).
     # GRU and 5 members: the best validation MASE on co2, sunspots and elnino
     # among 1-2 LSTM/GRU layers, 32-64 units and 1-5 members.
     "full": ForecastConfig(

@@ -96,7 +96,8 @@ PRESETS = {
             log_every=2,
         ),
     ),
-    # The demo: 6-8 minutes of training on two CPU cores (22-40 s an epoch).
+    # The demo: 8-13 minutes of training on two CPU cores (30-43 s an epoch,
+    # with the machine's load).
     # The state carried across 100-char windows (as evaluation reads the
     # text) and a higher peak LR: 2.077 bits/char against 2.175 for random
     # windows at 3e-3 (tbptt at 3e-3: 2.150, at 5e-3: 2.106).
