@@ -175,6 +175,22 @@ def new_run_dir(app: str, root: str | os.PathLike = RUNS_DIR) -> Path:
     return candidate
 
 
+def config_differences(config: Any, saved: Mapping[str, Any]) -> list[str]:
+    """The dotted names of the fields where ``config`` and a saved config.json differ."""
+
+    def flat(tree, prefix=""):
+        if isinstance(tree, Mapping):
+            out = {}
+            for key, value in tree.items():
+                out.update(flat(value, f"{prefix}{key}."))
+            return out
+        return {prefix[:-1]: tree}
+
+    ours = flat(json.loads(json.dumps(config_to_dict(config))))
+    theirs = flat(saved)
+    return sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+
+
 def load_config(app: App, run_dir: str | os.PathLike) -> Any:
     path = Path(run_dir) / "config.json"
     if not path.is_file():
@@ -295,7 +311,14 @@ def app_group(app: App) -> click.Group:
         help=f"Where the run goes (default: runs/{app.name}/<timestamp>).",
     )
     @click.option(
-        "--resume", is_flag=True, help="Continue the run in --run-dir from its last step."
+        "--resume",
+        type=click.Choice(["auto", "always", "never"]),
+        is_flag=False,
+        flag_value="always",
+        help="Continue the run in --run-dir from its last checkpoint. always (`--resume` "
+        "alone): with its saved config; auto: when it holds a checkpoint of the same config, "
+        "else start it (the default under a multi-worker TF_CONFIG, so a restarted worker "
+        "continues); never: start a new run (the default otherwise).",
     )
     @click.option("--seed", type=int, help="Random seed (weights, data order, dropout).")
     @click.option("--epochs", type=click.IntRange(min=1), help="Number of epochs.")
@@ -307,16 +330,26 @@ def app_group(app: App) -> click.Group:
               quiet, **own):  # fmt: skip
         """Train a model; checkpoints, TensorBoard logs and metrics go to the run directory."""
         import keras
+        import tensorflow as tf
 
-        from rnnkit import training
+        from rnnkit import recovery, training
 
         try:
             with input_errors():
+                try:
+                    multi = training.multi_worker_tf_config()
+                except ValueError as e:
+                    raise InputError(str(e)) from None
+                resume = resume or ("auto" if multi else "never")
+                if multi and run_dir is None and not os.environ.get(RUN_ID_ENV):
+                    raise InputError(
+                        "a multi-worker job needs --run-dir: a folder that every worker shares"
+                    )
                 # The strategy comes first: MultiWorkerMirroredStrategy must be
                 # created before any other TensorFlow op runs.
                 dist = training.make_strategy(strategy)
                 chief = training.is_chief(dist)
-                if resume:
+                if resume == "always":
                     if run_dir is None:
                         raise InputError("--resume needs the --run-dir of the run to continue")
                     config = load_config(app, run_dir)
@@ -336,11 +369,23 @@ def app_group(app: App) -> click.Group:
                         ),
                     )
                     run_dir = run_dir or new_run_dir(app.name)
-                    if (run_dir / "config.json").exists() and chief:
+                    saved = run_dir / "config.json"
+                    if resume == "never" and saved.exists() and chief:
                         raise InputError(
                             f"{run_dir} already holds a run: pass --resume to continue it, "
                             "or another --run-dir"
                         )
+                    if resume == "auto":
+                        if saved.exists():
+                            differ = config_differences(config, json.loads(saved.read_text()))
+                            if differ:
+                                raise InputError(
+                                    f"{run_dir} holds a run with another config "
+                                    f"({', '.join(differ)} differ): pass its options, "
+                                    "or another --run-dir"
+                                )
+                        found = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
+                        resume = "always" if found else "never"
                 created = not run_dir.exists()
                 run_dir.mkdir(parents=True, exist_ok=True)
                 try:
@@ -359,7 +404,12 @@ def app_group(app: App) -> click.Group:
             click.echo(f"Run directory: {run_dir}")
         try:
             result = training.fit(
-                task, config.train, run_dir, strategy=dist, resume=resume, verbose=not quiet
+                task,
+                config.train,
+                run_dir,
+                strategy=dist,
+                resume=resume == "always",
+                verbose=not quiet,
             )
         except KeyboardInterrupt:
             click.echo(
@@ -368,6 +418,30 @@ def app_group(app: App) -> click.Group:
                 err=True,
             )
             sys.exit(130)
+        except recovery.Preempted as e:
+            click.echo(
+                f"Preempted: checkpoint saved at step {e.step}. Exit code "
+                f"{recovery.RESTART_EXIT_CODE} asks for a restart; the same command continues "
+                "from there (--resume auto).",
+                err=True,
+            )
+            sys.exit(recovery.RESTART_EXIT_CODE)
+        except recovery.WorkerLost as e:
+            click.echo(
+                f"Error: {e}. Exit code {recovery.RESTART_EXIT_CODE}: restart the job to "
+                "continue from the checkpoint.",
+                err=True,
+            )
+            sys.exit(recovery.RESTART_EXIT_CODE)
+        except tf.errors.OpError as e:
+            if not (multi and recovery.is_lost_worker(e)):
+                raise
+            click.echo(
+                f"Error: lost a worker before training started ({recovery.first_line(e)}). "
+                f"Exit code {recovery.RESTART_EXIT_CODE}: restart the job.",
+                err=True,
+            )
+            sys.exit(recovery.RESTART_EXIT_CODE)
         except training.TrainingDiverged as e:
             raise click.ClickException(str(e)) from None
         except FileNotFoundError as e:

@@ -66,21 +66,29 @@ def _pump(stream, prefix: str) -> None:
         sys.stdout.flush()
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def launch(workers, command):
-    """Run COMMAND as N local workers of one multi-worker job.
+# The exit code of a worker that saved and stopped on SIGTERM, or lost a peer
+# (rnnkit.recovery.RESTART_EXIT_CODE; not imported: it imports TensorFlow).
+RESTART_EXIT_CODE = 138
 
-    Each process gets a TF_CONFIG naming all workers on loopback ports and
-    its own index, so `--strategy auto` picks MultiWorkerMirroredStrategy;
-    all of them share one run directory. Example:
 
-        rnnkit launch --workers 2 -- rnnkit textgen train --preset tiny
+def _why(code: int) -> str:
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    if code == RESTART_EXIT_CODE:
+        return f"asked for a restart (exit code {code}: preempted, or lost a peer)"
+    return f"failed with exit code {code}"
+
+
+def _run_workers(workers, command, run_id, grace_period) -> tuple[dict[int, int], list[int]]:
+    """Runs one attempt of the job.
+
+    Returns every worker's exit code, and the workers that failed before the
+    others were stopped (the cause). When a worker fails, the others get SIGTERM, and SIGKILL after
+    ``grace_period`` seconds: a worker waiting on a dead peer's collective
+    would otherwise wait for the coordination service to notice.
     """
     ports = _free_ports(workers)
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
-    run_id = os.environ.get(RUN_ID_ENV) or f"launch-{uuid.uuid4().hex[:8]}"
     processes, pumps = [], []
     for index in range(workers):
         env = dict(os.environ)
@@ -94,32 +102,103 @@ def launch(workers, command):
             )
         except OSError as e:
             for p in processes:
-                p.terminate()
+                p.kill()
             raise click.UsageError(f"cannot start {command[0]!r}: {e.strerror}") from None
         processes.append(process)
         pump = threading.Thread(target=_pump, args=(process.stdout, f"[worker {index}] "))
         pump.start()
         pumps.append(pump)
+    failed_at, failed = None, []
     try:
-        # A worker that fails leaves the others waiting on its collectives forever.
-        while any(p.poll() is None for p in processes):
-            if any(p.returncode not in (None, 0) for p in processes):
+        while [p.poll() for p in processes].count(None):  # poll every one, no short cut
+            failed = failed or [i for i, p in enumerate(processes) if p.returncode not in (None, 0)]
+            if failed and failed_at is None:
+                failed_at = time.monotonic()
                 for p in processes:
                     if p.poll() is None:
                         p.terminate()
+            if failed_at is not None and time.monotonic() - failed_at > grace_period:
+                for p in processes:
+                    if p.poll() is None:
+                        p.kill()
             time.sleep(0.2)
-        codes = [p.returncode for p in processes]
     except KeyboardInterrupt:
         # Every worker gets the interrupt; the chief saves its checkpoint.
         for p in processes:
             p.send_signal(signal.SIGINT)
         codes = [p.wait() for p in processes]
+        for pump in pumps:
+            pump.join()
+        click.echo(f"launch: interrupted; worker exit codes {codes}", err=True)
+        sys.exit(130)
     for pump in pumps:
         pump.join()
-    failed = [code for code in codes if code != 0]
-    if failed:
-        click.echo(f"launch: worker exit codes {codes}", err=True)
-        sys.exit(failed[0])
+    # All may have ended between two polls.
+    failed = failed or [i for i, p in enumerate(processes) if p.returncode != 0]
+    return {i: p.returncode for i, p in enumerate(processes)}, failed
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--max-restarts",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="When a worker fails, stop the others and start all of them again, this many "
+    "times at most (as a cluster scheduler restarts a job's pods).",
+)
+@click.option(
+    "--grace-period",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds between SIGTERM and SIGKILL when the others are stopped (Kubernetes' default).",
+)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def launch(workers, max_restarts, grace_period, command):
+    """Run COMMAND as N local workers of one multi-worker job.
+
+    Each process gets a TF_CONFIG naming all workers on loopback ports and
+    its own index, so `--strategy auto` picks MultiWorkerMirroredStrategy;
+    all of them share one run directory. With --max-restarts, a failed job
+    is started again with the same command, and training continues from its
+    last checkpoint (`train --resume auto` is the default under TF_CONFIG).
+    A usage error (exit code 2) is not retried. Example:
+
+        rnnkit launch --workers 2 --max-restarts 3 -- rnnkit textgen train --preset tiny
+    """
+    run_id = os.environ.get(RUN_ID_ENV) or f"launch-{uuid.uuid4().hex[:8]}"
+    restarts = 0
+    while True:
+        codes, failed = _run_workers(workers, command, run_id, grace_period)
+        if not failed:
+            return
+        # The cause, rather than a peer that stopped because of it.
+        index = next((i for i in failed if codes[i] != RESTART_EXIT_CODE), failed[0])
+        code = codes[index]
+        summary = f"worker exit codes {list(codes.values())}"
+        exit_code = 128 - code if code < 0 else code
+        if code == 2:
+            click.echo(
+                f"launch: worker {index} failed with a usage error (exit code 2; {summary}); "
+                "not restarting: the same command would fail the same way",
+                err=True,
+            )
+            sys.exit(2)
+        if restarts >= max_restarts:
+            click.echo(
+                f"launch: worker {index} {_why(code)} ({summary}); giving up after "
+                f"{restarts} restart{'s' * (restarts != 1)} (--max-restarts {max_restarts})",
+                err=True,
+            )
+            sys.exit(exit_code)
+        restarts += 1
+        click.echo(
+            f"launch: worker {index} {_why(code)} ({summary}); restarting all {workers} "
+            f"workers (restart {restarts} of {max_restarts})",
+            err=True,
+        )
 
 
 def main() -> None:

@@ -15,6 +15,10 @@ data, derived metrics, samples for TensorBoard); ``fit`` does the rest:
   step, inside its epoch (``Task.train_data(epoch)`` must give the same
   batches for the same epoch);
 - Ctrl-C saves a checkpoint, then raises ``KeyboardInterrupt``;
+- SIGTERM (a preempted pod) makes every worker save a checkpoint after the
+  same step, then raises ``recovery.Preempted``; a collective that fails
+  because a peer worker died raises ``recovery.WorkerLost``; a restarted
+  job (``resume=True``) drops the TensorBoard events past its checkpoint;
 - a NaN/inf loss or gradient stops training with ``TrainingDiverged`` and
   saves nothing more, so the last checkpoint is the last good state;
 - early stop after ``patience`` epochs without improvement;
@@ -38,7 +42,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnkit import fields
+from rnnkit import fields, recovery
 from rnnkit.files import write_json
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
@@ -139,6 +143,66 @@ class TrainingDiverged(RuntimeError):
     """The loss or the gradient became NaN or infinite."""
 
 
+@dataclasses.dataclass(frozen=True)
+class ClusterTask:
+    """This process's task in the cluster that ``TF_CONFIG`` describes."""
+
+    task_type: str
+    index: int
+    tasks: int  # chief and workers: the processes that train
+    chief: bool
+
+
+def read_tf_config(text: str | None = None) -> ClusterTask | None:
+    """The task of ``TF_CONFIG`` (or ``text``), checked; None when it names no cluster.
+
+    rnnkit trains with MultiWorkerMirroredStrategy: a ``cluster`` of
+    ``worker`` tasks and at most one ``chief`` (as a Kubeflow TFJob or
+    ``rnnkit launch`` writes it). Raises ``ValueError`` naming what is wrong.
+    """
+    text = os.environ.get("TF_CONFIG", "") if text is None else text
+    if not text.strip():
+        return None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"TF_CONFIG is not JSON: {e}") from None
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    if not cluster:
+        return None
+    other = sorted(set(cluster) - {"chief", "worker"})
+    if other:
+        raise ValueError(
+            f"TF_CONFIG names {', '.join(other)} tasks: rnnkit trains with chief and worker "
+            "tasks only (MultiWorkerMirroredStrategy)"
+        )
+    for job, addresses in cluster.items():
+        if not isinstance(addresses, list) or not all(
+            isinstance(a, str) and a.rpartition(":")[2].isdigit() for a in addresses
+        ):
+            raise ValueError(f"TF_CONFIG's {job} tasks must be a list of 'host:port' addresses")
+    if len(cluster.get("chief", [])) > 1:
+        raise ValueError("TF_CONFIG names several chief tasks; a cluster has one")
+    task = config.get("task") or {}
+    task_type, index = task.get("type"), task.get("index", 0)
+    if task_type not in cluster:
+        raise ValueError(f"TF_CONFIG's task type {task_type!r} is not in its cluster")
+    if not isinstance(index, int) or not 0 <= index < len(cluster[task_type]):
+        raise ValueError(
+            f"TF_CONFIG's task index {index!r} is not one of its {len(cluster[task_type])} "
+            f"{task_type} tasks"
+        )
+    tasks = len(cluster.get("chief", [])) + len(cluster.get("worker", []))
+    chief = task_type == "chief" or (index == 0 and "chief" not in cluster)
+    return ClusterTask(task_type, index, tasks, chief)
+
+
+def multi_worker_tf_config() -> bool:
+    """Whether ``TF_CONFIG`` names several training tasks (chief and workers)."""
+    task = read_tf_config()
+    return task is not None and task.tasks > 1
+
+
 def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     """The ``tf.distribute`` strategy for ``--strategy NAME``.
 
@@ -150,8 +214,7 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     if name not in STRATEGIES:
         raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: strategy={name!r}")
     if name == "auto":
-        cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {})
-        if len(cluster.get("worker", [])) + len(cluster.get("chief", [])) > 1:
+        if multi_worker_tf_config():
             name = "multiworker"
         elif len(tf.config.list_logical_devices("GPU")) > 1:
             name = "mirrored"
@@ -163,6 +226,15 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([d.name for d in devices])
     return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+# What the loop logs every ``log_every`` steps (the rest is logged at an epoch's end).
+_STEP_TAGS = ("loss", "learning_rate", "steps_per_sec", "grad_norm")
+
+
+def _is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return bool(resolver is not None and resolver.cluster_spec().jobs)
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -281,6 +353,9 @@ def fit(
     bad_epochs_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="bad_epochs")
     # The running sum of this epoch's losses, so a resumed epoch reports its full mean.
     epoch_loss_var = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="epoch_loss")
+    # Epochs whose end (validation, best checkpoint) is done; -1 until restored
+    # (checkpoints from before it existed: the step says which epoch).
+    epochs_done_var = tf.Variable(-1, dtype=tf.int64, trainable=False, name="epochs_done")
     checkpoint = tf.train.Checkpoint(
         model=model,
         optimizer=optimizer,
@@ -288,9 +363,11 @@ def fit(
         best=best_var,
         bad_epochs=bad_epochs_var,
         epoch_loss=epoch_loss_var,
+        epochs_done=epochs_done_var,
     )
     _check_checkpointed(model)
-    # Every worker takes part in saving; only the chief's copy is kept.
+    # Every worker takes part in saving; only the chief's copy is kept. Every
+    # worker resumes from the chief's (the run directory is shared).
     ckpt_dir = run_dir / "ckpt" if chief else Path(tempfile.mkdtemp(prefix="rnnkit-ckpt-"))
     manager = tf.train.CheckpointManager(
         checkpoint, str(ckpt_dir), max_to_keep=config.keep_checkpoints, step_counter=step_var
@@ -301,19 +378,43 @@ def fit(
     history: list[dict] = []
     best: dict | None = None
     if resume:
-        if manager.latest_checkpoint is None:
+        latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
+        if latest is None:
             raise FileNotFoundError(f"No checkpoint to resume from in {run_dir / 'ckpt'}.")
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        if metrics_path.exists():
-            saved = json.loads(metrics_path.read_text())
-            history = [h for h in saved.get("history", []) if h["step"] <= int(step_var)]
-            best = saved.get("best")
+        checkpoint.restore(latest).assert_existing_objects_matched()
+    else:
+        epochs_done_var.assign(0)
+    step = int(step_var)
+    # The epochs whose end is done; from the step for checkpoints older than
+    # epochs_done. A checkpoint saved at an epoch's last step, before its end
+    # (validation, summaries), redoes that end.
+    epoch = int(epochs_done_var) if int(epochs_done_var) >= 0 else step // steps_per_epoch
+    redo_end = step > 0 and step == (epoch + 1) * steps_per_epoch
+    if resume and metrics_path.exists():
+        saved = json.loads(metrics_path.read_text())
+        history = [h for h in saved.get("history", []) if h["epoch"] <= epoch]
+        best = saved.get("best")
+        if best is not None and best["epoch"] > epoch:
+            key = f"val_{task.monitor}"
+            best = min(history, key=lambda h: h.get(key, h["loss"]), default=None)
+    if chief:
+        # The steps after the checkpoint are logged again; so is a redone epoch end.
+        def keep(path, event):
+            if event.step != step:
+                return event.step < step
+            in_loop = all(v.tag in _STEP_TAGS for v in event.summary.value)
+            return not redo_end or (path.parent.name == "train" and in_loop)
 
-    def step_fn(batch):
+        recovery.trim_events(run_dir / "tb", keep)
+    multi_worker = _is_multi_worker(strategy)
+
+    def step_fn(batch, stop_flag):
         ctx = tf.distribute.get_replica_context()
         with tf.GradientTape() as tape:
             per_example = tf.cast(task.loss(model, batch, True), tf.float32)
-            global_batch = ctx.all_reduce("sum", tf.cast(tf.shape(per_example)[0], tf.float32))
+            # One all-reduce gives the global batch and whether any worker got SIGTERM.
+            size = tf.cast(tf.shape(per_example)[0], tf.float32)
+            global_batch, stops = tf.unstack(ctx.all_reduce("sum", tf.stack([size, stop_flag])))
             loss = tf.reduce_sum(per_example) / global_batch
             if model.losses:
                 loss += tf.add_n(model.losses) / replicas
@@ -328,15 +429,16 @@ def fit(
             # The optimizer sums the replicas' gradients again.
             grads = [g / replicas for g in grads]
         optimizer.apply(grads, variables)
-        return loss, norm
+        return loss, norm, stops
 
     # Batches of varying shape (padded speech) share one trace instead of one each.
     @tf.function(reduce_retracing=True)
-    def train_step(batch):
-        loss, norm = strategy.run(step_fn, args=(batch,))
+    def train_step(batch, stop_flag):
+        loss, norm, stops = strategy.run(step_fn, args=(batch, stop_flag))
         return (
             strategy.reduce("sum", loss, axis=None),
             strategy.reduce("mean", norm, axis=None),
+            strategy.reduce("mean", stops, axis=None),  # all-reduced already
         )
 
     def val_fn(batch):
@@ -385,10 +487,10 @@ def fit(
         return float(optimizer.learning_rate)
 
     status = "completed"
-    step = int(step_var)
     last_saved = step if resume else -1
+    stop_request = recovery.StopRequest()
     try:
-        epoch = step // steps_per_epoch
+        stop_request.__enter__()
         while epoch < config.epochs:
             skip = step - epoch * steps_per_epoch
             data = task.train_data(epoch).take(steps_per_epoch).skip(skip)
@@ -405,7 +507,7 @@ def fit(
             if skip == 0:
                 epoch_loss_var.assign(0.0)
             for batch in dist:
-                loss, norm = (float(v) for v in train_step(batch))
+                loss, norm, stops = (float(v) for v in train_step(batch, stop_request.flag()))
                 if not (math.isfinite(loss) and math.isfinite(norm)):
                     what = "loss" if not math.isfinite(loss) else "gradient norm"
                     kept = manager.latest_checkpoint or "none saved yet"
@@ -433,6 +535,10 @@ def fit(
                 if step % config.checkpoint_every == 0:
                     save()
                     last_saved = step
+                if stops > 0:
+                    if step != last_saved:
+                        save()
+                    raise recovery.Preempted(step)
                 if on_step is not None:
                     on_step(step, loss)
             epoch += 1
@@ -466,16 +572,21 @@ def fit(
                 best_manager.save(checkpoint_number=step)
             else:
                 bad_epochs_var.assign_add(1)
+            epochs_done_var.assign(epoch)
+            # metrics.json before the checkpoint: a restart from an older
+            # checkpoint drops the epochs it has not reached.
+            if chief:
+                write_json(metrics_path, {"status": "running", "history": history, "best": best})
             save()
             last_saved = step
             if verbose and chief:
                 shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("val_"))
                 print(f"  train loss {record['loss']:.4f}" + (f", {shown}" if shown else ""))
-            if chief:
-                write_json(metrics_path, {"status": "running", "history": history, "best": best})
             if config.patience and int(bad_epochs_var) >= config.patience:
                 status = "early_stopped"
                 break
+        if step != last_saved:
+            save()
     except KeyboardInterrupt:
         if step != last_saved:
             save()
@@ -485,17 +596,33 @@ def fit(
                 {"status": "interrupted", "step": step, "history": history, "best": best},
             )
         raise
+    except recovery.Preempted:
+        if chief:
+            write_json(
+                metrics_path,
+                {"status": "preempted", "step": step, "history": history, "best": best},
+            )
+        raise
+    except tf.errors.OpError as e:
+        if not (multi_worker and recovery.is_lost_worker(e)):
+            raise
+        if chief:
+            write_json(
+                metrics_path,
+                {"status": "worker_lost", "step": last_saved, "history": history, "best": best},
+            )
+        saved = last_saved if last_saved >= 0 else None
+        raise recovery.WorkerLost(step + 1, saved, recovery.first_line(e)) from None
     except TrainingDiverged:
         if chief:
             write_json(metrics_path, {"status": "diverged", "history": history, "best": best})
         raise
     finally:
+        stop_request.__exit__(None, None, None)
         for writer in writers.values():
             writer.flush()
-    if step != last_saved:
-        save()
-    if not chief:
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
+        if not chief:
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
     if chief:
         write_json(metrics_path, {"status": status, "step": step, "history": history, "best": best})
     return FitResult(model=model, step=step, status=status, history=history, best=best)

@@ -1,6 +1,8 @@
 """rnnkit.training: the shared loop, checkpoints, resume, guards and TensorBoard."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -12,7 +14,7 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rnnkit import layers as L
-from rnnkit import training
+from rnnkit import recovery, training
 
 VOCAB, STEPS, BATCH = 7, 6, 8
 
@@ -154,6 +156,85 @@ def test_resume_without_a_checkpoint_is_an_error(tmp_path):
         training.fit(_make_task(), CONFIG, tmp_path, "default", resume=True, verbose=False)
 
 
+def test_sigterm_saves_after_the_next_step_and_the_restart_matches(tmp_path):
+    whole = training.fit(_make_task(), CONFIG, tmp_path / "whole", "default", verbose=False)
+
+    def preempt_at_5(step, loss):
+        if step == 5:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    run = tmp_path / "cut"
+    with pytest.raises(recovery.Preempted) as stopped:
+        training.fit(_make_task(), CONFIG, run, "default", verbose=False, on_step=preempt_at_5)
+    # The signal came after step 5; every worker saves after step 6 (no step lost).
+    assert stopped.value.step == 6
+    assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith("ckpt-6")
+    assert json.loads((run / "metrics.json").read_text())["status"] == "preempted"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is gone again
+
+    resumed = training.fit(_make_task(), CONFIG, run, "default", resume=True, verbose=False)
+    for a, b in zip(_weights(resumed.model), _weights(whole.model)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_crash_after_an_epochs_last_step_redoes_its_end_once(tmp_path):
+    """The periodic checkpoint at step 4 is the epoch's last step, saved before its
+    validation and summaries: the restart does that end, and logs it once."""
+    whole = training.fit(_make_task(), CONFIG, tmp_path / "whole", "default", verbose=False)
+    task = _make_task()
+    samples = task.samples
+
+    def crash_once(model, epoch):
+        task.samples = samples
+        raise RuntimeError("worker lost")
+
+    task.samples = crash_once
+    run = tmp_path / "cut"
+    with pytest.raises(RuntimeError):
+        training.fit(task, CONFIG, run, "default", verbose=False)
+    assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith("ckpt-4")
+    steps = []
+    resumed = training.fit(
+        _make_task(), CONFIG, run, "default", resume=True, verbose=False,
+        on_step=lambda step, loss: steps.append(step),
+    )  # fmt: skip
+    assert steps == [5, 6, 7, 8]
+    assert [h["val_loss"] for h in resumed.history] == pytest.approx(
+        [h["val_loss"] for h in whole.history], rel=1e-5
+    )
+    val = _events(run, "validation")
+    assert [e.step for e in val.Tensors("loss")] == [4, 8]
+    # Every raw event once: EventAccumulator would hide a repeated step.
+    for split, tag in (("validation", "loss"), ("train", "bits"), ("train", "loss")):
+        logged = [
+            e.step
+            for path in sorted((run / "tb" / split).glob("*tfevents*"))
+            for e in tf.compat.v1.train.summary_iterator(str(path))
+            if any(v.tag == tag for v in e.summary.value)
+        ]
+        assert sorted(logged) == sorted(set(logged)), (split, tag, logged)
+
+
+def test_trim_events_drops_later_steps_and_a_torn_record(tmp_path):
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    with writer.as_default():
+        for step in range(1, 11):
+            tf.summary.scalar("loss", float(step), step=step)
+    writer.close()
+    (path,) = tmp_path.glob("*tfevents*")
+    with open(path, "ab") as f:  # a record cut short by a killed writer
+        f.write((100).to_bytes(8, "little") + b"\x00" * 4 + b"partial")
+    with pytest.raises(tf.errors.DataLossError):
+        list(tf.data.TFRecordDataset(str(path)))
+    dropped = recovery.trim_events(tmp_path, lambda path, event: event.step <= 6)
+    assert dropped == 5  # steps 7-10 and the torn record
+    assert len(list(tf.data.TFRecordDataset(str(path)))) == 7  # file_version, steps 1-6
+    acc = EventAccumulator(str(tmp_path), size_guidance={"tensors": 0})
+    acc.Reload()
+    assert [e.step for e in acc.Tensors("loss")] == [1, 2, 3, 4, 5, 6]
+    assert recovery.trim_events(tmp_path, lambda path, event: event.step <= 6) == 0
+
+
 def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     with pytest.raises(training.TrainingDiverged, match=r"loss is nan at step 4 \(epoch 1\)"):
         training.fit(_make_task(nan_at_batch=3), CONFIG, tmp_path, "default", verbose=False)
@@ -226,7 +307,7 @@ MIRRORED = textwrap.dedent(
     )
     sys.path.insert(0, sys.argv[1])
     from test_training import _make_task
-    from rnnkit import training
+    from rnnkit import recovery, training
     config = training.TrainConfig(
         epochs=3, batch_size=8, steps_per_epoch=1, learning_rate=0.05, checkpoint_every=100
     )

@@ -1,0 +1,134 @@
+"""What a training job needs to survive a cluster: preemption, lost workers, restarts.
+
+- ``StopRequest``: SIGTERM (what Kubernetes sends before it kills a pod)
+  sets a flag instead of killing the process. The training loop feeds the
+  flag into every step, where it rides on the all-reduce that every step
+  does anyway, so all workers learn of a signal to any of them after the
+  same step, save the same checkpoint and exit with ``RESTART_EXIT_CODE``.
+- ``is_lost_worker`` tells the errors a collective raises when a peer dies
+  (its connection is refused, or the coordination service misses its
+  heartbeats) from the job's own errors.
+- ``trim_events``: a restarted run logs again the TensorBoard steps after
+  its checkpoint; the dead attempt's events there are dropped first, so no
+  step appears twice.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import tensorflow as tf
+
+# "Restart me": the exit code of a worker that saved and stopped because of
+# SIGTERM, or that lost a peer. The Kubeflow training operator retries 138
+# (128 + SIGUSR1, its code for user-defined retryable errors) under
+# ``restartPolicy: ExitCode``, as it retries 137 (SIGKILL) and 143 (SIGTERM).
+RESTART_EXIT_CODE = 138
+
+_LOST_WORKER_ERRORS = (
+    tf.errors.UnavailableError,
+    tf.errors.DeadlineExceededError,
+    tf.errors.AbortedError,
+    tf.errors.CancelledError,
+)
+
+
+class Preempted(Exception):
+    """Training stopped on SIGTERM after saving a checkpoint at ``step``."""
+
+    def __init__(self, step: int):
+        super().__init__(f"stopped on SIGTERM; checkpoint saved at step {step}")
+        self.step = step
+
+
+class WorkerLost(Exception):
+    """A collective failed because a peer worker died or stopped answering."""
+
+    def __init__(self, step: int, checkpoint_step: int | None, cause: str):
+        kept = f"step {checkpoint_step}" if checkpoint_step is not None else "none saved yet"
+        super().__init__(f"lost a worker during step {step} ({cause}); last checkpoint: {kept}")
+        self.step = step
+        self.checkpoint_step = checkpoint_step
+
+
+def is_lost_worker(error: BaseException) -> bool:
+    return isinstance(error, _LOST_WORKER_ERRORS)
+
+
+def first_line(error: BaseException) -> str:
+    """A TensorFlow error's message on one line, without the op's name, cut to 300 characters."""
+    message = " ".join((getattr(error, "message", None) or str(error)).split())
+    if message.startswith("{{function_node"):
+        message = message.split("}}", 1)[-1].strip()
+    return (message or type(error).__name__)[:300]
+
+
+class StopRequest:
+    """While active, SIGTERM sets ``requested`` instead of ending the process.
+
+    A context manager; the previous handler comes back on exit. Outside the
+    main thread (where Python cannot install handlers) it does nothing.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+        self._installed = False
+
+    def _handle(self, signum, frame):
+        if not self.requested:
+            print(
+                "SIGTERM: saving a checkpoint after the next step, then exiting "
+                f"with code {RESTART_EXIT_CODE} (restart me)",
+                file=sys.stderr,
+                flush=True,
+            )
+        self.requested = True
+
+    def flag(self) -> tf.Tensor:
+        return tf.constant(1.0 if self.requested else 0.0, tf.float32)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc):
+        if self._installed:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._installed = False
+        return False
+
+
+def trim_events(folder: str | Path, keep: Callable[[Path, tf.compat.v1.Event], bool]) -> int:
+    """Drops the events that ``keep(path, event)`` refuses from the event files under ``folder``.
+
+    Each changed file is rewritten to a temporary name and renamed over the
+    old one. A record cut short by a killed writer ends the file (and is
+    dropped). Returns the number of events dropped.
+    """
+    dropped = 0
+    for path in sorted(Path(folder).glob("**/*tfevents*")):
+        kept, seen = [], 0
+        try:
+            for record in tf.data.TFRecordDataset(str(path)):
+                seen += 1
+                if keep(path, tf.compat.v1.Event.FromString(record.numpy())):
+                    kept.append(record.numpy())
+        except tf.errors.DataLossError:
+            seen += 1  # the torn record at the end
+        if len(kept) == seen:
+            continue
+        dropped += seen - len(kept)
+        tmp = path.with_name(f".rnnkit-trim-{os.getpid()}")
+        with tf.io.TFRecordWriter(str(tmp)) as writer:
+            for record in kept:
+                writer.write(record)
+        tmp.replace(path)
+    return dropped
