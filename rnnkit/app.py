@@ -494,6 +494,7 @@ def app_group(app: App) -> click.Group:
                 out.name,
                 exported.warmup,
                 exported.check,
+                log=lambda line: click.echo(line, err=True),
             )
         except rexport.ExportError as e:
             raise click.ClickException(str(e)) from None

@@ -28,15 +28,17 @@ APPS = {
     "speechtag": "apps.speechtag.cli:group",
     "caption": "apps.caption.cli:group",
 }
+# Other groups that import TensorFlow, mounted the same way.
+GROUPS = {**APPS, "serving": "rnnkit.serving.cli:group"}
 
 
 class _LazyGroup(click.Group):
     def list_commands(self, ctx):
-        return sorted([*super().list_commands(ctx), *APPS])
+        return sorted([*super().list_commands(ctx), *GROUPS])
 
     def get_command(self, ctx, name):
-        if name in APPS:
-            module, _, attribute = APPS[name].partition(":")
+        if name in GROUPS:
+            module, _, attribute = GROUPS[name].partition(":")
             return getattr(importlib.import_module(module), attribute)
         return super().get_command(ctx, name)
 

@@ -7,9 +7,9 @@
    versions (TF Serving ignores non-integer folders);
 2. ``assets.extra/tf_serving_warmup_requests``: a TFRecord of
    ``PredictionLog`` records, one per warmup request;
-3. a self-check: the folder is loaded back with ``tf.saved_model.load``,
-   every warmup request is replayed through its signature, and the app's own
-   ``check(loaded)`` runs;
+3. a self-check: ``rnnkit.serving.check.check_version`` (TF Serving's session
+   loader, its ops, batch-major signatures, the warmup requests replayed),
+   then the app's own ``check(loaded)`` on ``tf.saved_model.load``;
 4. a rename to the version folder, which never replaces an existing one;
 5. ``base_dir/models.config`` lists every app under ``base_dir``.
 
@@ -93,17 +93,13 @@ def read_warmup(path: str | os.PathLike) -> list[tuple[str, dict[str, np.ndarray
     return out
 
 
-def _replay(loaded, records) -> list[dict[str, np.ndarray]]:
+def replay_warmup(loaded, path: str | os.PathLike) -> list[dict[str, np.ndarray]]:
+    """Runs every warmup request in ``path`` through the loaded SavedModel's signature."""
     results = []
-    for signature, inputs in records:
+    for signature, inputs in read_warmup(path):
         outputs = loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
         results.append({k: v.numpy() for k, v in outputs.items()})
     return results
-
-
-def replay_warmup(loaded, path: str | os.PathLike) -> list[dict[str, np.ndarray]]:
-    """Runs every warmup request in ``path`` through the loaded SavedModel's signature."""
-    return _replay(loaded, read_warmup(path))
 
 
 def write_models_config(base_dir: str | os.PathLike) -> Path:
@@ -185,6 +181,7 @@ def export(
     app: str,
     warmup: Mapping[str, Sequence[Mapping]],
     check: Callable[[object], None] | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> Path:
     """Writes a new version of ``app`` under ``base_dir`` and returns its folder.
 
@@ -199,6 +196,7 @@ def export(
             before the version is published.
         check: an optional ``check(loaded)`` that raises if the loaded
             SavedModel misbehaves.
+        log: called with each line of the serving checks that passed.
     """
     if tf.config.list_logical_devices("GPU"):
         raise ExportError(
@@ -214,13 +212,20 @@ def export(
     try:
         tf.saved_model.save(module, str(tmp), signatures=dict(signatures))
         write_warmup(tmp / WARMUP_FILE, app, warmup)
-        loaded = tf.saved_model.load(str(tmp))
-        records = read_warmup(tmp / WARMUP_FILE)
-        for (signature, _), outputs in zip(records, _replay(loaded, records)):
-            for name, value in outputs.items():
-                if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
-                    raise ExportError(f"self-check: {signature} gave non-finite `{name}`")
+        # What `rnnkit serving check` asks of every version: TF Serving's
+        # session loader, its ops, batch-major signatures, the warmup replayed.
+        from rnnkit.serving.check import check_version
+
+        checks = check_version(tmp, app)
+        failed = [c for c in checks if c.ok is False]
+        if failed:
+            reasons = "; ".join(f"{c.check}: {c.detail}" for c in failed)
+            raise ExportError(f"TF Serving would not serve it: {reasons}")
+        for c in checks:
+            if log is not None:
+                log(c.line())
         if check is not None:
+            loaded = tf.saved_model.load(str(tmp))
             try:
                 check(loaded)
             except Exception as e:

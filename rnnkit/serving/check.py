@@ -1,0 +1,355 @@
+"""Will TF Serving serve this? The checks behind ``rnnkit serving check``.
+
+TF Serving itself cannot be installed on these machines, so the proof follows
+its contract:
+
+- ``models.config`` is a ``ModelServerConfig`` in text format; each entry's
+  ``base_path`` holds integer version folders, and the version policy
+  (latest by default) picks which of them load;
+- a version loads with the TF1 session loader, tag ``serve`` (what TF Serving
+  runs; ``tf.saved_model.load`` is more forgiving);
+- every signature is batch-major with named inputs and outputs, so the REST
+  row format and server-side batching work;
+- the graphs use only ops a stock build has;
+- the warmup records replay through the loaded session, at most 1000.
+
+Each check gives a ``Check``; ``passed(checks)`` is the verdict.
+"""
+
+import dataclasses
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from rnnkit.export import MAX_WARMUP_RECORDS, WARMUP_FILE
+
+# Ops a stock TF Serving binary lacks (no custom-op library, no GPU-only
+# kernels on a CPU server, no Python) or should not run for a client.
+FORBIDDEN_OPS = {
+    "PyFunc": "a Python function (tf.py_function / tf.numpy_function): the server has no Python",
+    "PyFuncStateless": "a Python function: the server has no Python",
+    "EagerPyFunc": "a Python function: the server has no Python",
+    "ReadFile": "reads files on the server",
+    "WriteFile": "writes files on the server",
+    "PrintV2": "prints on the server for every request",
+    "Print": "prints on the server for every request",
+}
+FORBIDDEN_PREFIXES = {
+    "Rnnkit": "an rnnkit native kernel: a stock server does not have the library",
+    "CudnnRNN": "a cuDNN-only kernel: no CPU server can run it",
+}
+INIT_OP_SIGNATURE = "__saved_model_init_op"
+_UNNAMED = re.compile(r"^(input|output)_\d+$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One line of the report. ``ok`` is None for a note that is neither."""
+
+    subject: str  # "models.config", "textgen", "textgen/3"
+    check: str
+    ok: bool | None
+    detail: str
+
+    def line(self) -> str:
+        mark = {True: "ok  ", False: "FAIL", None: "note"}[self.ok]
+        return f"{mark}  {self.subject}: {self.check}: {self.detail}"
+
+
+def passed(checks: list[Check]) -> bool:
+    return bool(checks) and all(c.ok is not False for c in checks)
+
+
+def _version_folders(base: Path) -> tuple[list[int], list[str]]:
+    """Integer version folders (as TF Serving parses them) and the other entries."""
+    numbers, others = [], []
+    for entry in sorted(base.iterdir()):
+        if entry.is_dir() and entry.name.isdigit():
+            numbers.append(int(entry.name))
+        else:
+            others.append(entry.name)
+    return sorted(numbers), others
+
+
+def _served_versions(entry, numbers: list[int]) -> list[int]:
+    """The versions the entry's ``model_version_policy`` loads."""
+    policy = entry.model_version_policy
+    kind = policy.WhichOneof("policy_choice")
+    if kind == "all":
+        return numbers
+    if kind == "specific":
+        return sorted(int(v) for v in policy.specific.versions)
+    count = policy.latest.num_versions if kind == "latest" else 1
+    return numbers[-max(count, 1) :]
+
+
+def check_models_config(base_dir: str | os.PathLike) -> list[Check]:
+    """Every check for ``base_dir/models.config`` and the versions it serves."""
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2 as config_pb2
+
+    base_dir = Path(base_dir)
+    path = base_dir / "models.config"
+    if not path.is_file():
+        return [Check("models.config", "exists", False, f"no {path}")]
+    try:
+        config = text_format.Parse(path.read_text(), config_pb2.ModelServerConfig())
+    except (text_format.ParseError, UnicodeDecodeError) as e:
+        return [Check("models.config", "parses", False, f"not a ModelServerConfig: {e}")]
+    entries = list(config.model_config_list.config)
+    if not entries:
+        return [Check("models.config", "parses", False, "it lists no model")]
+    checks = [
+        Check(
+            "models.config",
+            "parses",
+            True,
+            f"{len(entries)} model(s): {', '.join(e.name for e in entries)}",
+        )
+    ]
+    for entry in entries:
+        checks += _check_entry(entry, base_dir)
+    return checks
+
+
+def _check_entry(entry, base_dir: Path) -> list[Check]:
+    name = entry.name or "(no name)"
+    if not entry.name:
+        return [Check(name, "name", False, "a model entry has no name")]
+    if entry.model_platform not in ("", "tensorflow"):
+        return [Check(name, "platform", False, f"model_platform {entry.model_platform!r}")]
+    base = Path(entry.base_path)
+    if not entry.base_path or not base.is_dir():
+        # The server reads base_path on its own machine: note where a
+        # same-named folder sits here, which is what a mount would give.
+        local = base_dir / entry.name
+        if local.is_dir():
+            checks = [
+                Check(
+                    name,
+                    "base_path",
+                    None,
+                    f"{entry.base_path or '(empty)'} is not here; checking {local}, the folder "
+                    "of that name beside models.config (mount it at base_path in the server)",
+                )
+            ]
+            base = local
+        else:
+            return [Check(name, "base_path", False, f"{entry.base_path or '(empty)'} is no folder")]
+    else:
+        checks = [Check(name, "base_path", True, str(base))]
+    numbers, others = _version_folders(base)
+    ignored = [o for o in others if (base / o).is_dir()]
+    if ignored:
+        checks.append(
+            Check(name, "other folders", None, f"{ignored}: not integers, TF Serving skips them")
+        )
+    if not numbers:
+        return checks + [Check(name, "versions", False, "no integer version folder")]
+    incomplete = set()
+    for number in numbers:
+        missing = _missing(base / str(number))
+        if missing:
+            incomplete.add(number)
+            checks.append(
+                Check(f"{name}/{number}", "complete", False, f"missing {', '.join(missing)}")
+            )
+    served = _served_versions(entry, numbers)
+    absent = [v for v in served if v not in numbers]
+    if absent:
+        checks.append(Check(name, "versions", False, f"the policy asks for absent {absent}"))
+    served = [v for v in served if v in numbers]
+    checks.append(Check(name, "versions", True, f"{numbers}; served: {served}"))
+    for number in served:
+        if number not in incomplete:
+            checks += check_version(base / str(number), f"{name}/{number}")
+    return checks
+
+
+def graph_ops(saved_model_pb: Path) -> tuple[set[str], set[str]]:
+    """The op types in every graph and function of a SavedModel, and those
+    marked ``_XlaMustCompile`` (read from the proto: no op needs to be registered)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel.FromString(saved_model_pb.read_bytes())
+    ops, xla = set(), set()
+    for meta in proto.meta_graphs:
+        nodes = list(meta.graph_def.node)
+        for function in meta.graph_def.library.function:
+            nodes += list(function.node_def)
+            if function.attr.get("_XlaMustCompile") and function.attr["_XlaMustCompile"].b:
+                xla.add(function.signature.name)
+        for node in nodes:
+            ops.add(node.op)
+            if "_XlaMustCompile" in node.attr and node.attr["_XlaMustCompile"].b:
+                xla.add(node.name)
+    return ops, xla
+
+
+def forbidden_ops(ops: set[str]) -> dict[str, str]:
+    """``{op: why}`` for the ops a stock TF Serving should not or cannot run."""
+    found = {op: FORBIDDEN_OPS[op] for op in ops if op in FORBIDDEN_OPS}
+    for op in ops:
+        for prefix, why in FORBIDDEN_PREFIXES.items():
+            if op.startswith(prefix):
+                found[op] = why
+    return found
+
+
+def _shape(info) -> list[int] | None:
+    if info.tensor_shape.unknown_rank:
+        return None
+    return [d.size for d in info.tensor_shape.dim]
+
+
+def _signature_problems(name: str, signature) -> list[str]:
+    problems = []
+    for kind, tensors in (("input", signature.inputs), ("output", signature.outputs)):
+        if not tensors:
+            problems.append(f"{name} has no {kind}s")
+        for key, info in tensors.items():
+            shape = _shape(info)
+            if _UNNAMED.match(key):
+                problems.append(f"{name}: {kind} `{key}` has no name of its own")
+            if shape is None:
+                if kind == "input":
+                    problems.append(f"{name}: input `{key}` has an unknown rank")
+            elif not shape:
+                problems.append(f"{name}: {kind} `{key}` is a scalar, not batch-major")
+            elif shape[0] != -1:
+                problems.append(
+                    f"{name}: {kind} `{key}` has a fixed first dimension {shape[0]} "
+                    "(batch-major means any batch size: None)"
+                )
+    return problems
+
+
+def _missing(version: Path) -> list[str]:
+    """What a version folder lacks of the files TF Serving loads."""
+    return [f for f in ("saved_model.pb", "variables") if not (version / f).exists()]
+
+
+def check_version(path: str | os.PathLike, subject: str | None = None) -> list[Check]:
+    """Every check of one version folder: ops, session loading, signatures, warmup."""
+    path = Path(path)
+    subject = subject or str(path)
+    pb = path / "saved_model.pb"
+    missing = _missing(path)
+    if missing:
+        return [Check(subject, "complete", False, f"missing {', '.join(missing)}")]
+    checks = []
+    try:
+        ops, xla = graph_ops(pb)
+    except Exception as e:  # a truncated or foreign file
+        return [Check(subject, "saved_model.pb", False, f"unreadable: {e}")]
+    bad = forbidden_ops(ops)
+    for op, why in sorted(bad.items()):
+        checks.append(Check(subject, "ops", False, f"{op}: {why}"))
+    if xla:
+        checks.append(
+            Check(
+                subject,
+                "ops",
+                False,
+                f"_XlaMustCompile on {sorted(xla)[:3]}: jit_compile functions need XLA, "
+                "which a stock TF Serving build lacks",
+            )
+        )
+    if not bad and not xla:
+        checks.append(Check(subject, "ops", True, f"{len(ops)} op types, all in stock TF Serving"))
+
+    records = _read_warmup(path)
+    graph = tf.Graph()
+    logger, level = tf.get_logger(), tf.get_logger().level
+    with tf.compat.v1.Session(graph=graph) as session:
+        try:
+            logger.setLevel("ERROR")  # the TF1 loader's deprecation notice
+            meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path))
+        except Exception as e:
+            message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            checks.append(Check(subject, "loads", False, f"the session loader failed: {message}"))
+            return checks
+        finally:
+            logger.setLevel(level)
+        signatures = dict(meta.signature_def)
+        checks.append(
+            Check(
+                subject,
+                "loads",
+                True,
+                "session loader, tag serve; signatures "
+                f"{sorted(set(signatures) - {INIT_OP_SIGNATURE})}",
+            )
+        )
+        if "serving_default" not in signatures:
+            checks.append(Check(subject, "signatures", False, "no serving_default"))
+        signatures.pop(INIT_OP_SIGNATURE, None)  # the loader runs it; no client calls it
+        problems = [p for n, s in sorted(signatures.items()) for p in _signature_problems(n, s)]
+        if problems:
+            checks += [Check(subject, "signatures", False, p) for p in problems]
+        else:
+            checks.append(
+                Check(subject, "signatures", True, "named, batch-major inputs and outputs")
+            )
+        checks.append(_check_warmup(records, session, signatures, subject))
+    return checks
+
+
+def _read_warmup(path: Path):
+    """The warmup records as ``PredictionLog``s; None without a file, or the error."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    warmup = path / WARMUP_FILE
+    if not warmup.is_file():
+        return None
+    try:
+        return [
+            prediction_log_pb2.PredictionLog.FromString(r.numpy())
+            for r in tf.data.TFRecordDataset(str(warmup))
+        ]
+    except Exception as e:
+        return e
+
+
+def _check_warmup(records, session, signatures, subject: str) -> Check:
+    if records is None:
+        return Check(subject, "warmup", None, f"no {WARMUP_FILE}: the first requests are slow")
+    if isinstance(records, Exception):
+        return Check(subject, "warmup", False, f"unreadable records: {type(records).__name__}")
+    if len(records) > MAX_WARMUP_RECORDS:
+        return Check(
+            subject,
+            "warmup",
+            False,
+            f"{len(records)} records; TF Serving reads at most {MAX_WARMUP_RECORDS}",
+        )
+    for i, log in enumerate(records):
+        request = log.predict_log.request
+        name = request.model_spec.signature_name or "serving_default"
+        if name not in signatures:
+            return Check(subject, "warmup", False, f"record {i} names no signature `{name}`")
+        signature = signatures[name]
+        if set(request.inputs) != set(signature.inputs):
+            return Check(
+                subject,
+                "warmup",
+                False,
+                f"record {i} gives {sorted(request.inputs)}, `{name}` takes "
+                f"{sorted(signature.inputs)}",
+            )
+        feed = {signature.inputs[k].name: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        fetch = {k: v.name for k, v in signature.outputs.items()}
+        try:
+            outputs = session.run(fetch, feed_dict=feed)
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            return Check(subject, "warmup", False, f"record {i} ({name}) failed: {first}")
+        for key, value in outputs.items():
+            value = np.asarray(value)
+            if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                why = f"record {i} ({name}) gave non-finite `{key}`"
+                return Check(subject, "warmup", False, why)
+    return Check(subject, "warmup", True, f"{len(records)} records replayed")
