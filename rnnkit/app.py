@@ -236,6 +236,63 @@ def locate(source: str | os.PathLike) -> tuple[Path, bool]:
     return source, (source / "saved_model.pb").exists()
 
 
+def server_options() -> list[click.Option]:
+    """``--server`` and its companions, for every app verb that runs a model."""
+    return [
+        click.Option(
+            ["--server"],
+            metavar="URL",
+            help="Run the model on TF Serving: http://HOST:8501 (REST) or grpc://HOST:8500. "
+            "SOURCE is then the exported SavedModel the server serves (for its assets).",
+        ),
+        click.Option(
+            ["--model-name"], metavar="NAME", help="The model's name on the server (the app's)."
+        ),
+        click.Option(
+            ["--model-version"],
+            type=click.IntRange(min=1),
+            help="A version the server has loaded (default: its latest).",
+        ),
+        click.Option(
+            ["--timeout"],
+            type=click.FloatRange(min=0, min_open=True),
+            default=30.0,
+            show_default=True,
+            help="Seconds to wait for the server.",
+        ),
+    ]
+
+
+def serving_signatures(
+    path: Path,
+    app_name: str,
+    server: str | None = None,
+    model_name: str | None = None,
+    model_version: int | None = None,
+    timeout: float = 30.0,
+):
+    """The signatures of the SavedModel at ``path``: loaded here, or on TF Serving at ``server``.
+
+    Either way ``signatures[name](**inputs)`` returns ``{output: tf.Tensor}``.
+    """
+    if server is None:
+        import tensorflow as tf
+
+        return tf.saved_model.load(str(path)).signatures
+    from rnnkit.serving.client import connect
+
+    return connect(server, model_name or app_name, model_version, timeout).signatures
+
+
+def need_saved_model(is_saved_model: bool, source, server: str | None) -> None:
+    """With ``--server``, SOURCE must be the exported SavedModel (its assets are read here)."""
+    if server is not None and not is_saved_model:
+        raise InputError(
+            f"--server runs the exported model: give its SavedModel (or TF Serving base path) "
+            f"as SOURCE, not {source}"
+        )
+
+
 # -- commands ------------------------------------------------------------------------------
 
 

@@ -50,7 +50,7 @@ def latest(app_dir: str | os.PathLike) -> Path | None:
     return Path(app_dir) / str(found[-1]) if found else None
 
 
-def _tensor_proto(value):
+def tensor_proto(value):
     array = np.asarray(value)
     if array.dtype.kind == "U":
         array = np.char.encode(array, "utf-8")
@@ -72,7 +72,7 @@ def write_warmup(path: Path, model_name: str, requests: Mapping[str, Sequence[Ma
                     model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature)
                 )
                 for name, value in inputs.items():
-                    request.inputs[name].CopyFrom(_tensor_proto(value))
+                    request.inputs[name].CopyFrom(tensor_proto(value))
                 log = prediction_log_pb2.PredictionLog(
                     predict_log=prediction_log_pb2.PredictLog(request=request)
                 )

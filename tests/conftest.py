@@ -1,5 +1,19 @@
+import importlib.util
 import os
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+
+@pytest.fixture(scope="session")
+def StandIn():  # noqa: N802 (a class)
+    """``tests/serving_standin.py``'s stand-in for TF Serving (a test helper, not installed)."""
+    path = Path(__file__).with_name("serving_standin.py")
+    spec = importlib.util.spec_from_file_location("serving_standin", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.StandIn

@@ -161,13 +161,15 @@ def _read_image(path: Path) -> bytes:
     type=click.Path(dir_okay=False, path_type=Path),
     help="PNG: each image with one attention map per word.",
 )
-def caption(source, images, beam, as_json, plot):
+@rapp.add_options(rapp.server_options())
+def caption(source, images, beam, as_json, plot, **server):
     """Caption IMAGES with a run (RUN_DIR) or a SavedModel (or its TF Serving base path)."""
     with rapp.input_errors():
         contents = [_read_image(p) for p in images]
         path, is_saved_model = rapp.locate(source)
+        rapp.need_saved_model(is_saved_model, source, server.get("server"))
         if is_saved_model:
-            loaded = tf.saved_model.load(str(path))
+            signatures = rapp.serving_signatures(path, APP.name, **server)
             config = caption_export.saved_config(path)
             name = "greedy" if beam == 1 else "serving_default"
             if beam not in (None, 1, config.model.beam):
@@ -176,7 +178,7 @@ def caption(source, images, beam, as_json, plot):
                     f"(or greedy, --beam 1); --beam {beam} is ignored",
                     err=True,
                 )
-            out = loaded.signatures[name](image=tf.constant(contents))
+            out = signatures[name](image=tf.constant(contents))
         else:
             run = rapp.load_run(APP, path)
             config = run.config

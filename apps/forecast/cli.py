@@ -176,12 +176,14 @@ APP = rapp.App(
 group = rapp.app_group(APP)
 
 
-def _open(source: Path):
-    """``(forecast_fn, info)`` from a run directory or a SavedModel."""
+def _open(source: Path, **server):
+    """``(forecast_fn, info)`` from a run directory or a SavedModel, whose signature
+    runs here or on TF Serving (``server``: ``rapp.server_options``)."""
     source, is_saved_model = rapp.locate(source)
+    rapp.need_saved_model(is_saved_model, source, server.get("server"))
     if is_saved_model:
         info = SeriesInfo.load(source / "assets")
-        signature = tf.saved_model.load(str(source)).signatures["serving_default"]
+        signature = rapp.serving_signatures(source, APP.name, **server)["serving_default"]
 
         def forecast(history, future_times):
             out = signature(
@@ -220,7 +222,8 @@ def forecast_table(info: SeriesInfo, times, out) -> str:
     show_default=True, help="CSV: time, target, mean and one column per quantile.",
 )  # fmt: skip
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="PNG of the fan.")
-def predict(source, source_data, target, covariates, time_col, freq, fill, out, plot):
+@rapp.add_options(rapp.server_options())
+def predict(source, source_data, target, covariates, time_col, freq, fill, out, plot, **server):
     """Forecast the next horizon after the end of the data with a run or SavedModel (SOURCE).
 
     Reads the model's own series unless --data names another with the same
@@ -231,7 +234,7 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
         for path in (out, plot):
             if path is not None and not path.resolve().parent.is_dir():
                 raise rapp.InputError(f"cannot write {path}: its folder does not exist")
-        forecast, info = _open(source)
+        forecast, info = _open(source, **server)
         config = info.data_config(
             source=source_data, target=target, covariates=covariates, time_col=time_col,
             freq=freq, fill=fill,
@@ -250,7 +253,8 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
             )
     history = series.values[-info.lookback :][None].astype(np.float32)
     times = series.future_times(info.horizon)
-    result = forecast(history, data.unix_seconds(times)[None])
+    with rapp.input_errors():  # a server that fails: one line, exit 2
+        result = forecast(history, data.unix_seconds(times)[None])
     write_text(out, forecast_table(info, times, result))
     click.echo(f"Forecast of {info.horizon} steps from {times[0]} to {times[-1]}: {out}")
     if plot is not None:

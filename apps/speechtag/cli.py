@@ -120,12 +120,14 @@ APP = rapp.App(
 group = rapp.app_group(APP)
 
 
-def _open(source: Path):
-    """``(tag_fn, tagset)``: ``tag_fn(waveform, length) -> (log_probs by tier, frames)``."""
+def _open(source: Path, **server):
+    """``(tag_fn, tagset)``: ``tag_fn(waveform, length) -> (log_probs by tier, frames)``;
+    a SavedModel's signature runs here or on TF Serving (``rapp.server_options``)."""
     source, is_saved_model = rapp.locate(source)
+    rapp.need_saved_model(is_saved_model, source, server.get("server"))
     if is_saved_model:
         tagset = TagSet.load(source / "assets")
-        signature = tf.saved_model.load(str(source)).signatures["serving_default"]
+        signature = rapp.serving_signatures(source, APP.name, **server)["serving_default"]
 
         def tag_saved(waveform, length):
             out = signature(waveform=tf.constant(waveform), length=tf.constant(length))
@@ -188,7 +190,8 @@ def write_textgrid(path: Path, tiers: dict, duration: float) -> None:
     help="PNG: spectrogram with the predicted tiers (and the reference ones when labels lie "
     "beside the WAV); NAME-<file>.png for several files.",
 )
-def tag(source, files, tier, as_json, textgrid, plot):
+@rapp.add_options(rapp.server_options())
+def tag(source, files, tier, as_json, textgrid, plot, **server):
     """Tag WAV FILES with a run or an exported SavedModel (SOURCE): segments per file.
 
     Each segment: start and end in seconds, the label, and the mean
@@ -208,11 +211,12 @@ def tag(source, files, tier, as_json, textgrid, plot):
                 raise rapp.InputError(f"{path} is shorter than one 25 ms frame")
             audio.append(data.resample(samples, rate))
         references = [_reference(path) for path in files] if plot is not None else None
-        tag_fn, tagset = _open(source)
+        tag_fn, tagset = _open(source, **server)
     labels = tagset.labels
     results = []
     for path, samples, k in zip(files, audio, range(len(files))):
-        log_probs, frames = tag_fn(samples[None], np.array([len(samples)], np.int32))
+        with rapp.input_errors():  # a server that fails: one line, exit 2
+            log_probs, frames = tag_fn(samples[None], np.array([len(samples)], np.int32))
         n = int(frames[0])
         duration = len(samples) / data.SAMPLE_RATE
         found, paths = {}, {}

@@ -118,15 +118,18 @@ APP = rapp.App(
 group = rapp.app_group(APP)
 
 
-def _open(source: Path):
-    """``(generate, prime, step, vocab)`` from a run directory or a SavedModel."""
+def _open(source: Path, **server):
+    """``(generate, prime, step, vocab)`` from a run directory or a SavedModel, whose
+    signatures run here or on TF Serving (``server``: ``rapp.server_options``)."""
     source, is_saved_model = rapp.locate(source)
+    rapp.need_saved_model(is_saved_model, source, server.get("server"))
     if is_saved_model:
-        loaded = tf.saved_model.load(str(source))
-        if "step" not in loaded.signatures:
+        if not (source / "assets" / VOCAB_FILE).exists():
+            raise rapp.InputError(f"{source} is not a textgen SavedModel")
+        sigs = rapp.serving_signatures(source, APP.name, **server)
+        if "step" not in sigs:
             raise rapp.InputError(f"{source} is not a textgen SavedModel")
         vocab = Vocab(json.loads((source / "assets" / VOCAB_FILE).read_text())["chars"])
-        sigs = loaded.signatures
         return sigs["serving_default"], sigs["prime"], sigs["step"], vocab
     run = rapp.load_run(APP, source)
     vocab = Vocab.load(run.path)
@@ -148,7 +151,8 @@ def _open(source: Path):
 @click.option("--top-p", type=click.FloatRange(0, 1), default=1.0, help="Nucleus mass (1: all).")
 @click.option("--beam", type=click.IntRange(min=1), default=1, help="Beam width (>1: beam search).")
 @click.option("--seed", type=int, default=0, show_default=True)
-def generate(source, prompt, length, temperature, top_k, top_p, beam, seed):
+@rapp.add_options(rapp.server_options())
+def generate(source, prompt, length, temperature, top_k, top_p, beam, seed, **server):
     """Continue PROMPT with a run's model or an exported SavedModel (SOURCE).
 
     The state is carried one step per new character; the same seed gives the
@@ -156,14 +160,15 @@ def generate(source, prompt, length, temperature, top_k, top_p, beam, seed):
     (sampling options are ignored).
     """
     with rapp.input_errors():
-        generate_fn, prime, step, vocab = _open(source)
-    if beam > 1:
-        ids = tasks.beam_search(prime, step, prompt, beam, length)
-        click.echo(prompt + vocab.decode(ids))
-        return
-    request = textgen_export.generate_request(
-        [prompt], max_new_chars=length, temperature=temperature, top_k=top_k, top_p=top_p,
-        seed=seed,
-    )  # fmt: skip
-    out = generate_fn(**{k: tf.constant(v) for k, v in request.items()})
+        generate_fn, prime, step, vocab = _open(source, **server)
+    with rapp.input_errors():  # a server that fails mid-way: one line, exit 2
+        if beam > 1:
+            ids = tasks.beam_search(prime, step, prompt, beam, length)
+            click.echo(prompt + vocab.decode(ids))
+            return
+        request = textgen_export.generate_request(
+            [prompt], max_new_chars=length, temperature=temperature, top_k=top_k, top_p=top_p,
+            seed=seed,
+        )  # fmt: skip
+        out = generate_fn(**{k: tf.constant(v) for k, v in request.items()})
     click.echo(out["text"][0].numpy().decode("utf-8"))

@@ -550,3 +550,18 @@ def test_a_backbone_encoder_captions_and_wrong_weights_are_a_usage_error(tmp_pat
     assert "does not fit the mobilenet_v3_small backbone" in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert not (tmp_path / "wrong").exists()
+
+
+def test_caption_on_tf_serving_gives_the_local_captions(saved_model, tmp_path, StandIn):
+    invoke("compose", "4096", "--out", tmp_path / "a.png")
+    images = [tmp_path / "a.png", tmp_path / "a.png"]
+    for beam in ("1", "3"):  # the greedy and the beam signatures
+        local = invoke("caption", saved_model, *images, "--json", "--beam", beam)
+        assert local.exit_code == 0, local.output
+        with StandIn(saved_model.parent.parent) as server:
+            for url in (server.rest_url, server.grpc_url):  # image bytes: b64 in REST
+                remote = invoke(
+                    "caption", saved_model, *images, "--json", "--beam", beam, "--server", url
+                )
+                assert remote.exit_code == 0, remote.output
+                assert json.loads(remote.stdout) == json.loads(local.stdout)

@@ -566,3 +566,15 @@ def test_mirrored_on_two_cpus_matches_one_replica(run_dir, tmp_path):
             assert b[key] == pytest.approx(a[key], rel=1e-4), key
     offsets = [rapp.load_run(APP, p).model.calibration.numpy() for p in (run_dir, tmp_path / "run")]
     np.testing.assert_allclose(offsets[1], offsets[0], rtol=1e-3, atol=1e-5)
+
+
+def test_predict_on_tf_serving_writes_the_local_csv(saved_model, tmp_path, StandIn):
+    local = tmp_path / "local.csv"
+    assert invoke("predict", saved_model, "--out", local).exit_code == 0
+    with StandIn(saved_model.parent.parent) as server:
+        for protocol, url in (("rest", server.rest_url), ("grpc", server.grpc_url)):
+            out = tmp_path / f"{protocol}.csv"
+            result = invoke("predict", saved_model, "--out", out, "--server", url)
+            assert result.exit_code == 0, result.output
+            assert out.read_text() == local.read_text()
+        assert [p for p, _ in server.requests].count("grpc") == 2  # metadata, then Predict

@@ -601,3 +601,14 @@ def test_mirrored_on_two_cpus_matches_one_replica(run_dir, tmp_path):
 
 def test_frame_counts_in_the_graph():
     assert frame_counts(tf.constant([0, 399, 400, 560, 561])).numpy().tolist() == [0, 0, 1, 2, 2]
+
+
+def test_tag_on_tf_serving_gives_the_local_segments(saved_model, tmp_path, StandIn):
+    wav = write_labelled(tmp_path, "u", ["three", "one"])
+    local = invoke("tag", saved_model, wav, "--json")
+    assert local.exit_code == 0, local.output
+    with StandIn(saved_model.parent.parent) as server:
+        for url in (server.rest_url, server.grpc_url):
+            remote = invoke("tag", saved_model, wav, "--json", "--server", url)
+            assert remote.exit_code == 0, remote.output
+            assert json.loads(remote.stdout) == json.loads(local.stdout)

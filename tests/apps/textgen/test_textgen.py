@@ -498,3 +498,33 @@ def test_a_checkpoint_that_does_not_fit_the_config_is_refused(run_dir, tmp_path)
     result = invoke("evaluate", copy)
     assert result.exit_code == 2
     assert "does not fit this model" in result.output and "Traceback" not in result.output
+
+
+def test_generate_on_tf_serving_gives_the_local_text(saved_model, run_dir, StandIn):
+    args = ["generate", saved_model, "--prompt", "ROMEO:", "--seed", 4, "--length", 40]
+    local = invoke(*args)
+    beam = invoke("generate", saved_model, "--prompt", "KING", "--beam", 3, "--length", 12)
+    assert local.exit_code == beam.exit_code == 0, local.output + beam.output
+    with StandIn(saved_model.parent.parent) as server:
+        for url in (server.rest_url, server.grpc_url):
+            remote = invoke(*args, "--server", url)
+            assert remote.exit_code == 0, remote.output
+            assert remote.stdout == local.stdout
+        remote_beam = invoke(
+            "generate", saved_model, "--prompt", "KING", "--beam", 3, "--length", 12,
+            "--server", server.grpc_url,
+        )  # fmt: skip
+        assert remote_beam.stdout == beam.stdout
+        assert {what for _, what in server.requests} >= {":predict", "Predict"}
+        for extra, message in [
+            (["--model-name", "poetry"], "has no model `poetry`"),
+            (["--model-version", 9], "has not loaded version 9 of `textgen`"),
+        ]:
+            result = invoke(*args, "--server", server.rest_url, *extra)
+            assert result.exit_code == 2
+            [line] = result.output.strip().splitlines()
+            assert line.startswith("Error: TF Serving at http://127.0.0.1:") and message in line
+    result = invoke(*args, "--server", server.rest_url)  # the server is gone now
+    assert result.exit_code == 2 and "cannot reach TF Serving" in result.output
+    result = invoke("generate", run_dir, "--server", "http://127.0.0.1:1")
+    assert result.exit_code == 2 and "--server runs the exported model" in result.output
