@@ -11,7 +11,8 @@
    loader, its ops, batch-major signatures, the warmup requests replayed),
    then the app's own ``check(loaded)`` on ``tf.saved_model.load``;
 4. a rename to the version folder, which never replaces an existing one;
-5. ``base_dir/models.config`` lists every app under ``base_dir``.
+5. ``base_dir/models.config`` lists every app under ``base_dir``, and
+   ``base_dir/batching.config`` holds batching settings for the server.
 
 A failure at any step removes the temporary folder, so no half-written
 version is ever visible.
@@ -119,7 +120,23 @@ def write_models_config(base_dir: str | os.PathLike) -> Path:
             entry.model_platform = "tensorflow"
     path = base_dir / "models.config"
     write_text(path, text_format.MessageToString(config))
+    if not (base_dir / BATCHING_FILE).exists():  # the user's own settings stay
+        write_text(base_dir / BATCHING_FILE, BATCHING_CONFIG)
     return path
+
+
+# TF Serving's --batching_parameters_file (a BatchingParameters message) for
+# --enable_batching: requests that arrive within 2 ms are run as one batch of
+# up to 32 rows. Variable-length inputs (speechtag's waveforms, with their
+# lengths) are padded to the longest in the batch.
+BATCHING_FILE = "batching.config"
+BATCHING_CONFIG = """\
+max_batch_size { value: 32 }
+batch_timeout_micros { value: 2000 }
+max_enqueued_batches { value: 100 }
+num_batch_threads { value: 2 }
+pad_variable_length_inputs: true
+"""
 
 
 class _Untracked:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from rnnkit.export import MAX_WARMUP_RECORDS, WARMUP_FILE
+from rnnkit.export import BATCHING_FILE, MAX_WARMUP_RECORDS, WARMUP_FILE
 
 # Ops a stock TF Serving binary lacks (no custom-op library, no GPU-only
 # kernels on a CPU server, no Python) or should not run for a client.
@@ -110,9 +110,75 @@ def check_models_config(base_dir: str | os.PathLike) -> list[Check]:
             f"{len(entries)} model(s): {', '.join(e.name for e in entries)}",
         )
     ]
+    if (base_dir / BATCHING_FILE).exists():
+        checks.append(check_batching(base_dir / BATCHING_FILE))
     for entry in entries:
         checks += _check_entry(entry, base_dir)
     return checks
+
+
+def batching_parameters_class():
+    """TF Serving's ``BatchingParameters`` message (session_bundle_config.proto, which
+    tensorflow-serving-api does not ship), built from its field numbers and types."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, wrappers_pb2
+
+    pool = descriptor_pool.DescriptorPool()
+    wrappers = descriptor_pb2.FileDescriptorProto()
+    wrappers_pb2.DESCRIPTOR.CopyToProto(wrappers)
+    pool.Add(wrappers)
+    file = descriptor_pb2.FileDescriptorProto(
+        name="rnnkit_batching.proto",
+        package="tensorflow.serving",
+        dependency=["google/protobuf/wrappers.proto"],
+        syntax="proto3",
+    )
+    message = file.message_type.add(name="BatchingParameters")
+    F = descriptor_pb2.FieldDescriptorProto
+    for number, (name, kind) in enumerate(
+        [
+            ("max_batch_size", ".google.protobuf.Int64Value"),
+            ("batch_timeout_micros", ".google.protobuf.Int64Value"),
+            ("max_enqueued_batches", ".google.protobuf.Int64Value"),
+            ("num_batch_threads", ".google.protobuf.Int64Value"),
+            ("thread_pool_name", ".google.protobuf.StringValue"),
+        ],
+        start=1,
+    ):
+        message.field.add(
+            name=name, number=number, type=F.TYPE_MESSAGE, type_name=kind, label=F.LABEL_OPTIONAL
+        )
+    message.field.add(
+        name="allowed_batch_sizes", number=6, type=F.TYPE_INT64, label=F.LABEL_REPEATED
+    )
+    message.field.add(
+        name="pad_variable_length_inputs", number=7, type=F.TYPE_BOOL, label=F.LABEL_OPTIONAL
+    )
+    pool.Add(file)
+    return message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters")
+    )
+
+
+def check_batching(path: Path) -> Check:
+    """``batching.config`` parses as ``BatchingParameters`` with sane sizes."""
+    from google.protobuf import text_format
+
+    try:
+        params = text_format.Parse(path.read_text(), batching_parameters_class()())
+    except (text_format.ParseError, UnicodeDecodeError) as e:
+        return Check(path.name, "parses", False, f"not a BatchingParameters: {e}")
+    size = params.max_batch_size.value if params.HasField("max_batch_size") else None
+    if size is not None and size < 1:
+        return Check(path.name, "parses", False, "max_batch_size must be at least 1")
+    allowed = list(params.allowed_batch_sizes)
+    if allowed and (allowed != sorted(allowed) or (size is not None and allowed[-1] != size)):
+        return Check(
+            path.name,
+            "parses",
+            False,
+            "allowed_batch_sizes must increase and end at max_batch_size",
+        )
+    return Check(path.name, "parses", True, f"BatchingParameters, max_batch_size {size}")
 
 
 def _check_entry(entry, base_dir: Path) -> list[Check]:

@@ -1,6 +1,7 @@
 """``rnnkit serving``: check that TF Serving will serve an export; example requests."""
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -60,3 +61,63 @@ def check(saved_models, as_json):
             "failed)"
         )
     sys.exit(0 if ok else 1)
+
+
+@group.command()
+@click.argument("app")
+@click.option(
+    "--saved-models",
+    type=click.Path(path_type=Path),
+    default=Path("saved_models"),
+    show_default=True,
+    help="The export folder (with one folder per app).",
+)
+@click.option(
+    "--signature", default="serving_default", show_default=True, help="The signature to call."
+)
+@click.option(
+    "--server",
+    default="http://localhost:8501",
+    show_default=True,
+    metavar="URL",
+    help="TF Serving's REST address, for the URL and curl line.",
+)
+@click.option("--model-version", type=click.IntRange(min=1), help="Pin a version in the URL.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document: url, body, curl.")
+def request(app, saved_models, signature, server, model_version, as_json):
+    """An example REST predict request for APP, from its latest version's warmup data.
+
+    Prints the URL, the JSON body (row format; bytes as {"b64": ...}) and a
+    curl line that sends it, for calling TF Serving from any language.
+    """
+    from rnnkit import export
+    from rnnkit.serving import rest
+
+    with input_errors():
+        version = export.latest(saved_models / app)
+        if version is None:
+            raise InputError(f"no exported version of `{app}` under {saved_models}")
+        records = [
+            inputs
+            for name, inputs in export.read_warmup(version / export.WARMUP_FILE)
+            if name == signature
+        ]
+        if not records:
+            names = sorted({name for name, _ in export.read_warmup(version / export.WARMUP_FILE)})
+            raise InputError(
+                f"{version} has no warmup request for `{signature}`; it has {', '.join(names)}"
+            )
+        body = rest.row_request(records[0], None if signature == "serving_default" else signature)
+    pinned = f"/versions/{model_version}" if model_version else ""
+    url = f"{server.rstrip('/')}/v1/models/{app}{pinned}:predict"
+    compact = json.dumps(body, separators=(",", ":"))
+    curl = f"curl -s -X POST {shlex.quote(url)} -H 'Content-Type: application/json' -d " + (
+        shlex.quote(compact)
+    )
+    if as_json:
+        click.echo(json.dumps({"url": url, "body": body, "curl": curl}, indent=2))
+        return
+    click.echo(f"POST {url}")
+    click.echo(json.dumps(body, indent=2))
+    click.echo()
+    click.echo(curl)

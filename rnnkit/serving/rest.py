@@ -46,6 +46,10 @@ def to_json(array, binary: bool = False):
         out = np.empty(len(flat), dtype=object)
         out[:] = flat
         return out.reshape(array.shape).tolist()
+    if array.dtype in (np.float16, np.float32):
+        # The shortest decimal that reads back as the same float32: 0.8, not 0.800000011920929.
+        shortest = np.array([float(str(v)) for v in array.reshape(-1)], dtype=np.float64)
+        return shortest.reshape(array.shape).tolist()
     return array.tolist()
 
 

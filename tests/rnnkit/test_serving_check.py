@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from google.protobuf import text_format
 
 from rnnkit import export
 from rnnkit.kernels import native
@@ -241,3 +242,22 @@ def test_bad_arguments_are_usage_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     result = _cli(tmp_path / "empty")
     assert result.exit_code == 1 and "FAIL  models.config: exists" in result.output
+
+
+def test_the_batching_config_is_written_once_and_checked(tmp_path):
+    base = tmp_path / "saved_models"
+    _export(base)
+    batching = base / export.BATCHING_FILE
+    assert batching.read_text() == export.BATCHING_CONFIG
+    params = check.batching_parameters_class()()
+    text_format.Parse(batching.read_text(), params)
+    assert params.max_batch_size.value == 32 and params.pad_variable_length_inputs
+    batching.write_text("max_batch_size { value: 8 }\nallowed_batch_sizes: [2, 4]\n")
+    _export(base)  # a user's own settings stay
+    [failed] = _failures(base)
+    assert (failed.subject, failed.detail) == (
+        "batching.config",
+        "allowed_batch_sizes must increase and end at max_batch_size",
+    )
+    batching.write_text("max_batch_size: 8")
+    assert "not a BatchingParameters" in _failures(base)[0].detail

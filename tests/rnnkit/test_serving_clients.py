@@ -214,3 +214,34 @@ def test_failures_are_one_clear_line(server, protocol, StandIn, saved_models):
 def test_a_url_of_another_kind_is_refused():
     with pytest.raises(client.ServingError, match="give http://HOST:PORT .* or grpc://HOST:PORT"):
         client.connect("localhost:8501", "model")
+
+
+def test_the_example_request_is_one_the_server_answers(saved_models, server):
+    import shlex
+
+    import requests
+    from click.testing import CliRunner
+
+    from rnnkit.serving.cli import group
+
+    result = CliRunner().invoke(
+        group,
+        ["request", "model", "--saved-models", saved_models, "--server", server.rest_url, "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["url"] == f"{server.rest_url}/v1/models/model:predict"
+    assert document["body"] == {"instances": [{"x": [1.0, 1.0, 1.0]}]}
+    curl = shlex.split(document["curl"])
+    assert curl[:5] == ["curl", "-s", "-X", "POST", document["url"]]
+    assert json.loads(curl[curl.index("-d") + 1]) == document["body"]
+    reply = requests.post(document["url"], json=document["body"], timeout=10).json()
+    assert reply == {"predictions": [{"y": [2.0, -1.0, 0.5], "total": 1.5}]}
+    # float32 values are written as their shortest decimal
+    assert rest.to_json(np.float32([0.8, 0.1])) == [0.8, 0.1]
+
+    missing = CliRunner().invoke(
+        group, ["request", "model", "--saved-models", saved_models, "--signature", "sizes"]
+    )
+    assert missing.exit_code == 2
+    assert "has no warmup request for `sizes`; it has serving_default" in missing.output
