@@ -45,7 +45,8 @@ format: venv
 # voices, synthesize an utterance with a held-out voice, tag it with a plot,
 # export. Then caption's quick preset on strips of handwritten digits: train,
 # evaluate against the baselines on unseen digit images, caption three
-# held-out strips with an attention plot, export.
+# held-out strips with an attention plot, export. Last, the TF Serving
+# preflight of saved_models/.
 STAMP_NOW := $(shell date +%Y%m%d-%H%M%S)
 DEMO_RUN := runs/textgen/demo-$(STAMP_NOW)
 FORECAST_RUN := runs/forecast/demo-$(STAMP_NOW)
@@ -83,6 +84,8 @@ demo: venv
 	@saved=$$($(BIN)/rnnkit caption export $(CAPTION_RUN) --out saved_models/caption) && \
 	echo "TensorBoard logs: $(CAPTION_RUN)/tb   (tensorboard --logdir $(CAPTION_RUN)/tb)" && \
 	echo "SavedModel:       $$saved"
+	# Will TF Serving serve the four exports? (docs/serving.md)
+	$(BIN)/rnnkit serving check saved_models
 
 # The full throughput comparison, with PyTorch when it can be installed.
 bench: venv
