@@ -123,8 +123,10 @@ class RestClient(Client):
     def _call(self, method: str, url: str, body=None) -> dict:
         import requests
 
+        if getattr(self, "_session", None) is None:
+            self._session = requests.Session()  # keeps the connection between calls
         try:
-            response = requests.request(method, url, json=body, timeout=self.timeout)
+            response = self._session.request(method, url, json=body, timeout=self.timeout)
         except requests.Timeout:
             raise ServingError(
                 f"TF Serving at {self.url} did not answer within {self.timeout:g} s"
@@ -177,13 +179,22 @@ class GrpcClient(Client):
     def __init__(self, url, model, version=None, timeout=30.0):
         super().__init__(url, model, version, timeout)
         self.target = urllib.parse.urlsplit(url).netloc
+        self._channel = None
 
     def _stub(self):
-        import grpc
-        from tensorflow_serving.apis import prediction_service_pb2_grpc
+        """One channel per client, opened on the first call and kept (a verb's calls reuse it)."""
+        if self._channel is None:
+            import grpc
+            from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-        channel = grpc.insecure_channel(self.target)
-        return channel, prediction_service_pb2_grpc.PredictionServiceStub(channel)
+            self._channel = grpc.insecure_channel(self.target)
+            self._stub_ = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        return self._stub_
+
+    def close(self):
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
 
     def _spec(self, spec, signature=""):
         spec.name = self.model
@@ -195,9 +206,8 @@ class GrpcClient(Client):
     def _rpc(self, method: str, request):
         import grpc
 
-        channel, stub = self._stub()
         try:
-            return getattr(stub, method)(request, timeout=self.timeout)
+            return getattr(self._stub(), method)(request, timeout=self.timeout)
         except grpc.RpcError as e:
             code, detail = e.code(), (e.details() or "").strip()
             if code == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -213,8 +223,6 @@ class GrpcClient(Client):
             raise ServingError(
                 f"{self.where()} refused the request: {code.name}: {detail}"
             ) from None
-        finally:
-            channel.close()
 
     def _metadata(self) -> dict:
         from tensorflow_serving.apis import get_model_metadata_pb2
