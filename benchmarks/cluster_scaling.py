@@ -18,7 +18,6 @@ cores: the figure then shows what the all-reduce costs, not a speed-up.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -91,16 +90,6 @@ def _worker(args) -> None:
         print(json.dumps({"workers": workers, "steps_per_s": rate, "global_batch": global_batch}))
 
 
-def _ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _run(workers, args) -> dict:
     command = [sys.executable, __file__, "--worker-process"]
     command += ["--steps", str(args.steps), "--warmup", str(args.warmup)]
@@ -110,7 +99,9 @@ def _run(workers, args) -> dict:
     if workers == 1:
         processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)]
     else:
-        cluster = {"worker": [f"localhost:{p}" for p in _ports(workers)]}
+        from rnnkit.cli import free_ports
+
+        cluster = {"worker": [f"localhost:{p}" for p in free_ports(workers)]}
         processes = [
             subprocess.Popen(
                 command,

@@ -51,7 +51,8 @@ def cli() -> None:
     """Recurrent-network apps on Keras 3 and TensorFlow."""
 
 
-def _free_ports(n: int) -> list[int]:
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct loopback ports that are free now (for local workers' TF_CONFIG)."""
     sockets = [socket.socket() for _ in range(n)]
     try:
         for s in sockets:
@@ -89,7 +90,7 @@ def _run_workers(workers, command, run_id, grace_period) -> tuple[dict[int, int]
     ``grace_period`` seconds: a worker waiting on a dead peer's collective
     would otherwise wait for the coordination service to notice.
     """
-    ports = _free_ports(workers)
+    ports = free_ports(workers)
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
     processes, pumps = [], []
     for index in range(workers):

@@ -9,7 +9,6 @@ one worker signal itself after a chosen step; ``rnnkit launch
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 import tensorflow as tf
 
 from rnnkit import recovery
+from rnnkit.cli import free_ports
 
 RNNKIT = [sys.executable, "-m", "rnnkit.cli"]
 FAULT = [sys.executable, str(Path(__file__).parent / "fault_worker.py")]
@@ -160,16 +160,6 @@ def test_a_usage_error_is_not_restarted(tmp_path):
     assert "usage error (exit code 2" in err and "restarting all" not in err
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _start(cluster, task_type, index, command, cwd=None):
     tf_config = {"cluster": cluster, "task": {"type": task_type, "index": index}}
     env = dict(os.environ, TF_CONFIG=json.dumps(tf_config))
@@ -182,7 +172,7 @@ def test_a_frozen_worker_fails_the_others_in_bounded_time(tmp_path):
     """SIGSTOP: the worker keeps its connections open but stops answering, like a dead
     machine. The coordination service's heartbeats fail the other worker, which exits
     with the restart code instead of waiting on the collective forever."""
-    ports = _free_ports(2)
+    ports = free_ports(2)
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
     fault = ["--worker", "1", "--step", "4", "--signal", "STOP", "--once", str(tmp_path / "x")]
     command = [*TRAIN, "--run-dir", str(tmp_path / "run")]
@@ -208,7 +198,7 @@ def test_a_frozen_worker_fails_the_others_in_bounded_time(tmp_path):
 
 def test_a_chief_and_a_worker_as_tfjob_writes_them(tmp_path):
     """TF_CONFIG with `chief` and `worker` task types: both train, only the chief writes."""
-    ports = _free_ports(2)
+    ports = free_ports(2)
     cluster = {"chief": [f"localhost:{ports[0]}"], "worker": [f"localhost:{ports[1]}"]}
     run_dir = tmp_path / "run"
     command = [

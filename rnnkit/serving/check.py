@@ -335,8 +335,8 @@ def check_version(path: str | os.PathLike, subject: str | None = None) -> list[C
             logger.setLevel("ERROR")  # the TF1 loader's deprecation notice
             meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path))
         except Exception as e:
-            message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            checks.append(Check(subject, "loads", False, f"the session loader failed: {message}"))
+            why = f"the session loader failed: {_first_line(e)}"
+            checks.append(Check(subject, "loads", False, why))
             return checks
         finally:
             logger.setLevel(level)
@@ -365,19 +365,20 @@ def check_version(path: str | os.PathLike, subject: str | None = None) -> list[C
 
 
 def _read_warmup(path: Path):
-    """The warmup records as ``PredictionLog``s; None without a file, or the error."""
-    from tensorflow_serving.apis import prediction_log_pb2
+    """``export.read_warmup``'s records; None without a file, or the error."""
+    from rnnkit.export import read_warmup
 
-    warmup = path / WARMUP_FILE
-    if not warmup.is_file():
+    if not (path / WARMUP_FILE).is_file():
         return None
     try:
-        return [
-            prediction_log_pb2.PredictionLog.FromString(r.numpy())
-            for r in tf.data.TFRecordDataset(str(warmup))
-        ]
+        return read_warmup(path / WARMUP_FILE)
     except Exception as e:
         return e
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _check_warmup(records, session, signatures, subject: str) -> Check:
@@ -392,27 +393,24 @@ def _check_warmup(records, session, signatures, subject: str) -> Check:
             False,
             f"{len(records)} records; TF Serving reads at most {MAX_WARMUP_RECORDS}",
         )
-    for i, log in enumerate(records):
-        request = log.predict_log.request
-        name = request.model_spec.signature_name or "serving_default"
+    for i, (name, inputs) in enumerate(records):
         if name not in signatures:
             return Check(subject, "warmup", False, f"record {i} names no signature `{name}`")
         signature = signatures[name]
-        if set(request.inputs) != set(signature.inputs):
+        if set(inputs) != set(signature.inputs):
             return Check(
                 subject,
                 "warmup",
                 False,
-                f"record {i} gives {sorted(request.inputs)}, `{name}` takes "
-                f"{sorted(signature.inputs)}",
+                f"record {i} gives {sorted(inputs)}, `{name}` takes {sorted(signature.inputs)}",
             )
-        feed = {signature.inputs[k].name: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        feed = {signature.inputs[k].name: v for k, v in inputs.items()}
         fetch = {k: v.name for k, v in signature.outputs.items()}
         try:
             outputs = session.run(fetch, feed_dict=feed)
         except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            return Check(subject, "warmup", False, f"record {i} ({name}) failed: {first}")
+            why = f"record {i} ({name}) failed: {_first_line(e)}"
+            return Check(subject, "warmup", False, why)
         for key, value in outputs.items():
             value = np.asarray(value)
             if value.dtype.kind == "f" and not np.all(np.isfinite(value)):

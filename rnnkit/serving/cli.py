@@ -97,13 +97,12 @@ def request(app, saved_models, signature, server, model_version, as_json):
         version = export.latest(saved_models / app)
         if version is None:
             raise InputError(f"no exported version of `{app}` under {saved_models}")
-        records = [
-            inputs
-            for name, inputs in export.read_warmup(version / export.WARMUP_FILE)
-            if name == signature
-        ]
+        if not (version / export.WARMUP_FILE).is_file():
+            raise InputError(f"{version} has no {export.WARMUP_FILE} to build a request from")
+        warmup = export.read_warmup(version / export.WARMUP_FILE)
+        records = [inputs for name, inputs in warmup if name == signature]
         if not records:
-            names = sorted({name for name, _ in export.read_warmup(version / export.WARMUP_FILE)})
+            names = sorted({name for name, _ in warmup})
             raise InputError(
                 f"{version} has no warmup request for `{signature}`; it has {', '.join(names)}"
             )

@@ -245,3 +245,9 @@ def test_the_example_request_is_one_the_server_answers(saved_models, server):
     )
     assert missing.exit_code == 2
     assert "has no warmup request for `sizes`; it has serving_default" in missing.output
+    bare = saved_models.parent / "bare"
+    (bare / "model" / "1").mkdir(parents=True)
+    result = CliRunner().invoke(group, ["request", "model", "--saved-models", bare])
+    assert result.exit_code == 2 and "has no assets.extra/tf_serving_warmup_requests" in (
+        result.output
+    )
