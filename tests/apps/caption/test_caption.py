@@ -17,6 +17,7 @@ from apps.caption.model import build_model
 from rnnkit import export as rexport
 from rnnkit.layers import BahdanauAttention
 from rnnkit.testing import cli as rcli
+from rnnkit.testing import snapshot
 from rnnkit.testing.distribute import train_mirrored
 from rnnkit.testing.serving import saved_model_cli_run
 
@@ -565,3 +566,7 @@ def test_caption_on_tf_serving_gives_the_local_captions(saved_model, tmp_path, S
                 )
                 assert remote.exit_code == 0, remote.output
                 assert json.loads(remote.stdout) == json.loads(local.stdout)
+
+
+def test_export_keeps_the_signatures_of_the_snapshot(saved_model):
+    snapshot.assert_signatures("caption", saved_model)

@@ -16,6 +16,7 @@ from apps.forecast.cli import APP
 from rnnkit import app as rapp
 from rnnkit import export as rexport
 from rnnkit.testing import cli as rcli
+from rnnkit.testing import snapshot
 from rnnkit.testing.distribute import train_mirrored
 from rnnkit.testing.serving import saved_model_cli_run
 
@@ -578,3 +579,7 @@ def test_predict_on_tf_serving_writes_the_local_csv(saved_model, tmp_path, Stand
             assert result.exit_code == 0, result.output
             assert out.read_text() == local.read_text()
         assert [p for p, _ in server.requests].count("grpc") == 2  # metadata, then Predict
+
+
+def test_export_keeps_the_signatures_of_the_snapshot(saved_model):
+    snapshot.assert_signatures("forecast", saved_model)

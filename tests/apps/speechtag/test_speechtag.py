@@ -15,6 +15,7 @@ from apps.speechtag.model import SpeechTagger, build_model, frame_counts, widen_
 from rnnkit import app as rapp
 from rnnkit import export as rexport
 from rnnkit.testing import cli as rcli
+from rnnkit.testing import snapshot
 from rnnkit.testing.distribute import train_mirrored
 from rnnkit.testing.serving import saved_model_cli_run
 
@@ -612,3 +613,7 @@ def test_tag_on_tf_serving_gives_the_local_segments(saved_model, tmp_path, Stand
             remote = invoke("tag", saved_model, wav, "--json", "--server", url)
             assert remote.exit_code == 0, remote.output
             assert json.loads(remote.stdout) == json.loads(local.stdout)
+
+
+def test_export_keeps_the_signatures_of_the_snapshot(saved_model):
+    snapshot.assert_signatures("speechtag", saved_model)

@@ -19,6 +19,7 @@ from apps.textgen.cli import APP
 from rnnkit import app as rapp
 from rnnkit import export as rexport
 from rnnkit.testing import cli as rcli
+from rnnkit.testing import snapshot
 from rnnkit.testing.serving import saved_model_cli_run
 
 invoke = rcli.invoker("textgen")
@@ -528,3 +529,7 @@ def test_generate_on_tf_serving_gives_the_local_text(saved_model, run_dir, Stand
     assert result.exit_code == 2 and "cannot reach TF Serving" in result.output
     result = invoke("generate", run_dir, "--server", "http://127.0.0.1:1")
     assert result.exit_code == 2 and "--server runs the exported model" in result.output
+
+
+def test_export_keeps_the_signatures_of_the_snapshot(saved_model):
+    snapshot.assert_signatures("textgen", saved_model)

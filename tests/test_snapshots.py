@@ -1,0 +1,23 @@
+"""What users see stays as it was: every app verb's options (names, types, defaults, choices).
+
+``tests/snapshots/cli_options.json`` was taken before the apps' settings
+moved into their config fields; ``rnnkit.testing.snapshot.dumps`` writes it.
+"""
+
+import json
+
+from rnnkit.cli import APPS
+from rnnkit.testing.snapshot import SNAPSHOTS, cli_options
+
+# Options added since the snapshot, on purpose: {"APP VERB": {option, ...}}.
+ADDED: dict[str, set[str]] = {}
+
+
+def test_every_verb_offers_the_options_it_offered():
+    before = json.loads((SNAPSHOTS / "cli_options.json").read_text())
+    now = cli_options(APPS)
+    assert sorted(now) == sorted(before)  # the same verbs
+    for verb, options in before.items():
+        for name, spec in options.items():
+            assert now[verb].get(name) == spec, f"{verb}: {name}"
+        assert set(now[verb]) - set(options) == ADDED.get(verb, set()), verb
