@@ -64,9 +64,9 @@ def train(preset: str, seed: int) -> tuple[Path, float]:
 def conditions(run: Path, beam: int | None) -> dict[str, dict]:
     from apps.caption import tasks
     from apps.caption.cli import APP
-    from rnnkit import app as rapp
+    from rnnkit import runs
 
-    loaded = rapp.load_run(APP, run)
+    loaded = runs.load_run(APP, run)
     found = {}
     for name, style in styles().items():
         options = {"beam": beam, "style": style}

@@ -31,7 +31,7 @@ from apps.caption import config as cfg  # noqa: E402
 from apps.caption import data, strips  # noqa: E402
 from apps.caption.export import Captioner, png_bytes  # noqa: E402
 from apps.caption.model import build_model  # noqa: E402
-from rnnkit import export as rexport  # noqa: E402
+from rnnkit.serving import layout  # noqa: E402
 
 BATCHES = (1, 32)
 
@@ -39,7 +39,7 @@ BATCHES = (1, 32)
 def _saved_model(given, preset: str) -> Path:
     if given:
         path = Path(given)
-        return path if (path / "saved_model.pb").exists() else rexport.latest(path)
+        return path if (path / "saved_model.pb").exists() else layout.latest(path)
     config = cfg.PRESETS[preset]
     vocab = data.Vocabulary([*data.SPECIAL, *strips.WORDS])
     module = Captioner(build_model(config.model, len(vocab), seed=0), vocab, config,

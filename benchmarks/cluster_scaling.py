@@ -35,9 +35,9 @@ def _worker(args) -> None:
     import tensorflow as tf
 
     from rnnkit import layers as L
-    from rnnkit import training
+    from rnnkit import strategies, training
 
-    strategy = training.make_strategy("auto")
+    strategy = strategies.make_strategy("auto")
     workers = max(1, strategy.num_replicas_in_sync)
     global_batch = args.batch * workers
 
@@ -84,7 +84,7 @@ def _worker(args) -> None:
             verbose=False,
             on_step=lambda step, loss: times.append(time.perf_counter()),
         )
-    if training.is_chief(strategy):
+    if strategies.is_chief(strategy):
         steady = times[args.warmup :]
         rate = (len(steady) - 1) / (steady[-1] - steady[0])
         print(json.dumps({"workers": workers, "steps_per_s": rate, "global_batch": global_batch}))

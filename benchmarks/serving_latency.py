@@ -59,8 +59,7 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from rnnkit import export
-    from rnnkit.serving import client
+    from rnnkit.serving import client, layout
 
     sys.path.insert(0, str(ROOT / "tests"))
     from serving_standin import StandIn
@@ -70,13 +69,13 @@ def main() -> None:
         results = []
         with StandIn(saved_models) as server:
             for app, signature in CASES:
-                version = export.latest(saved_models / app)
+                version = layout.latest(saved_models / app)
                 if version is None:
                     print(f"skipping {app}: not exported", file=sys.stderr)
                     continue
                 inputs = next(
                     i
-                    for name, i in export.read_warmup(version / export.WARMUP_FILE)
+                    for name, i in layout.read_warmup(version / layout.WARMUP_FILE)
                     if name == signature
                 )
                 local = tf.saved_model.load(str(version)).signatures[signature]

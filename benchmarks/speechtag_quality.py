@@ -92,9 +92,9 @@ def evaluate(run: Path, data_dir: Path | None = None) -> dict:
 def conditions(run: Path) -> dict[str, dict]:
     from apps.speechtag import synth, tasks
     from apps.speechtag.cli import APP
-    from rnnkit import app as rapp
+    from rnnkit import runs
 
-    config = rapp.load_config(APP, run)
+    config = runs.load_config(APP, run)
     test = tasks.load_data(config.data, quiet=True)["test"]
     accent = [u for u in test if u.voice.split("+")[0] in synth.TEST_ACCENTS]
     variants = [u for u in test if u.voice.split("+")[0] not in synth.TEST_ACCENTS]

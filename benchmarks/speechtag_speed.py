@@ -36,7 +36,7 @@ from apps.speechtag.data import SAMPLE_RATE  # noqa: E402
 from apps.speechtag.export import Tagger  # noqa: E402
 from apps.speechtag.model import build_model  # noqa: E402
 from apps.speechtag.tasks import TagSet  # noqa: E402
-from rnnkit import export as rexport  # noqa: E402
+from rnnkit.serving import layout  # noqa: E402
 
 CHUNK = 320  # 20 ms
 
@@ -44,7 +44,7 @@ CHUNK = 320  # 20 ms
 def _saved_model(given, preset: str, streaming: bool) -> Path:
     if given:
         path = Path(given)
-        return path if (path / "saved_model.pb").exists() else rexport.latest(path)
+        return path if (path / "saved_model.pb").exists() else layout.latest(path)
     if streaming and f"{preset}-streaming" in cfg.PRESETS:
         config = cfg.PRESETS[f"{preset}-streaming"].model
     else:

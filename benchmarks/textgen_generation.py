@@ -26,13 +26,13 @@ from apps.textgen import config as cfg  # noqa: E402
 from apps.textgen import data, tasks  # noqa: E402
 from apps.textgen.export import generate_request  # noqa: E402
 from apps.textgen.model import build_model  # noqa: E402
-from rnnkit import export as rexport  # noqa: E402
+from rnnkit.serving import layout  # noqa: E402
 
 
 def _saved_model(args) -> Path:
     if args.saved_model:
         path = Path(args.saved_model)
-        return path if (path / "saved_model.pb").exists() else rexport.latest(path)
+        return path if (path / "saved_model.pb").exists() else layout.latest(path)
     config = cfg.PRESETS[args.preset]
     vocab = data.Vocab.from_text(data.EMBEDDED.read_text(encoding="utf-8"))
     generator = tasks.Generator(build_model(config.model, len(vocab)), vocab)

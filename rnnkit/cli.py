@@ -18,7 +18,8 @@ import uuid  # noqa: E402
 import click  # noqa: E402
 
 import rnnkit  # noqa: E402
-from rnnkit.app import RUN_ID_ENV  # noqa: E402
+from rnnkit.errors import RESTART_EXIT_CODE  # noqa: E402
+from rnnkit.runs import RUN_ID_ENV  # noqa: E402
 
 # App name -> "module:attribute" of its click group. Importing an app imports
 # TensorFlow, so an app is loaded only when its command runs.
@@ -67,11 +68,6 @@ def _pump(stream, prefix: str) -> None:
     for line in iter(stream.readline, b""):
         sys.stdout.write(prefix + line.decode(errors="replace"))
         sys.stdout.flush()
-
-
-# The exit code of a worker that saved and stopped on SIGTERM, or lost a peer
-# (rnnkit.recovery.RESTART_EXIT_CODE; not imported: it imports TensorFlow).
-RESTART_EXIT_CODE = 138
 
 
 def _why(code: int) -> str:

@@ -24,119 +24,14 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
-from rnnkit.files import write_text
-
-WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
-MAX_WARMUP_RECORDS = 1000
+from rnnkit.serving import layout
+from rnnkit.serving.check import check_version
 
 
 class ExportError(RuntimeError):
     """The SavedModel could not be written or failed its self-check."""
-
-
-def versions(app_dir: str | os.PathLike) -> list[int]:
-    """The integer version folders under ``app_dir``, ascending."""
-    app_dir = Path(app_dir)
-    if not app_dir.is_dir():
-        return []
-    return sorted(int(p.name) for p in app_dir.iterdir() if p.is_dir() and p.name.isdigit())
-
-
-def latest(app_dir: str | os.PathLike) -> Path | None:
-    """The highest version folder, the one TF Serving serves by default."""
-    found = versions(app_dir)
-    return Path(app_dir) / str(found[-1]) if found else None
-
-
-def tensor_proto(value):
-    array = np.asarray(value)
-    if array.dtype.kind == "U":
-        array = np.char.encode(array, "utf-8")
-    return tf.make_tensor_proto(array)
-
-
-def write_warmup(path: Path, model_name: str, requests: Mapping[str, Sequence[Mapping]]) -> int:
-    """Writes ``{signature: [inputs, ...]}`` as TF Serving warmup records; returns their count."""
-    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
-
-    count = sum(len(r) for r in requests.values())
-    if count > MAX_WARMUP_RECORDS:
-        raise ExportError(f"TF Serving reads at most {MAX_WARMUP_RECORDS} warmup records: {count}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tf.io.TFRecordWriter(str(path)) as writer:
-        for signature, inputs_list in requests.items():
-            for inputs in inputs_list:
-                request = predict_pb2.PredictRequest(
-                    model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature)
-                )
-                for name, value in inputs.items():
-                    request.inputs[name].CopyFrom(tensor_proto(value))
-                log = prediction_log_pb2.PredictionLog(
-                    predict_log=prediction_log_pb2.PredictLog(request=request)
-                )
-                writer.write(log.SerializeToString())
-    return count
-
-
-def read_warmup(path: str | os.PathLike) -> list[tuple[str, dict[str, np.ndarray]]]:
-    """The ``(signature, inputs)`` of every warmup record in a file."""
-    from tensorflow_serving.apis import prediction_log_pb2
-
-    out = []
-    for record in tf.data.TFRecordDataset(str(path)):
-        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
-        request = log.predict_log.request
-        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
-        out.append((request.model_spec.signature_name or "serving_default", inputs))
-    return out
-
-
-def replay_warmup(loaded, path: str | os.PathLike) -> list[dict[str, np.ndarray]]:
-    """Runs every warmup request in ``path`` through the loaded SavedModel's signature."""
-    results = []
-    for signature, inputs in read_warmup(path):
-        outputs = loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
-        results.append({k: v.numpy() for k, v in outputs.items()})
-    return results
-
-
-def write_models_config(base_dir: str | os.PathLike) -> Path:
-    """``base_dir/models.config``: every app folder holding a version, for TF Serving's
-    ``--model_config_file``. Paths are absolute on this machine; mount ``base_dir``
-    at the same path in the server's container, or edit ``base_path``."""
-    from google.protobuf import text_format
-    from tensorflow_serving.config import model_server_config_pb2 as config_pb2
-
-    base_dir = Path(base_dir).resolve()
-    config = config_pb2.ModelServerConfig()
-    for app_dir in sorted(p for p in base_dir.iterdir() if p.is_dir()):
-        if versions(app_dir):
-            entry = config.model_config_list.config.add()
-            entry.name = app_dir.name
-            entry.base_path = str(app_dir)
-            entry.model_platform = "tensorflow"
-    path = base_dir / "models.config"
-    write_text(path, text_format.MessageToString(config))
-    if not (base_dir / BATCHING_FILE).exists():  # the user's own settings stay
-        write_text(base_dir / BATCHING_FILE, BATCHING_CONFIG)
-    return path
-
-
-# TF Serving's --batching_parameters_file (a BatchingParameters message) for
-# --enable_batching: requests that arrive within 2 ms are run as one batch of
-# up to 32 rows. Variable-length inputs (speechtag's waveforms, with their
-# lengths) are padded to the longest in the batch.
-BATCHING_FILE = "batching.config"
-BATCHING_CONFIG = """\
-max_batch_size { value: 32 }
-batch_timeout_micros { value: 2000 }
-max_enqueued_batches { value: 100 }
-num_batch_threads { value: 2 }
-pad_variable_length_inputs: true
-"""
 
 
 class _Untracked:
@@ -223,16 +118,19 @@ def export(
     if "serving_default" not in signatures:
         raise ExportError("the signatures need a `serving_default`")
     _check_variable_names(module)
+    count = sum(len(r) for r in warmup.values())
+    if count > layout.MAX_WARMUP_RECORDS:
+        raise ExportError(
+            f"TF Serving reads at most {layout.MAX_WARMUP_RECORDS} warmup records: {count}"
+        )
     app_dir = Path(base_dir) / app
     app_dir.mkdir(parents=True, exist_ok=True)
     tmp = app_dir / f".tmp-{uuid.uuid4().hex}"
     try:
         tf.saved_model.save(module, str(tmp), signatures=dict(signatures))
-        write_warmup(tmp / WARMUP_FILE, app, warmup)
+        layout.write_warmup(tmp / layout.WARMUP_FILE, app, warmup)
         # What `rnnkit serving check` asks of every version: TF Serving's
         # session loader, its ops, batch-major signatures, the warmup replayed.
-        from rnnkit.serving.check import check_version
-
         checks = check_version(tmp, app)
         failed = [c for c in checks if c.ok is False]
         if failed:
@@ -248,7 +146,7 @@ def export(
             except Exception as e:
                 raise ExportError(f"self-check failed: {type(e).__name__}: {e}") from e
         while True:
-            target = app_dir / str((versions(app_dir) or [0])[-1] + 1)
+            target = app_dir / str((layout.versions(app_dir) or [0])[-1] + 1)
             try:
                 # A rename never replaces a non-empty folder: if another export
                 # took this version meanwhile, take the next one.
@@ -260,5 +158,5 @@ def export(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    write_models_config(base_dir)
+    layout.write_models_config(base_dir)
     return target

@@ -24,11 +24,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-# "Restart me": the exit code of a worker that saved and stopped because of
-# SIGTERM, or that lost a peer. The Kubeflow training operator retries 138
-# (128 + SIGUSR1, its code for user-defined retryable errors) under
-# ``restartPolicy: ExitCode``, as it retries 137 (SIGKILL) and 143 (SIGTERM).
-RESTART_EXIT_CODE = 138
+from rnnkit.errors import RESTART_EXIT_CODE
 
 _LOST_WORKER_ERRORS = (
     tf.errors.UnavailableError,
@@ -58,14 +54,6 @@ class WorkerLost(Exception):
 
 def is_lost_worker(error: BaseException) -> bool:
     return isinstance(error, _LOST_WORKER_ERRORS)
-
-
-def first_line(error: BaseException) -> str:
-    """A TensorFlow error's message on one line, without the op's name, cut to 300 characters."""
-    message = " ".join((getattr(error, "message", None) or str(error)).split())
-    if message.startswith("{{function_node"):
-        message = message.split("}}", 1)[-1].strip()
-    return (message or type(error).__name__)[:300]
 
 
 class StopRequest:

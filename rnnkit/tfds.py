@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rnnkit.app import InputError
+from rnnkit.errors import InputError
 
 
 def load_prepared(name: str, splits: Sequence[str], data_dir: str | None) -> list:

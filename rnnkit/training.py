@@ -1,11 +1,7 @@
 """One training loop for every app, under any ``tf.distribute`` strategy.
 
 Keras 3's ``model.fit`` fails under ``MultiWorkerMirroredStrategy``, so rnnkit
-owns a custom loop, and every strategy runs the same code: ``strategy.run`` of
-a ``tf.function`` step with a ``GradientTape``, per-example losses averaged
-over the global batch, gradients summed across replicas and clipped by their
-global norm, then a Keras optimizer.
-
+owns a custom loop (``rnnkit.steps``), and every strategy runs the same code.
 An app describes its job as a ``Task`` (model builder, per-example loss,
 data, derived metrics, samples for TensorBoard); ``fit`` does the rest:
 
@@ -24,8 +20,12 @@ data, derived metrics, samples for TensorBoard); ``fit`` does the rest:
 - early stop after ``patience`` epochs without improvement;
 - a progress bar, TensorBoard (``RUN/tb/train`` and ``RUN/tb/validation``:
   losses, metrics, learning rate, steps/s, gradient norm, the task's text
-  samples) and ``RUN/metrics.json``.
+  samples) and ``RUN/metrics.json``, written by one function whatever the
+  outcome (``running``, ``completed``, ``early_stopped``, ``interrupted``,
+  ``preempted``, ``worker_lost``, ``diverged``, ``failed``).
 """
+
+from __future__ import annotations
 
 import dataclasses
 import json
@@ -42,56 +42,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnkit import fields, recovery
+from rnnkit import recovery, steps
+from rnnkit.configs import TrainConfig
+from rnnkit.errors import first_line
 from rnnkit.files import write_json
+from rnnkit.optimizers import make_optimizer
+from rnnkit.strategies import is_chief, is_multi_worker, make_strategy
 
-STRATEGIES = ("auto", "default", "mirrored", "multiworker")
+__all__ = ["FitResult", "Task", "TrainConfig", "TrainingDiverged", "fit"]
 
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """How to train: the same for every app.
-
-    ``batch_size`` is the global batch (split across replicas). With
-    ``steps_per_epoch=None`` an epoch is one pass over ``Task.train_data``.
-    ``weight_decay`` > 0 trains with AdamW (decoupled weight decay, not on
-    biases), else Adam.
-    """
-
-    epochs: int = 10
-    batch_size: int = 64
-    learning_rate: float = 2e-3
-    schedule: str = "cosine"
-    warmup_steps: int = 0
-    clip_norm: float | None = 1.0
-    steps_per_epoch: int | None = None
-    validation_steps: int | None = None
-    checkpoint_every: int = 200
-    keep_checkpoints: int = 3
-    patience: int | None = None
-    log_every: int = 10
-    weight_decay: float = 0.0
-
-    def __post_init__(self):
-        fields.positive_ints(
-            self, "epochs", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every"
-        )
-        if not self.learning_rate > 0:
-            raise ValueError(
-                f"`learning_rate` must be positive. Received: learning_rate={self.learning_rate}"
-            )
-        if self.schedule not in ("constant", "cosine"):
-            raise ValueError(
-                f"`schedule` must be 'constant' or 'cosine'. Received: schedule={self.schedule!r}"
-            )
-        if not self.weight_decay >= 0:
-            raise ValueError(
-                f"`weight_decay` must be >= 0. Received: weight_decay={self.weight_decay}"
-            )
-        if self.clip_norm is not None and not self.clip_norm > 0:
-            raise ValueError(
-                f"`clip_norm` must be positive or None. Received: clip_norm={self.clip_norm}"
-            )
+# What the loop logs every ``log_every`` steps (the rest is logged at an epoch's end).
+_STEP_TAGS = ("loss", "learning_rate", "steps_per_sec", "grad_norm")
 
 
 @dataclasses.dataclass
@@ -143,171 +104,245 @@ class TrainingDiverged(RuntimeError):
     """The loss or the gradient became NaN or infinite."""
 
 
-@dataclasses.dataclass(frozen=True)
-class ClusterTask:
-    """This process's task in the cluster that ``TF_CONFIG`` describes."""
+@dataclasses.dataclass
+class _Loop:
+    """The state of one ``fit``: what the named steps below read and change."""
 
-    task_type: str
-    index: int
-    tasks: int  # chief and workers: the processes that train
+    task: Task
+    config: TrainConfig
+    run_dir: Path
+    strategy: tf.distribute.Strategy
     chief: bool
+    model: keras.Model
+    optimizer: keras.optimizers.Optimizer
+    steps_per_epoch: int
+    checkpoint: tf.train.Checkpoint
+    counters: dict[str, tf.Variable]  # step, best, bad_epochs, epoch_loss, epochs_done
+    manager: tf.train.CheckpointManager
+    best_manager: tf.train.CheckpointManager
+    ckpt_dir: Path
+    writers: dict = dataclasses.field(default_factory=dict)
+    verbose: bool = True
+    on_step: Callable[[int, float], None] | None = None
+    step: int = 0
+    epoch: int = 0
+    last_saved: int = -1
+    history: list[dict] = dataclasses.field(default_factory=list)
+    best: dict | None = None
+    status: str = "running"
 
+    @property
+    def shown(self) -> bool:
+        return self.verbose and self.chief
 
-def read_tf_config(text: str | None = None) -> ClusterTask | None:
-    """The task of ``TF_CONFIG`` (or ``text``), checked; None when it names no cluster.
+    def save(self) -> None:
+        self.manager.save(checkpoint_number=int(self.counters["step"]))
+        self.last_saved = self.step
 
-    rnnkit trains with MultiWorkerMirroredStrategy: a ``cluster`` of
-    ``worker`` tasks and at most one ``chief`` (as a Kubeflow TFJob or
-    ``rnnkit launch`` writes it). Raises ``ValueError`` naming what is wrong.
-    """
-    text = os.environ.get("TF_CONFIG", "") if text is None else text
-    if not text.strip():
-        return None
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"TF_CONFIG is not JSON: {e}") from None
-    cluster = config.get("cluster") if isinstance(config, dict) else None
-    if not cluster:
-        return None
-    other = sorted(set(cluster) - {"chief", "worker"})
-    if other:
-        raise ValueError(
-            f"TF_CONFIG names {', '.join(other)} tasks: rnnkit trains with chief and worker "
-            "tasks only (MultiWorkerMirroredStrategy)"
+    def save_unless_saved(self) -> None:
+        if self.step != self.last_saved:
+            self.save()
+
+    def learning_rate(self) -> float:
+        # The schedule's value at the optimizer's iteration count, i.e. this step.
+        return float(self.optimizer.learning_rate)
+
+    def write_metrics(self) -> None:
+        """``RUN/metrics.json``: the one place that writes it, whatever the outcome."""
+        if not self.chief:
+            return
+        # A lost worker's step may not be saved: the restart continues from the checkpoint.
+        step = self.last_saved if self.status == "worker_lost" else self.step
+        write_json(
+            self.run_dir / "metrics.json",
+            {"status": self.status, "step": step, "history": self.history, "best": self.best},
         )
-    for job, addresses in cluster.items():
-        if not isinstance(addresses, list) or not all(
-            isinstance(a, str) and a.rpartition(":")[2].isdigit() for a in addresses
-        ):
-            raise ValueError(f"TF_CONFIG's {job} tasks must be a list of 'host:port' addresses")
-    if len(cluster.get("chief", [])) > 1:
-        raise ValueError("TF_CONFIG names several chief tasks; a cluster has one")
-    task = config.get("task") or {}
-    task_type, index = task.get("type"), task.get("index", 0)
-    if task_type not in cluster:
-        raise ValueError(f"TF_CONFIG's task type {task_type!r} is not in its cluster")
-    if not isinstance(index, int) or not 0 <= index < len(cluster[task_type]):
-        raise ValueError(
-            f"TF_CONFIG's task index {index!r} is not one of its {len(cluster[task_type])} "
-            f"{task_type} tasks"
-        )
-    tasks = len(cluster.get("chief", [])) + len(cluster.get("worker", []))
-    chief = task_type == "chief" or (index == 0 and "chief" not in cluster)
-    return ClusterTask(task_type, index, tasks, chief)
 
 
-def multi_worker_tf_config() -> bool:
-    """Whether ``TF_CONFIG`` names several training tasks (chief and workers)."""
-    task = read_tf_config()
-    return task is not None and task.tasks > 1
+def _start(task, config, run_dir, strategy, verbose, on_step) -> _Loop:
+    """The model, its optimizer, the checkpoint managers and TensorBoard writers."""
+    chief = is_chief(strategy)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    steps_per_epoch = config.steps_per_epoch or steps.count_batches(task.train_data(0))
+    with strategy.scope():
+        model = task.build_model()
+        optimizer = make_optimizer(config, steps_per_epoch * config.epochs)
+        optimizer.build(model.trainable_variables)
+    # Bookkeeping for the host, outside the scope: plain variables, not mirrored.
+    counters = {
+        "step": tf.Variable(0, dtype=tf.int64, trainable=False, name="step"),
+        "best": tf.Variable(math.inf, dtype=tf.float64, trainable=False, name="best"),
+        "bad_epochs": tf.Variable(0, dtype=tf.int64, trainable=False, name="bad_epochs"),
+        # The running sum of this epoch's losses, so a resumed epoch reports its full mean.
+        "epoch_loss": tf.Variable(0.0, dtype=tf.float64, trainable=False, name="epoch_loss"),
+        # Epochs whose end (validation, best checkpoint) is done; -1 until
+        # restored (checkpoints from before it existed: the step says which epoch).
+        "epochs_done": tf.Variable(-1, dtype=tf.int64, trainable=False, name="epochs_done"),
+    }
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, **counters)
+    steps.check_checkpointed(model)
+    # Every worker takes part in saving; only the chief's copy is kept. Every
+    # worker resumes from the chief's (the run directory is shared).
+    ckpt_dir = run_dir / "ckpt" if chief else Path(tempfile.mkdtemp(prefix="rnnkit-ckpt-"))
+    manager = tf.train.CheckpointManager(
+        checkpoint, str(ckpt_dir), max_to_keep=config.keep_checkpoints,
+        step_counter=counters["step"],
+    )  # fmt: skip
+    best_manager = tf.train.CheckpointManager(checkpoint, str(ckpt_dir / "best"), max_to_keep=1)
+    return _Loop(
+        task=task, config=config, run_dir=run_dir, strategy=strategy, chief=chief, model=model,
+        optimizer=optimizer, steps_per_epoch=steps_per_epoch, checkpoint=checkpoint,
+        counters=counters, manager=manager, best_manager=best_manager, ckpt_dir=ckpt_dir,
+        verbose=verbose, on_step=on_step,
+    )  # fmt: skip
 
 
-def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
-    """The ``tf.distribute`` strategy for ``--strategy NAME``.
+def _restore(loop: _Loop, resume: bool) -> None:
+    """Continues from the last checkpoint: its step and epoch, the history, TensorBoard trimmed."""
+    run_dir, counters = loop.run_dir, loop.counters
+    if not resume:
+        counters["epochs_done"].assign(0)
+        return
+    latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
+    if latest is None:
+        raise FileNotFoundError(f"No checkpoint to resume from in {run_dir / 'ckpt'}.")
+    loop.checkpoint.restore(latest).assert_existing_objects_matched()
+    loop.step = loop.last_saved = step = int(counters["step"])
+    # The epochs whose end is done; from the step for checkpoints older than
+    # epochs_done. A checkpoint saved at an epoch's last step, before its end
+    # (validation, summaries), redoes that end.
+    done = int(counters["epochs_done"])
+    loop.epoch = epoch = done if done >= 0 else step // loop.steps_per_epoch
+    redo_end = step > 0 and step == (epoch + 1) * loop.steps_per_epoch
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.exists():
+        saved = json.loads(metrics_path.read_text())
+        loop.history = [h for h in saved.get("history", []) if h["epoch"] <= epoch]
+        loop.best = saved.get("best")
+        if loop.best is not None and loop.best["epoch"] > epoch:
+            key = f"val_{loop.task.monitor}"
+            loop.best = min(loop.history, key=lambda h: h.get(key, h["loss"]), default=None)
+    if loop.chief:
+        # The steps after the checkpoint are logged again; so is a redone epoch end.
+        def keep(path, event):
+            if event.step != step:
+                return event.step < step
+            in_loop = all(v.tag in _STEP_TAGS for v in event.summary.value)
+            return not redo_end or (path.parent.name == "train" and in_loop)
 
-    ``auto``: multiworker when ``TF_CONFIG`` names several workers, mirrored
-    when several GPUs are visible, else the default strategy. ``mirrored``
-    mirrors over all GPUs, or over all logical CPU devices when there is no
-    GPU.
-    """
-    if name not in STRATEGIES:
-        raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: strategy={name!r}")
-    if name == "auto":
-        if multi_worker_tf_config():
-            name = "multiworker"
-        elif len(tf.config.list_logical_devices("GPU")) > 1:
-            name = "mirrored"
-        else:
-            name = "default"
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([d.name for d in devices])
-    return tf.distribute.MultiWorkerMirroredStrategy()
+        recovery.trim_events(run_dir / "tb", keep)
 
 
-# What the loop logs every ``log_every`` steps (the rest is logged at an epoch's end).
-_STEP_TAGS = ("loss", "learning_rate", "steps_per_sec", "grad_norm")
+def _open_writers(loop: _Loop) -> None:
+    if loop.chief:
+        for name in ("train", "validation"):
+            loop.writers[name] = tf.summary.create_file_writer(str(loop.run_dir / "tb" / name))
+    else:
+        loop.writers["train"] = loop.writers["validation"] = tf.summary.create_noop_writer()
 
 
-def _is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    return bool(resolver is not None and resolver.cluster_spec().jobs)
-
-
-def is_chief(strategy: tf.distribute.Strategy) -> bool:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True
-    return resolver.task_type == "chief" or (
-        resolver.task_type == "worker"
-        and resolver.task_id == 0
-        and "chief" not in resolver.cluster_spec().as_dict()
+def _check_finite(loop: _Loop, loss: float, norm: float) -> None:
+    if math.isfinite(loss) and math.isfinite(norm):
+        return
+    what = "loss" if not math.isfinite(loss) else "gradient norm"
+    kept = loop.manager.latest_checkpoint or "none saved yet"
+    raise TrainingDiverged(
+        f"training diverged: the {what} is {loss if what == 'loss' else norm} at step "
+        f"{loop.step + 1} (epoch {loop.epoch + 1}); last good checkpoint: {kept}. Lower the "
+        "learning rate or the clip norm."
     )
 
 
-def _schedule(config: TrainConfig, total_steps: int):
-    if config.schedule == "constant":
-        if config.warmup_steps:
-            return keras.optimizers.schedules.CosineDecay(
-                0.0,
-                decay_steps=1,
-                alpha=1.0,
-                warmup_target=config.learning_rate,
-                warmup_steps=config.warmup_steps,
-            )
-        return config.learning_rate
-    warmup = min(config.warmup_steps, max(total_steps - 1, 0))
-    if warmup:
-        return keras.optimizers.schedules.CosineDecay(
-            0.0,
-            decay_steps=max(total_steps - warmup, 1),
-            alpha=0.05,
-            warmup_target=config.learning_rate,
-            warmup_steps=warmup,
-        )
-    return keras.optimizers.schedules.CosineDecay(
-        config.learning_rate, decay_steps=max(total_steps, 1), alpha=0.05
+def _run_epoch(loop: _Loop, train_step, stop_request: recovery.StopRequest) -> float:
+    """The steps of one epoch (the rest of it, after a resume); returns its start time."""
+    config, per_epoch = loop.config, loop.steps_per_epoch
+    skip = loop.step - loop.epoch * per_epoch
+    data = loop.task.train_data(loop.epoch).take(per_epoch).skip(skip)
+    dist = loop.strategy.experimental_distribute_dataset(steps.shard_by_data(data))
+    bar = keras.utils.Progbar(
+        per_epoch, stateful_metrics=["loss", "steps/s"], verbose=int(loop.shown)
     )
+    if loop.shown:
+        print(f"Epoch {loop.epoch + 1}/{config.epochs}")
+    bar.update(skip)
+    start = window_start = time.perf_counter()
+    window_losses: list[float] = []
+    if skip == 0:
+        loop.counters["epoch_loss"].assign(0.0)
+    for batch in dist:
+        loss, norm, stops = (float(v) for v in train_step(batch, stop_request.flag()))
+        _check_finite(loop, loss, norm)
+        loop.step += 1
+        loop.counters["step"].assign(loop.step)
+        window_losses.append(loss)
+        loop.counters["epoch_loss"].assign_add(loss)
+        if loop.step % config.log_every == 0:
+            now = time.perf_counter()
+            per_sec = len(window_losses) / max(now - window_start, 1e-9)
+            with loop.writers["train"].as_default(step=loop.step):
+                tf.summary.scalar("loss", sum(window_losses) / len(window_losses))
+                tf.summary.scalar("learning_rate", loop.learning_rate())
+                tf.summary.scalar("steps_per_sec", per_sec)
+                tf.summary.scalar("grad_norm", norm)
+            window_start, window_losses = now, []
+        done = loop.step - loop.epoch * per_epoch
+        rate = (done - skip) / max(time.perf_counter() - start, 1e-9)
+        bar.update(done, [("loss", loss), ("steps/s", rate)])
+        if loop.step % config.checkpoint_every == 0:
+            loop.save()
+        if stops > 0:
+            loop.save_unless_saved()
+            raise recovery.Preempted(loop.step)
+        if loop.on_step is not None:
+            loop.on_step(loop.step, loss)
+    return start
 
 
-def _count_batches(dataset: tf.data.Dataset) -> int:
-    n = int(dataset.cardinality())
-    if n == tf.data.INFINITE_CARDINALITY:
-        raise ValueError("The training data is infinite: set `steps_per_epoch`.")
-    if n < 0:
-        n = sum(1 for _ in dataset)
-    if n == 0:
-        raise ValueError("The training data yields no batch.")
-    return n
-
-
-def _shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options)
-
-
-def _check_checkpointed(model: keras.Model) -> None:
-    """Every trainable weight must be reachable from the model in the checkpoint.
-
-    Otherwise ``tf.train.Checkpoint(model=model).restore(...)`` (evaluate,
-    export) silently leaves it at its initial value; the optimizer reaching
-    it does not help there.
-    """
-    reachable = {id(o) for o in tf.train.TrackableView(model).descendants()}
-    missing = [
-        v.path
-        for v in model.trainable_variables
-        if id(v) not in reachable and id(getattr(v, "value", v)) not in reachable
-    ]
-    if missing:
-        raise ValueError(
-            f"the checkpoint cannot see the weights {missing}: keep layers in attributes "
-            "of their own, not in a list attribute of a Keras model"
-        )
+def _end_epoch(loop: _Loop, validate, start: float) -> None:
+    """Validation, summaries and samples, the best checkpoint, metrics.json, early stop."""
+    task, counters = loop.task, loop.counters
+    loop.epoch += 1
+    val = validate()
+    trained = loop.step - (loop.epoch - 1) * loop.steps_per_epoch
+    record = {
+        "epoch": loop.epoch,
+        "step": loop.step,
+        "loss": float(counters["epoch_loss"]) / trained,
+        "learning_rate": loop.learning_rate(),
+        "seconds": time.perf_counter() - start,
+        **{f"val_{k}": v for k, v in val.items()},
+    }
+    loop.history.append(record)
+    with loop.writers["validation"].as_default(step=loop.step):
+        for name, value in val.items():
+            tf.summary.scalar(name, value)
+    with loop.writers["train"].as_default(step=loop.step):
+        for name, value in task.derived_metrics(record["loss"]).items():
+            tf.summary.scalar(name, value)
+        if loop.chief and task.samples is not None:
+            for tag, value in task.samples(loop.model, loop.epoch).items():
+                if isinstance(value, str):
+                    tf.summary.text(tag, value)
+                else:
+                    tf.summary.image(tag, np.asarray(value)[None], max_outputs=1)
+    monitored = val.get(task.monitor, record["loss"])
+    if monitored < float(counters["best"]):
+        counters["best"].assign(monitored)
+        counters["bad_epochs"].assign(0)
+        loop.best = record
+        loop.best_manager.save(checkpoint_number=loop.step)
+    else:
+        counters["bad_epochs"].assign_add(1)
+    counters["epochs_done"].assign(loop.epoch)
+    # metrics.json before the checkpoint: a restart from an older checkpoint
+    # drops the epochs it has not reached.
+    loop.write_metrics()
+    loop.save()
+    if loop.shown:
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("val_"))
+        print(f"  train loss {record['loss']:.4f}" + (f", {shown}" if shown else ""))
+    if loop.config.patience and int(counters["bad_epochs"]) >= loop.config.patience:
+        loop.status = "early_stopped"
 
 
 def fit(
@@ -330,299 +365,46 @@ def fit(
     """
     if isinstance(strategy, str):
         strategy = make_strategy(strategy)
-    run_dir = Path(run_dir)
-    chief = is_chief(strategy)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    steps_per_epoch = config.steps_per_epoch or _count_batches(task.train_data(0))
-    total_steps = steps_per_epoch * config.epochs
-    replicas = strategy.num_replicas_in_sync
-
-    with strategy.scope():
-        model = task.build_model()
-        if config.weight_decay:
-            optimizer = keras.optimizers.AdamW(
-                _schedule(config, total_steps), weight_decay=config.weight_decay
-            )
-            optimizer.exclude_from_weight_decay(var_names=["bias"])
-        else:
-            optimizer = keras.optimizers.Adam(_schedule(config, total_steps))
-        optimizer.build(model.trainable_variables)
-    # Bookkeeping for the host, outside the scope: plain variables, not mirrored.
-    step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    best_var = tf.Variable(math.inf, dtype=tf.float64, trainable=False, name="best")
-    bad_epochs_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="bad_epochs")
-    # The running sum of this epoch's losses, so a resumed epoch reports its full mean.
-    epoch_loss_var = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="epoch_loss")
-    # Epochs whose end (validation, best checkpoint) is done; -1 until restored
-    # (checkpoints from before it existed: the step says which epoch).
-    epochs_done_var = tf.Variable(-1, dtype=tf.int64, trainable=False, name="epochs_done")
-    checkpoint = tf.train.Checkpoint(
-        model=model,
-        optimizer=optimizer,
-        step=step_var,
-        best=best_var,
-        bad_epochs=bad_epochs_var,
-        epoch_loss=epoch_loss_var,
-        epochs_done=epochs_done_var,
-    )
-    _check_checkpointed(model)
-    # Every worker takes part in saving; only the chief's copy is kept. Every
-    # worker resumes from the chief's (the run directory is shared).
-    ckpt_dir = run_dir / "ckpt" if chief else Path(tempfile.mkdtemp(prefix="rnnkit-ckpt-"))
-    manager = tf.train.CheckpointManager(
-        checkpoint, str(ckpt_dir), max_to_keep=config.keep_checkpoints, step_counter=step_var
-    )
-    best_manager = tf.train.CheckpointManager(checkpoint, str(ckpt_dir / "best"), max_to_keep=1)
-
-    metrics_path = run_dir / "metrics.json"
-    history: list[dict] = []
-    best: dict | None = None
-    if resume:
-        latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
-        if latest is None:
-            raise FileNotFoundError(f"No checkpoint to resume from in {run_dir / 'ckpt'}.")
-        checkpoint.restore(latest).assert_existing_objects_matched()
-    else:
-        epochs_done_var.assign(0)
-    step = int(step_var)
-    # The epochs whose end is done; from the step for checkpoints older than
-    # epochs_done. A checkpoint saved at an epoch's last step, before its end
-    # (validation, summaries), redoes that end.
-    epoch = int(epochs_done_var) if int(epochs_done_var) >= 0 else step // steps_per_epoch
-    redo_end = step > 0 and step == (epoch + 1) * steps_per_epoch
-    if resume and metrics_path.exists():
-        saved = json.loads(metrics_path.read_text())
-        history = [h for h in saved.get("history", []) if h["epoch"] <= epoch]
-        best = saved.get("best")
-        if best is not None and best["epoch"] > epoch:
-            key = f"val_{task.monitor}"
-            best = min(history, key=lambda h: h.get(key, h["loss"]), default=None)
-    if chief:
-        # The steps after the checkpoint are logged again; so is a redone epoch end.
-        def keep(path, event):
-            if event.step != step:
-                return event.step < step
-            in_loop = all(v.tag in _STEP_TAGS for v in event.summary.value)
-            return not redo_end or (path.parent.name == "train" and in_loop)
-
-        recovery.trim_events(run_dir / "tb", keep)
-    multi_worker = _is_multi_worker(strategy)
-
-    def step_fn(batch, stop_flag):
-        ctx = tf.distribute.get_replica_context()
-        with tf.GradientTape() as tape:
-            per_example = tf.cast(task.loss(model, batch, True), tf.float32)
-            # One all-reduce gives the global batch and whether any worker got SIGTERM.
-            size = tf.cast(tf.shape(per_example)[0], tf.float32)
-            global_batch, stops = tf.unstack(ctx.all_reduce("sum", tf.stack([size, stop_flag])))
-            loss = tf.reduce_sum(per_example) / global_batch
-            if model.losses:
-                loss += tf.add_n(model.losses) / replicas
-        variables = model.trainable_variables
-        grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
-        if replicas > 1:
-            grads = ctx.all_reduce("sum", grads)
-        norm = tf.linalg.global_norm(grads)
-        if config.clip_norm:
-            grads, _ = tf.clip_by_global_norm(grads, config.clip_norm, use_norm=norm)
-        if replicas > 1:
-            # The optimizer sums the replicas' gradients again.
-            grads = [g / replicas for g in grads]
-        optimizer.apply(grads, variables)
-        return loss, norm, stops
-
-    # Batches of varying shape (padded speech) share one trace instead of one each.
-    @tf.function(reduce_retracing=True)
-    def train_step(batch, stop_flag):
-        loss, norm, stops = strategy.run(step_fn, args=(batch, stop_flag))
-        return (
-            strategy.reduce("sum", loss, axis=None),
-            strategy.reduce("mean", norm, axis=None),
-            strategy.reduce("mean", stops, axis=None),  # all-reduced already
-        )
-
-    def val_fn(batch):
-        per_example = tf.cast(task.loss(model, batch, False), tf.float32)
-        return tf.reduce_sum(per_example), tf.cast(tf.shape(per_example)[0], tf.float32)
-
-    @tf.function(reduce_retracing=True)
-    def val_step(batch):
-        total, count = strategy.run(val_fn, args=(batch,))
-        return strategy.reduce("sum", total, axis=None), strategy.reduce("sum", count, axis=None)
-
-    def validate() -> dict[str, float]:
-        if task.val_data is None:
-            return {}
-        data = task.val_data()
-        if config.validation_steps:
-            data = data.take(config.validation_steps)
-        total = count = 0.0
-        for batch in strategy.experimental_distribute_dataset(_shard_by_data(data)):
-            t, c = val_step(batch)
-            total += float(t)
-            count += float(c)
-        if count == 0:
-            raise ValueError("The validation data yields no example.")
-        extra = task.validation_metrics(model) if task.validation_metrics else {}
-        return {
-            "loss": total / count,
-            **task.derived_metrics(total / count),
-            **{k: float(v) for k, v in extra.items()},
-        }
-
-    if chief:
-        writers = {
-            "train": tf.summary.create_file_writer(str(run_dir / "tb" / "train")),
-            "validation": tf.summary.create_file_writer(str(run_dir / "tb" / "validation")),
-        }
-    else:
-        writers = {"train": tf.summary.create_noop_writer()}
-        writers["validation"] = writers["train"]
-
-    def save():
-        manager.save(checkpoint_number=int(step_var))
-
-    def learning_rate():
-        # The schedule's value at the optimizer's iteration count, i.e. this step.
-        return float(optimizer.learning_rate)
-
-    status = "completed"
-    last_saved = step if resume else -1
-    stop_request = recovery.StopRequest()
+    loop = _start(task, config, Path(run_dir), strategy, verbose, on_step)
+    _restore(loop, resume)
+    train_step = steps.make_train_step(task, loop.model, loop.optimizer, strategy, config.clip_norm)
+    validate = steps.make_validate(task, loop.model, strategy, config.validation_steps)
+    _open_writers(loop)
     try:
-        stop_request.__enter__()
-        while epoch < config.epochs:
-            skip = step - epoch * steps_per_epoch
-            data = task.train_data(epoch).take(steps_per_epoch).skip(skip)
-            dist = strategy.experimental_distribute_dataset(_shard_by_data(data))
-            bar = keras.utils.Progbar(
-                steps_per_epoch,
-                stateful_metrics=["loss", "steps/s"],
-                verbose=int(verbose and chief),
-            )
-            if verbose and chief:
-                print(f"Epoch {epoch + 1}/{config.epochs}")
-            bar.update(skip)
-            epoch_start, window_start, window_losses = time.perf_counter(), time.perf_counter(), []
-            if skip == 0:
-                epoch_loss_var.assign(0.0)
-            for batch in dist:
-                loss, norm, stops = (float(v) for v in train_step(batch, stop_request.flag()))
-                if not (math.isfinite(loss) and math.isfinite(norm)):
-                    what = "loss" if not math.isfinite(loss) else "gradient norm"
-                    kept = manager.latest_checkpoint or "none saved yet"
-                    raise TrainingDiverged(
-                        f"training diverged: the {what} is {loss if what == 'loss' else norm} "
-                        f"at step {step + 1} (epoch {epoch + 1}); last good checkpoint: {kept}. "
-                        "Lower the learning rate or the clip norm."
-                    )
-                step += 1
-                step_var.assign(step)
-                window_losses.append(loss)
-                epoch_loss_var.assign_add(loss)
-                if step % config.log_every == 0:
-                    now = time.perf_counter()
-                    rate = len(window_losses) / max(now - window_start, 1e-9)
-                    with writers["train"].as_default(step=step):
-                        tf.summary.scalar("loss", sum(window_losses) / len(window_losses))
-                        tf.summary.scalar("learning_rate", learning_rate())
-                        tf.summary.scalar("steps_per_sec", rate)
-                        tf.summary.scalar("grad_norm", norm)
-                    window_start, window_losses = now, []
-                done = step - epoch * steps_per_epoch
-                rate = (done - skip) / max(time.perf_counter() - epoch_start, 1e-9)
-                bar.update(done, [("loss", loss), ("steps/s", rate)])
-                if step % config.checkpoint_every == 0:
-                    save()
-                    last_saved = step
-                if stops > 0:
-                    if step != last_saved:
-                        save()
-                    raise recovery.Preempted(step)
-                if on_step is not None:
-                    on_step(step, loss)
-            epoch += 1
-            val = validate()
-            record = {
-                "epoch": epoch,
-                "step": step,
-                "loss": float(epoch_loss_var) / (step - (epoch - 1) * steps_per_epoch),
-                "learning_rate": learning_rate(),
-                "seconds": time.perf_counter() - epoch_start,
-                **{f"val_{k}": v for k, v in val.items()},
-            }
-            history.append(record)
-            with writers["validation"].as_default(step=step):
-                for name, value in val.items():
-                    tf.summary.scalar(name, value)
-            with writers["train"].as_default(step=step):
-                for name, value in task.derived_metrics(record["loss"]).items():
-                    tf.summary.scalar(name, value)
-                if chief and task.samples is not None:
-                    for tag, value in task.samples(model, epoch).items():
-                        if isinstance(value, str):
-                            tf.summary.text(tag, value)
-                        else:
-                            tf.summary.image(tag, np.asarray(value)[None], max_outputs=1)
-            monitored = val.get(task.monitor, record["loss"])
-            if monitored < float(best_var):
-                best_var.assign(monitored)
-                bad_epochs_var.assign(0)
-                best = record
-                best_manager.save(checkpoint_number=step)
-            else:
-                bad_epochs_var.assign_add(1)
-            epochs_done_var.assign(epoch)
-            # metrics.json before the checkpoint: a restart from an older
-            # checkpoint drops the epochs it has not reached.
-            if chief:
-                write_json(metrics_path, {"status": "running", "history": history, "best": best})
-            save()
-            last_saved = step
-            if verbose and chief:
-                shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("val_"))
-                print(f"  train loss {record['loss']:.4f}" + (f", {shown}" if shown else ""))
-            if config.patience and int(bad_epochs_var) >= config.patience:
-                status = "early_stopped"
-                break
-        if step != last_saved:
-            save()
+        with recovery.StopRequest() as stop_request:
+            while loop.epoch < config.epochs and loop.status == "running":
+                start = _run_epoch(loop, train_step, stop_request)
+                _end_epoch(loop, validate, start)
+            loop.save_unless_saved()
+        if loop.status == "running":
+            loop.status = "completed"
     except KeyboardInterrupt:
-        if step != last_saved:
-            save()
-        if chief:
-            write_json(
-                metrics_path,
-                {"status": "interrupted", "step": step, "history": history, "best": best},
-            )
+        loop.save_unless_saved()
+        loop.status = "interrupted"
         raise
     except recovery.Preempted:
-        if chief:
-            write_json(
-                metrics_path,
-                {"status": "preempted", "step": step, "history": history, "best": best},
-            )
+        loop.status = "preempted"
+        raise
+    except TrainingDiverged:
+        loop.status = "diverged"
         raise
     except tf.errors.OpError as e:
-        if not (multi_worker and recovery.is_lost_worker(e)):
+        if not (is_multi_worker(strategy) and recovery.is_lost_worker(e)):
+            loop.status = "failed"
             raise
-        if chief:
-            write_json(
-                metrics_path,
-                {"status": "worker_lost", "step": last_saved, "history": history, "best": best},
-            )
-        saved = last_saved if last_saved >= 0 else None
-        raise recovery.WorkerLost(step + 1, saved, recovery.first_line(e)) from None
-    except TrainingDiverged:
-        if chief:
-            write_json(metrics_path, {"status": "diverged", "history": history, "best": best})
+        loop.status = "worker_lost"
+        saved = loop.last_saved if loop.last_saved >= 0 else None
+        raise recovery.WorkerLost(loop.step + 1, saved, first_line(e)) from None
+    except BaseException:
+        loop.status = "failed"
         raise
     finally:
-        stop_request.__exit__(None, None, None)
-        for writer in writers.values():
+        for writer in loop.writers.values():
             writer.flush()
-        if not chief:
-            shutil.rmtree(ckpt_dir, ignore_errors=True)
-    if chief:
-        write_json(metrics_path, {"status": status, "step": step, "history": history, "best": best})
-    return FitResult(model=model, step=step, status=status, history=history, best=best)
+        if not loop.chief:
+            shutil.rmtree(loop.ckpt_dir, ignore_errors=True)
+        loop.write_metrics()
+    return FitResult(
+        model=loop.model, step=loop.step, status=loop.status, history=loop.history,
+        best=loop.best,
+    )  # fmt: skip

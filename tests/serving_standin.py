@@ -33,8 +33,7 @@ from tensorflow_serving.apis import (
 )
 from tensorflow_serving.config import model_server_config_pb2
 
-from rnnkit import export
-from rnnkit.serving import rest
+from rnnkit.serving import layout, rest
 
 _ROUTE = re.compile(r"^/v1/models/([^/:]+)(?:/versions/(\d+))?(/metadata|:predict)$")
 
@@ -76,7 +75,7 @@ class StandIn:
             model_server_config_pb2.ModelServerConfig(),
         )
         self.models = {
-            c.name: _Model(export.latest(c.base_path)) for c in config.model_config_list.config
+            c.name: _Model(layout.latest(c.base_path)) for c in config.model_config_list.config
         }
         self.delay = delay
         self.requests: list[tuple[str, str]] = []  # (protocol, what) of each request served
@@ -191,7 +190,7 @@ class StandIn:
                 response.model_spec.name = request.model_spec.name
                 response.model_spec.version.value = model.version
                 for k, v in outputs.items():
-                    response.outputs[k].CopyFrom(export.tensor_proto(np.asarray(v)))
+                    response.outputs[k].CopyFrom(layout.tensor_proto(np.asarray(v)))
                 return response
 
         self.grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4))

@@ -252,8 +252,8 @@ def test_resume_auto_continues_the_same_config_and_names_what_differs(tmp_path):
 def test_a_multi_worker_job_needs_a_shared_run_dir(monkeypatch):
     from click.testing import CliRunner
 
-    from rnnkit.app import RUN_ID_ENV
     from rnnkit.cli import cli
+    from rnnkit.runs import RUN_ID_ENV
 
     cluster = {"worker": ["localhost:1", "localhost:2"]}
     monkeypatch.setenv(

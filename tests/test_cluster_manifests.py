@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rnnkit import training
+from rnnkit import strategies
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "cluster"
 
@@ -78,7 +78,7 @@ def test_the_tfjob_gives_every_pod_a_tf_config_rnnkit_accepts(monkeypatch):
             text = json.dumps(
                 {"cluster": cluster, "task": {"type": kind, "index": index}, "environment": "cloud"}
             )
-            task = training.read_tf_config(text)
+            task = strategies.read_tf_config(text)
             assert (task.task_type, task.index, task.tasks) == (kind, index, 3)
             assert task.chief == (kind == "chief")
             spec, task_type, task_id = _resolved(text, monkeypatch)
@@ -118,7 +118,7 @@ def test_the_indexed_job_builds_each_pods_tf_config(monkeypatch):
             check=True,
         )
         text = out.stdout.strip()
-        task = training.read_tf_config(text)
+        task = strategies.read_tf_config(text)
         assert (task.task_type, task.index, task.tasks) == ("worker", index, 3)
         assert task.chief == (index == 0)
         cluster, task_type, task_id = _resolved(text, monkeypatch)
@@ -153,6 +153,6 @@ def test_the_dockerfile_copies_what_exists_and_installs_pinned():
 )
 def test_a_tf_config_rnnkit_cannot_train_with_is_refused(tf_config, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        training.read_tf_config(tf_config)
-    assert training.read_tf_config("") is None
-    assert training.read_tf_config('{"task": {}}') is None
+        strategies.read_tf_config(tf_config)
+    assert strategies.read_tf_config("") is None
+    assert strategies.read_tf_config('{"task": {}}') is None

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import yaml
 
-from rnnkit import export
 from rnnkit.cli import cli
+from rnnkit.serving import layout
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -20,7 +20,7 @@ def test_the_deployment_serves_what_export_writes_after_the_preflight():
     mount = {m["name"]: m["mountPath"] for m in server["volumeMounts"]}["shared"]
     base = Path(args["model_config_file"]).parent
     assert args["model_config_file"] == f"{base}/models.config"
-    assert args["batching_parameters_file"] == f"{base}/{export.BATCHING_FILE}"
+    assert args["batching_parameters_file"] == f"{base}/{layout.BATCHING_FILE}"
     assert "enable_batching" in args and base.is_relative_to(mount)
     # The training job's volume (docs/cluster), where `export --out /shared/...` writes.
     [volume] = pod["volumes"]

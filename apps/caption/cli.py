@@ -12,7 +12,10 @@ from apps.caption import export as caption_export
 from apps.caption import strips, tasks
 from apps.caption.model import build_model
 from rnnkit import app as rapp
+from rnnkit import runs
+from rnnkit.errors import InputError
 from rnnkit.files import write_bytes
+from rnnkit.options import add_options, input_errors, server_options
 
 SCORES = (
     ("bleu1", "BLEU-1"),
@@ -59,78 +62,14 @@ APP = rapp.App(
     evaluate=_evaluate,
     format_report=_report,
     export=caption_export.export,
-    train_options=[
-        click.Option(["--cell"], type=click.Choice(cfg.CELLS), help="Decoder cell."),
-        click.Option(["--units"], type=click.IntRange(min=1), help="Decoder cell units."),
-        click.Option(["--dropout"], type=rapp.DROPOUT_RATE, help="Decoder dropout."),
-        click.Option(
-            ["--encoder"], type=click.Choice(cfg.ENCODERS), help="cnn (from scratch) or a backbone."
-        ),
-        click.Option(["--height"], type=click.IntRange(min=8), help="Model input height."),
-        click.Option(["--width"], type=click.IntRange(min=8), help="Model input width."),
-        click.Option(["--channels"], type=click.IntRange(1, 3), help="Grey (1) or RGB (3) input."),
-        click.Option(
-            ["--encoder-weights"],
-            type=click.Path(exists=True, dir_okay=False),
-            help="ImageNet weights (.h5 / .weights.h5) for the backbone; never downloaded.",
-        ),
-        click.Option(
-            ["--fine-tune/--frozen"], default=None, help="Train the backbone too (or keep it)."
-        ),
-        click.Option(
-            ["--row-encoder/--no-row-encoder"],
-            default=None,
-            help="A bidirectional LSTM along each row of the encoder's grid.",
-        ),
-        click.Option(
-            ["--attention-penalty"],
-            type=click.FloatRange(min=0),
-            help="Weight of the doubly stochastic attention penalty.",
-        ),
-        click.Option(
-            ["--tied-embeddings/--untied-embeddings"],
-            default=None,
-            help="Predict words with the (transposed) embedding matrix.",
-        ),
-        click.Option(
-            ["--data-dir"],
-            type=click.Path(file_okay=False),
-            help="tfds: where the prepared data set is.",
-        ),
-        click.Option(["--strips"], type=click.IntRange(min=1), help="digits: strips per epoch."),
-        click.Option(
-            ["--augment/--no-augment"],
-            default=None,
-            help="digits: draw the training strips with wider ranges than the test strips.",
-        ),
-        click.Option(["--min-count"], type=click.IntRange(min=1), help="Rarer words are <unk>."),
-        click.Option(["--max-length"], type=click.IntRange(min=1), help="Caption tokens kept."),
-    ],
-    option_fields={
-        "cell": "model.cell",
-        "units": "model.units",
-        "dropout": "model.dropout",
-        "encoder": "model.encoder",
-        "encoder_weights": "model.encoder_weights",
-        "height": "model.height",
-        "width": "model.width",
-        "channels": "model.channels",
-        "fine_tune": "model.fine_tune",
-        "row_encoder": "model.row_encoder",
-        "attention_penalty": "model.attention_penalty",
-        "tied_embeddings": "model.tied_embeddings",
-        "data_dir": "data.data_dir",
-        "strips": "data.strips",
-        "augment": "data.augment",
-        "min_count": "data.min_count",
-        "max_length": "data.max_length",
-    },
     evaluate_options=[
         click.Option(
             ["--beam"], type=click.IntRange(min=1), help="Beam width (default: the run's)."
         ),
         click.Option(["--data"], help="Score on another captioned image set (coco:PATH, ...)."),
     ],
+    assets=(caption_export.CONFIG_FILE,),
+    signatures=("serving_default", "greedy"),
 )
 group = rapp.app_group(APP)
 
@@ -139,13 +78,13 @@ def _read_image(path: Path) -> bytes:
     try:
         contents = path.read_bytes()
     except OSError as e:
-        raise rapp.InputError(f"cannot read {path}: {e.strerror}") from None
+        raise InputError(f"cannot read {path}: {e.strerror}") from None
     if not contents:
-        raise rapp.InputError(f"{path} is empty")
+        raise InputError(f"{path} is empty")
     try:
         tf.io.decode_image(contents, expand_animations=False)
     except (tf.errors.InvalidArgumentError, tf.errors.UnknownError):
-        raise rapp.InputError(
+        raise InputError(
             f"{path} is not a PNG, JPEG, GIF or BMP image TensorFlow can decode, or it is cut short"
         ) from None
     return contents
@@ -161,16 +100,14 @@ def _read_image(path: Path) -> bytes:
     type=click.Path(dir_okay=False, path_type=Path),
     help="PNG: each image with one attention map per word.",
 )
-@rapp.add_options(rapp.server_options())
+@add_options(server_options())
 def caption(source, images, beam, as_json, plot, **server):
     """Caption IMAGES with a run (RUN_DIR) or a SavedModel (or its TF Serving base path)."""
-    with rapp.input_errors():
+    with input_errors():
         contents = [_read_image(p) for p in images]
-        path, is_saved_model = rapp.locate(source)
-        rapp.need_saved_model(is_saved_model, source, server.get("server"))
-        if is_saved_model:
-            signatures = rapp.serving_signatures(path, APP.name, **server)
-            config = caption_export.saved_config(path)
+        opened = runs.open_model(APP, source, **server)
+        if opened.run is None:
+            config = caption_export.saved_config(opened.path)
             name = "greedy" if beam == 1 else "serving_default"
             if beam not in (None, 1, config.model.beam):
                 click.echo(
@@ -178,9 +115,9 @@ def caption(source, images, beam, as_json, plot, **server):
                     f"(or greedy, --beam 1); --beam {beam} is ignored",
                     err=True,
                 )
-            out = signatures[name](image=tf.constant(contents))
+            out = opened.signatures[name](image=tf.constant(contents))
         else:
-            run = rapp.load_run(APP, path)
+            run = opened.run
             config = run.config
             module = caption_export.Captioner(
                 run.model, tasks.load_vocabulary(run.path), config, beam or config.model.beam
@@ -227,9 +164,9 @@ def caption(source, images, beam, as_json, plot, **server):
 @click.option("--gap", type=(int, int), help="Pixels between digits: LOW HIGH.")
 def compose(digits, out, split, seed, gap):
     """Draw DIGITS (such as 652) as a strip PNG, as the embedded data draws them."""
-    with rapp.input_errors():
+    with input_errors():
         if not digits.isdigit():
-            raise rapp.InputError(f"DIGITS must be digits 0-9. Received: {digits!r}")
+            raise InputError(f"DIGITS must be digits 0-9. Received: {digits!r}")
         style = cfg.StripStyle() if gap is None else cfg.StripStyle(gap=gap)
         rng = np.random.default_rng(seed)
         indices = strips.split_indices(split)

@@ -2,53 +2,49 @@
 
 import dataclasses
 
-from rnnkit import fields
-from rnnkit.training import TrainConfig
+from rnnkit.configs import TrainConfig
+from rnnkit.fields import RATE, Config, setting
 
 CELLS = ("lstm", "gru")
 ENCODERS = ("cnn", "mobilenet_v3_small", "efficientnet_b0", "resnet50")
 
 
 @dataclasses.dataclass(frozen=True)
-class StripStyle:
-    """How the embedded data's strips of digits are drawn (ranges are uniform draws).
+class StripStyle(Config):
+    """How the embedded data's strips of digits are drawn (ranges are uniform draws)."""
 
-    ``gap``: pixels between neighbouring digits; ``scale``: digit size
-    against MNIST's 28 pixels; ``rotation``: degrees either way; ``thin`` /
-    ``thick``: the chances of a thinner and of a thicker stroke (grey
-    erosion or dilation over ``stroke`` pixels); ``noise``: the largest
-    standard deviation of the Gaussian background noise (0-255 scale);
-    ``jitter``: pixels up or down; ``elastic``: the largest strength of an
-    elastic distortion of each digit (Simard et al. 2003: a random
-    displacement field smoothed by a Gaussian of 4 pixels, times a strength
-    drawn up to this; 0: none).
-    """
-
-    gap: tuple[int, int] = (1, 6)
-    scale: tuple[float, float] = (0.8, 1.05)
-    rotation: float = 10.0
-    thin: float = 0.25
-    thick: float = 0.25
-    stroke: int = 2
-    noise: float = 24.0
-    jitter: int = 2
-    elastic: float = 0.0
+    gap: tuple[int, int] = setting((1, 6), "Pixels between neighbouring digits: LOW,HIGH.")
+    scale: tuple[float, float] = setting(
+        (0.8, 1.05), "Digit size against MNIST's 28 pixels: LOW,HIGH."
+    )
+    rotation: float = setting(10.0, "Degrees either way.", min=0)
+    thin: float = setting(0.25, "The chance of a thinner stroke (grey erosion).", min=0, max=1)
+    thick: float = setting(0.25, "The chance of a thicker stroke (grey dilation).", min=0, max=1)
+    stroke: int = setting(2, "Pixels of the erosion or dilation.", min=1)
+    noise: float = setting(
+        24.0, "Largest standard deviation of the Gaussian background noise (0-255).", min=0
+    )
+    jitter: int = setting(2, "Pixels up or down.", min=0)
+    elastic: float = setting(
+        0.0,
+        "Largest strength of an elastic distortion of each digit (Simard et al. 2003: a "
+        "random displacement field smoothed by a Gaussian of 4 pixels; 0: none).",
+        min=0,
+    )
 
     def __post_init__(self):
-        if not (0 <= self.gap[0] <= self.gap[1]):
+        super().__post_init__()
+        if len(self.gap) != 2 or not (0 <= self.gap[0] <= self.gap[1]):
             raise ValueError(
                 f"`gap` must be a range (low, high) of pixels. Received: gap={self.gap}"
             )
-        if not (0 < self.scale[0] <= self.scale[1]):
+        if len(self.scale) != 2 or not (0 < self.scale[0] <= self.scale[1]):
             raise ValueError(f"`scale` must be a positive range. Received: scale={self.scale}")
-        if not (0 <= self.thin and 0 <= self.thick and self.thin + self.thick <= 1):
+        if self.thin + self.thick > 1:
             raise ValueError(
                 "`thin` and `thick` must be chances that sum to at most 1. "
                 f"Received: thin={self.thin}, thick={self.thick}"
             )
-        fields.positive_ints(self, "stroke")
-        if self.elastic < 0:
-            raise ValueError(f"`elastic` must be non-negative. Received: elastic={self.elastic}")
 
 
 # What training draws from when ``DataConfig.augment`` is on: every range
@@ -64,95 +60,100 @@ WIDE_STYLE = StripStyle(
     stroke=2,
     noise=40.0,
     jitter=3,
-    elastic=0.0,  # 34 (Simard's): quick's test BLEU-4 0.915 against 0.919 without (seed 0)
+    elastic=0.0,  # Simard's 34 did not help (README, caption quality)
 )
 
 
 @dataclasses.dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Config):
     """Where the captioned images come from.
 
-    ``source``: ``digits`` (strips of 1 to ``max_digits`` MNIST digits,
-    captioned with their words; the default), ``coco:PATH`` (a COCO captions
-    file with its image folder beside it), ``flickr:PATH`` (the Flickr8k
-    layout) or ``tfds:coco_captions`` (prepared under ``data_dir``).
-    ``strips``: training strips composed afresh each epoch; ``validation`` /
-    ``test``: fixed strips (or images, for the other sources) held out.
-    ``style``: how the strips are drawn; with ``augment`` the training strips
-    are drawn with ``augmented`` instead (wider ranges), and validation and
-    test keep ``style``.
-    ``min_count``: words seen fewer times in training become ``<unk>``;
-    ``max_length``: caption tokens kept (longer captions are cut in training).
+    With ``augment`` the training strips are drawn with ``augmented``
+    (wider ranges) instead of ``style``; validation and test keep ``style``.
     """
 
-    source: str = "digits"
-    data_dir: str | None = None
-    strips: int = 4000
-    validation: int = 300
-    test: int = 500
-    max_digits: int = 5
-    corpus_seed: int = 0
+    source: str = setting(
+        "digits",
+        "Data source: digits (strips of handwritten MNIST digits, the default), coco:PATH (a "
+        "COCO captions file with its image folder beside it), flickr:PATH (the Flickr8k "
+        "layout) or tfds:coco_captions (with --data-dir).",
+        flag="--data",
+    )
+    data_dir: str | None = setting(
+        None, "tfds: where the prepared data set is.", flag=True, path="dir"
+    )
+    strips: int = setting(4000, "digits: strips per epoch.", flag=True, min=1)
+    validation: int = setting(300, "Held-out strips (or images) for validation.", min=1)
+    test: int = setting(500, "Held-out strips (or images) for test.", min=1)
+    max_digits: int = setting(5, "digits: the most digits in a strip.", min=1)
+    corpus_seed: int = setting(0, "digits: the seed of the held-out strips.")
     style: StripStyle = StripStyle()
-    augment: bool = True
+    augment: bool = setting(
+        True,
+        "digits: draw the training strips with wider ranges than the test strips.",
+        flag=True,
+    )
     augmented: StripStyle = WIDE_STYLE
-    min_count: int = 1
-    max_length: int = 20
-
-    def __post_init__(self):
-        fields.positive_ints(self, "strips", "validation", "test", "max_digits", "min_count")
-        fields.positive_ints(self, "max_length")
+    min_count: int = setting(1, "Rarer words are <unk>.", flag=True, min=1)
+    max_length: int = setting(
+        20, "Caption tokens kept (longer captions are cut in training).", flag=True, min=1
+    )
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Config):
     """Encoder (a grid of image features) and attention decoder.
 
-    ``height`` / ``width`` / ``channels``: the image the encoder reads;
-    every input is decoded, resized with its aspect kept and padded to it.
-    ``row_encoder``: a bidirectional LSTM along each row of the grid.
-    ``encoder``: ``cnn`` (small, trained from scratch) or a
-    ``keras.applications`` backbone, with ImageNet weights from
-    ``encoder_weights`` (a file) and ``fine_tune`` to train it.
-    ``attention_penalty``: weight of Show, Attend and Tell's doubly
-    stochastic regulariser (0: off; it asks every grid cell to be looked at
-    about once per caption, which a grid of 64 cells and captions of 1-5
-    words cannot do: at 1.0 it added about 0.9 to the loss for good and
-    changed quick's validation BLEU-4 by nothing, 0.673 against 0.668).
-    ``beam`` / ``length_penalty``: the default beam search (GNMT length
-    normalisation with exponent ``length_penalty``).
+    Every input image is decoded, resized with its aspect kept and padded to
+    ``height`` x ``width`` x ``channels``.
     """
 
-    height: int = 32
-    width: int = 128
-    channels: int = 1
-    encoder: str = "cnn"
-    encoder_weights: str | None = None
-    fine_tune: bool = False
-    filters: int = 64
-    row_encoder: bool = False
-    cell: str = "lstm"
-    units: int = 128
-    embedding: int = 64
-    attention_units: int = 64
-    dropout: float = 0.2
-    attention_penalty: float = 0.0
-    tied_embeddings: bool = False
-    beam: int = 3
-    length_penalty: float = 0.6
+    height: int = setting(32, "Model input height.", flag=True, min=8)
+    width: int = setting(128, "Model input width.", flag=True, min=8)
+    channels: int = setting(
+        1, "Grey (1) or RGB (3) input.", flag=True, choices=(1, 3), min=1, max=3
+    )
+    encoder: str = setting(
+        "cnn", "cnn (small, from scratch) or a keras.applications backbone.", flag=True,
+        choices=ENCODERS,
+    )
+    encoder_weights: str | None = setting(
+        None,
+        "ImageNet weights (.h5 / .weights.h5) for the backbone; never downloaded.",
+        flag=True,
+        path="file",
+    )
+    fine_tune: bool = setting(
+        False, "Train the backbone too (or keep it).", flag=True, off="--frozen"
+    )
+    filters: int = setting(64, "Filters of the cnn encoder's first block.", min=1)
+    row_encoder: bool = setting(
+        False, "A bidirectional LSTM along each row of the encoder's grid.", flag=True
+    )
+    cell: str = setting("lstm", "Decoder cell.", flag=True, choices=CELLS)
+    units: int = setting(128, "Decoder cell units.", flag=True, min=1)
+    embedding: int = setting(64, "Word embedding size.", min=1)
+    attention_units: int = setting(64, "Units of the Bahdanau attention.", min=1)
+    dropout: float = setting(0.2, "Decoder dropout.", flag=True, **RATE)
+    attention_penalty: float = setting(
+        0.0,
+        "Weight of Show, Attend and Tell's doubly stochastic attention penalty (0: off).",
+        flag=True,
+        min=0,
+    )
+    tied_embeddings: bool = setting(
+        False,
+        "Predict words with the (transposed) embedding matrix.",
+        flag=True,
+        off="--untied-embeddings",
+    )
+    beam: int = setting(3, "The default beam width.", min=1)
+    length_penalty: float = setting(
+        0.6, "Exponent of GNMT's length normalisation in the beam search.", min=0
+    )
 
     def __post_init__(self):
-        fields.one_of(self, "cell", CELLS)
-        fields.one_of(self, "encoder", ENCODERS)
-        fields.positive_ints(
-            self, "height", "width", "filters", "units", "embedding", "attention_units", "beam"
-        )
-        fields.one_of(self, "channels", (1, 3))
-        fields.rate(self, "dropout")
-        if self.attention_penalty < 0:
-            raise ValueError(
-                "`attention_penalty` must be non-negative. "
-                f"Received: attention_penalty={self.attention_penalty}"
-            )
+        super().__post_init__()
         if self.encoder != "cnn" and self.channels != 3:
             raise ValueError(
                 f"the {self.encoder} backbone reads RGB images: `channels` must be 3 "
@@ -166,11 +167,11 @@ class ModelConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class CaptionConfig:
+class CaptionConfig(Config):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
-    seed: int = 0
+    seed: int = setting(0, "Random seed (weights, data order, dropout).", flag=True)
 
 
 PRESETS = {

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from apps.caption import strips
 from apps.caption.config import DataConfig, ModelConfig
-from rnnkit.app import InputError
+from rnnkit.errors import InputError
 from rnnkit.tfds import load_prepared
 
 PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"

@@ -26,10 +26,15 @@ import tensorflow as tf
 from apps.caption import data, decoding
 from apps.caption.config import CaptionConfig
 from apps.caption.tasks import VOCAB_FILE, load_vocabulary
-from rnnkit.app import Exported, InputError, Run, config_from_dict
+from rnnkit.app import Exported
+from rnnkit.configs import config_from_dict
+from rnnkit.errors import InputError
 from rnnkit.export import ServingModule
+from rnnkit.runs import Run
 
 OUTPUTS = ("caption", "tokens", "score", "attention", "length")
+
+CONFIG_FILE = "config.json"  # the run's config, as an asset of the SavedModel
 
 
 class Captioner(ServingModule):
@@ -86,7 +91,7 @@ def export(run: Run, beam: int | None = None) -> Exported:
     beam = beam or run.config.model.beam
     module = Captioner(run.model, vocab, run.config, beam)
     module.vocab_file = tf.saved_model.Asset(str(run.path / VOCAB_FILE))
-    module.config_file = tf.saved_model.Asset(str(run.path / "config.json"))
+    module.config_file = tf.saved_model.Asset(str(run.path / CONFIG_FILE))
     test = data.load(run.config.data)["test"][:3]
     images = np.array([png_bytes(e.image) for e in test if not isinstance(e.image, str)], object)
     if not len(images):
@@ -114,7 +119,7 @@ def export(run: Run, beam: int | None = None) -> Exported:
 
 def saved_config(path: Path) -> CaptionConfig:
     """The configuration a caption SavedModel was exported with (``assets/config.json``)."""
-    found = Path(path) / "assets" / "config.json"
+    found = Path(path) / "assets" / CONFIG_FILE
     if not found.is_file():
-        raise InputError(f"{path} is not a caption SavedModel: it has no assets/config.json")
+        raise InputError(f"{path} is not a caption SavedModel: it has no assets/{CONFIG_FILE}")
     return config_from_dict(CaptionConfig, json.loads(found.read_text()))

@@ -17,7 +17,9 @@ import warnings
 import keras
 from keras import layers, ops
 
+from apps.caption.config import ModelConfig
 from rnnkit.cells import GRUCell, LSTMCell
+from rnnkit.configs import ConfiguredModel
 from rnnkit.layers import LSTM, BahdanauAttention
 
 BACKBONES = {
@@ -70,25 +72,20 @@ def backbone_encoder(name, height, width, weights=None, trainable=False):
 
 
 @keras.saving.register_keras_serializable(package="caption")
-class Captioner(keras.Model):
+class Captioner(ConfiguredModel, keras.Model):
     """Image -> grid of features -> attention decoder over a word vocabulary.
 
     Args:
+        config: the ``ModelConfig``: the input image (height, width,
+            channels), the encoder (``cnn`` of ``filters`` or a
+            ``keras.applications`` backbone with ``encoder_weights`` and
+            ``fine_tune``), ``row_encoder`` (a bidirectional rnnkit LSTM
+            along each row of the grid, Deng et al. 2017, so every feature
+            knows what lies left and right of it), the decoder (cell, units,
+            embedding, attention_units, dropout on the embeddings, the cell
+            input and the deep output) and ``tied_embeddings``.
         vocab_size: number of tokens (with ``<pad>``, ``<start>``, ``<end>``,
             ``<unk>`` at ids 0-3).
-        height, width, channels: the input image.
-        encoder: ``cnn`` or a ``keras.applications`` backbone name.
-        filters: the cnn encoder's width.
-        row_encoder: run a bidirectional rnnkit LSTM along each row of the
-            grid (Deng et al., 2017), so that every feature knows what lies
-            left and right of it: reading order comes easily.
-        cell: ``lstm`` or ``gru``.
-        units: the decoder cell's size.
-        embedding: word embedding size.
-        attention_units: size of the attention's projections.
-        dropout: on the embeddings, the cell input and the deep output.
-        tied_embeddings: predict words with the embedding matrix (transposed).
-        encoder_weights, fine_tune: a backbone's weights file; train it too.
         seed: initialisers and dropout.
 
     Call arguments:
@@ -102,51 +99,34 @@ class Captioner(keras.Model):
         forcing) and where each step looked.
     """
 
-    def __init__(
-        self,
-        vocab_size,
-        height=32,
-        width=128,
-        channels=1,
-        encoder="cnn",
-        filters=64,
-        row_encoder=True,
-        cell="lstm",
-        units=128,
-        embedding=64,
-        attention_units=64,
-        dropout=0.0,
-        tied_embeddings=False,
-        encoder_weights=None,
-        fine_tune=False,
-        seed=None,
-        **kwargs,
-    ):
+    config_class = ModelConfig
+    config_args = ("vocab_size", "seed")
+
+    def __init__(self, config: ModelConfig, vocab_size: int, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.model_config = config
         self.vocab_size = vocab_size
-        self.height, self.width, self.channels = height, width, channels
-        self.encoder_name = encoder
-        self.filters = filters
-        self.row_encoder = row_encoder
-        self.cell_name = cell
-        self.units = units
-        self.embedding_size = embedding
-        self.attention_units = attention_units
-        self.dropout = dropout
-        self.tied_embeddings = tied_embeddings
-        self.encoder_weights = encoder_weights
-        self.fine_tune = fine_tune
+        self.height, self.width, self.channels = config.height, config.width, config.channels
+        self.encoder_name = encoder = config.encoder
+        self.filters = filters = config.filters
+        self.row_encoder = row_encoder = config.row_encoder
+        self.cell_name = cell = config.cell
+        self.units = units = config.units
+        self.embedding_size = embedding = config.embedding
+        self.attention_units = attention_units = config.attention_units
+        self.dropout = dropout = config.dropout
+        self.tied_embeddings = tied_embeddings = config.tied_embeddings
+        self.encoder_weights = encoder_weights = config.encoder_weights
+        self.fine_tune = fine_tune = config.fine_tune
         self.seed = seed
         init = keras.initializers.GlorotUniform(seed=seed)
+        # ModelConfig has checked that a backbone reads RGB (channels 3).
         if encoder == "cnn":
-            self.encoder = cnn_encoder(height, width, channels, filters, seed)
+            self.encoder = cnn_encoder(config.height, config.width, config.channels, filters, seed)
         else:
-            if channels != 3:
-                raise ValueError(
-                    f"the {encoder} backbone reads RGB images: channels must be 3. "
-                    f"Received: channels={channels}"
-                )
-            self.encoder = backbone_encoder(encoder, height, width, encoder_weights, fine_tune)
+            self.encoder = backbone_encoder(
+                encoder, config.height, config.width, encoder_weights, fine_tune
+            )
         grid_shape = self.encoder.output_shape
         self.grid = (grid_shape[1], grid_shape[2])
         self.feature_size = grid_shape[3]
@@ -237,47 +217,9 @@ class Captioner(keras.Model):
             attention.append(weights)
         return {"logits": ops.stack(logits, 1), "attention": ops.stack(attention, 1)}
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "vocab_size": self.vocab_size,
-            "height": self.height,
-            "width": self.width,
-            "channels": self.channels,
-            "encoder": self.encoder_name,
-            "filters": self.filters,
-            "row_encoder": self.row_encoder,
-            "cell": self.cell_name,
-            "units": self.units,
-            "embedding": self.embedding_size,
-            "attention_units": self.attention_units,
-            "dropout": self.dropout,
-            "tied_embeddings": self.tied_embeddings,
-            "encoder_weights": self.encoder_weights,
-            "fine_tune": self.fine_tune,
-            "seed": self.seed,
-        }
 
-
-def build_model(config, vocab_size: int, seed=None) -> Captioner:
-    m = config
-    model = Captioner(
-        vocab_size,
-        height=m.height,
-        width=m.width,
-        channels=m.channels,
-        encoder=m.encoder,
-        filters=m.filters,
-        row_encoder=m.row_encoder,
-        cell=m.cell,
-        units=m.units,
-        embedding=m.embedding,
-        attention_units=m.attention_units,
-        dropout=m.dropout,
-        tied_embeddings=m.tied_embeddings,
-        encoder_weights=m.encoder_weights,
-        fine_tune=m.fine_tune,
-        seed=seed,
-    )
+def build_model(config: ModelConfig, vocab_size: int, seed=None) -> Captioner:
+    """A built ``Captioner`` (its variables exist, so checkpoints restore into it)."""
+    model = Captioner(config, vocab_size, seed=seed)
     model.build()
     return model

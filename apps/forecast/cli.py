@@ -14,31 +14,12 @@ from apps.forecast import data, tasks
 from apps.forecast import export as forecast_export
 from apps.forecast.tasks import SeriesInfo
 from rnnkit import app as rapp
-from rnnkit import figures
+from rnnkit import figures, runs
+from rnnkit.errors import InputError
 from rnnkit.files import write_bytes, write_text
+from rnnkit.options import add_options, field_options, input_errors, server_options
 
 METRICS = ("mae", "rmse", "smape", "mase", "coverage")
-
-
-def _columns(ctx, param, value):
-    if value is None:
-        return None
-    names = tuple(v.strip() for v in value.split(",") if v.strip())
-    if not names:
-        raise click.BadParameter("give at least one column name")
-    return names
-
-
-def _seasons(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        seasons = tuple(int(v) for v in value.split(","))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a list of integers such as 24,168") from None
-    if any(s < 1 for s in seasons) or len(set(seasons)) != len(seasons):
-        raise click.BadParameter(f"{value!r}: seasons must be distinct positive integers")
-    return seasons
 
 
 def _evaluate(run, options):
@@ -81,23 +62,8 @@ def _build_model(config, run_dir):
     return tasks.build_model_for(config.model, SeriesInfo.load(run_dir))
 
 
-def _data_options():
-    return [
-        click.Option(["--target"], callback=_columns, help="Columns to forecast: COL[,COL...]."),
-        click.Option(
-            ["--covariates"], callback=_columns, help="Observed input columns: COL[,COL...]."
-        ),
-        click.Option(["--time-col"], help="The CSV column of timestamps."),
-        click.Option(
-            ["--freq"],
-            help="Pandas offset alias of the time step (h, D, W-SUN, MS, QS); default: inferred.",
-        ),
-        click.Option(
-            ["--fill"],
-            type=click.Choice(cfg.FILLS),
-            help="Gaps and NaNs: interpolate (warns) or error.",
-        ),
-    ]
+# The data options of ``predict``: the same fields as ``train``'s.
+DATA_OPTIONS = ["data.target", "data.covariates", "data.time_col", "data.freq", "data.fill"]
 
 
 APP = rapp.App(
@@ -115,48 +81,6 @@ APP = rapp.App(
     format_report=_report,
     train_warnings=tasks.train_warnings,
     export=forecast_export.export,
-    train_options=[
-        *_data_options(),
-        click.Option(["--lookback"], type=click.IntRange(min=1), help="History steps read."),
-        click.Option(["--horizon"], type=click.IntRange(min=1), help="Steps forecast."),
-        click.Option(
-            ["--season"],
-            callback=_seasons,
-            help=(
-                "Season length in steps (seasonal naive, MASE), or several: 24,168 (hourly "
-                "data: a day and a week; the first is the main one)."
-            ),
-        ),
-        click.Option(["--cell"], type=click.Choice(cfg.CELLS), help="Recurrent cell."),
-        click.Option(["--layers"], type=click.IntRange(min=1), help="Stacked recurrent layers."),
-        click.Option(["--units"], type=click.IntRange(min=1), help="Units per layer."),
-        click.Option(["--dropout"], type=rapp.DROPOUT_RATE, help="Output dropout."),
-        click.Option(
-            ["--members"], type=click.IntRange(min=1), help="Ensemble members (averaged)."
-        ),
-        click.Option(
-            ["--base"],
-            type=click.Choice(cfg.BASES),
-            help="What the networks correct: seasonal naive, the last value, or auto: "
-            "networks of both, chosen on the validation windows.",
-        ),
-    ],
-    option_fields={
-        "target": "data.target",
-        "covariates": "data.covariates",
-        "time_col": "data.time_col",
-        "freq": "data.freq",
-        "fill": "data.fill",
-        "lookback": "data.lookback",
-        "horizon": "data.horizon",
-        "season": "data.season",
-        "cell": "model.cell",
-        "layers": "model.layers",
-        "units": "model.units",
-        "dropout": "model.dropout",
-        "members": "model.members",
-        "base": "model.base",
-    },
     evaluate_options=[
         click.Option(
             ["--windows"],
@@ -170,32 +94,29 @@ APP = rapp.App(
             type=click.IntRange(min=1),
             help="Steps between origins (default: a quarter of the horizon).",
         ),
-    ],  # fmt: skip
+    ],
+    assets=(tasks.INFO_FILE,),
 )
 
 group = rapp.app_group(APP)
 
 
 def _open(source: Path, **server):
-    """``(forecast_fn, info)`` from a run directory or a SavedModel, whose signature
-    runs here or on TF Serving (``server``: ``rapp.server_options``)."""
-    source, is_saved_model = rapp.locate(source)
-    rapp.need_saved_model(is_saved_model, source, server.get("server"))
-    if is_saved_model:
-        info = SeriesInfo.load(source / "assets")
-        signature = rapp.serving_signatures(source, APP.name, **server)["serving_default"]
+    """``(forecast_fn, info)`` of a run or a SavedModel (here or on TF Serving)."""
+    opened = runs.open_model(APP, source, **server)
+    info = SeriesInfo.load(opened.assets)
+    if opened.run is not None:
+        return tasks.Forecaster(opened.run.model, info), info
+    signature = opened.signatures["serving_default"]
 
-        def forecast(history, future_times):
-            out = signature(
-                history=tf.constant(history, tf.float32),
-                future_times=tf.constant(future_times, tf.int64),
-            )
-            return {k: v.numpy() for k, v in out.items()}
+    def forecast(history, future_times):
+        out = signature(
+            history=tf.constant(history, tf.float32),
+            future_times=tf.constant(future_times, tf.int64),
+        )
+        return {k: v.numpy() for k, v in out.items()}
 
-        return forecast, info
-    run = rapp.load_run(APP, source)
-    info = SeriesInfo.load(run.path)
-    return tasks.Forecaster(run.model, info), info
+    return forecast, info
 
 
 def forecast_table(info: SeriesInfo, times, out) -> str:
@@ -216,13 +137,13 @@ def forecast_table(info: SeriesInfo, times, out) -> str:
 @group.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--data", "source_data", help="The series to continue (default: the model's own).")
-@rapp.add_options(_data_options())
+@add_options(field_options(cfg.ForecastConfig, DATA_OPTIONS).values())
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("forecast.csv"),
     show_default=True, help="CSV: time, target, mean and one column per quantile.",
 )  # fmt: skip
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="PNG of the fan.")
-@rapp.add_options(rapp.server_options())
+@add_options(server_options())
 def predict(source, source_data, target, covariates, time_col, freq, fill, out, plot, **server):
     """Forecast the next horizon after the end of the data with a run or SavedModel (SOURCE).
 
@@ -230,10 +151,10 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
     columns; writes the forecast as CSV (--out) and, with --plot, a PNG of
     the history and the forecast fan.
     """
-    with rapp.input_errors():
+    with input_errors():
         for path in (out, plot):
             if path is not None and not path.resolve().parent.is_dir():
-                raise rapp.InputError(f"cannot write {path}: its folder does not exist")
+                raise InputError(f"cannot write {path}: its folder does not exist")
         forecast, info = _open(source, **server)
         config = info.data_config(
             source=source_data, target=target, covariates=covariates, time_col=time_col,
@@ -241,19 +162,19 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
         )  # fmt: skip
         series = data.load_series(config, split=False)
         if series.features != info.targets + info.covariates:
-            raise rapp.InputError(
+            raise InputError(
                 f"the model reads the columns {list(info.targets + info.covariates)}; "
                 f"the data gives {list(series.features)}"
             )
         if pd.tseries.frequencies.to_offset(series.freq) != pd.tseries.frequencies.to_offset(
             info.freq
         ):
-            raise rapp.InputError(
+            raise InputError(
                 f"the data's frequency is {series.freq}; the model forecasts {info.freq} steps"
             )
     history = series.values[-info.lookback :][None].astype(np.float32)
     times = series.future_times(info.horizon)
-    with rapp.input_errors():  # a server that fails: one line, exit 2
+    with input_errors():  # a server that fails: one line, exit 2
         result = forecast(history, data.unix_seconds(times)[None])
     write_text(out, forecast_table(info, times, result))
     click.echo(f"Forecast of {info.horizon} steps from {times[0]} to {times[-1]}: {out}")

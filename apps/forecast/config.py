@@ -2,8 +2,8 @@
 
 import dataclasses
 
-from rnnkit import fields
-from rnnkit.training import TrainConfig
+from rnnkit.configs import TrainConfig
+from rnnkit.fields import RATE, Config, setting
 
 CELLS = ("lstm", "gru", "elman")
 BASES = ("auto", "seasonal", "naive")
@@ -11,40 +11,61 @@ FILLS = ("interpolate", "error")
 
 
 @dataclasses.dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Config):
     """Which series, and how it is cut into windows.
 
-    ``source``: ``statsmodels:NAME`` (``co2``, the default; ``sunspots``,
-    ``elnino``, ``macrodata``) or ``csv:PATH`` (with ``time_col`` and
-    ``target``). ``lookback``, ``horizon`` and ``season`` left at None take
-    the data set's defaults (for a CSV: from its frequency). ``season`` may
-    name several periods (hourly data: ``(24, 168)``, a day and a week): the
-    first is the season of seasonal naive and MASE, and the one the model
-    starts from; the model also reads the values one of each season back.
-    The lookback must cover the longest season the model reads.
-    ``covariates`` are observed with the targets: inputs, not forecast.
-    The last ``test_fraction`` of the series is held out for ``evaluate``;
-    the ``val_fraction`` before it picks the best epoch.
+    ``lookback``, ``horizon`` and ``season`` left at None take the data set's
+    defaults (for a CSV: from its frequency). The lookback must cover the
+    longest season the model reads. The last ``test_fraction`` of the series
+    is held out for ``evaluate``; the ``val_fraction`` before it picks the
+    best epoch.
     """
 
-    source: str = "statsmodels:co2"
-    target: tuple[str, ...] | None = None
-    covariates: tuple[str, ...] | None = None
-    time_col: str | None = None
-    freq: str | None = None
-    fill: str = "interpolate"
-    lookback: int | None = None
-    horizon: int | None = None
-    season: tuple[int, ...] | None = None
-    val_fraction: float = 0.1
-    test_fraction: float = 0.2
+    source: str = setting(
+        "statsmodels:co2",
+        "Data source: statsmodels:NAME (co2, the default; sunspots, elnino, macrodata) or "
+        "csv:PATH (with --time-col and --target).",
+        flag="--data",
+    )
+    target: tuple[str, ...] | None = setting(
+        None, "Columns to forecast: COL[,COL...].", flag=True
+    )
+    covariates: tuple[str, ...] | None = setting(
+        None, "Observed input columns (not forecast): COL[,COL...].", flag=True
+    )
+    time_col: str | None = setting(None, "The CSV column of timestamps.", flag=True)
+    freq: str | None = setting(
+        None,
+        "Pandas offset alias of the time step (h, D, W-SUN, MS, QS); default: inferred.",
+        flag=True,
+    )
+    fill: str = setting(
+        "interpolate", "Gaps and NaNs: interpolate (warns) or error.", flag=True, choices=FILLS
+    )
+    lookback: int | None = setting(None, "History steps read.", flag=True, min=1)
+    horizon: int | None = setting(None, "Steps forecast.", flag=True, min=1)
+    season: tuple[int, ...] | None = setting(
+        None,
+        "Season length in steps (seasonal naive, MASE), or several: 24,168 (hourly data: a "
+        "day and a week; the first is the main one, the model reads the values one of each "
+        "season back).",
+        flag=True,
+    )
+    val_fraction: float = setting(
+        0.1, "The share before the test period that picks the best epoch.", min=0, max=0.5,
+        min_open=True, max_open=True,
+    )
+    test_fraction: float = setting(
+        0.2, "The share at the end held out for evaluate.", min=0, max=0.5, min_open=True,
+        max_open=True,
+    )
 
     def __post_init__(self):
-        fields.positive_ints(self, "lookback", "horizon", optional=True)
         if isinstance(self.season, int):  # a single period (also from older config files)
             object.__setattr__(self, "season", (self.season,))
+        super().__post_init__()
         if self.season is not None:
-            season = tuple(self.season)
+            season = self.season
             if (
                 not season
                 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in season)
@@ -53,48 +74,47 @@ class DataConfig:
                 raise ValueError(
                     f"`season` must be distinct positive integers. Received: season={self.season!r}"
                 )
-            object.__setattr__(self, "season", season)
-        fields.one_of(self, "fill", FILLS)
-        for name in ("val_fraction", "test_fraction"):
-            value = getattr(self, name)
-            if not 0 < value < 0.5:
-                raise ValueError(f"`{name}` must be in (0, 0.5). Received: {name}={value}")
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Config):
     """The encoder (stacked rnnkit layers) and the direct multi-horizon head.
 
-    ``quantiles``: the levels trained with the pinball loss (ascending, in
-    (0, 1)). ``highway``: add a linear map of the history window to the
-    forecast (LSTNet's autoregressive highway), so the recurrent part models
-    what a linear autoregression misses. ``members``: a deep ensemble of that
-    many networks, each trained on its own loss, averaged. ``base``: what
-    the networks correct. ``"seasonal"``: the seasonal naive forecast (the
-    value one season back), with the values one of each season back as
-    inputs of the head, whose output layers start at zero, so an untrained
-    model forecasts seasonal naive exactly; ``"naive"``: the last value,
-    with randomly initialised output layers (the first model); ``"auto"``:
+    ``base``: what the networks correct. ``"seasonal"``: the seasonal naive
+    forecast (the value one season back), with the values one of each
+    season back as inputs of the head, whose output layers start at zero, so
+    an untrained model forecasts seasonal naive exactly; ``"naive"``: the
+    last value, with randomly initialised output layers; ``"auto"``:
     ``members`` networks of each, and after every epoch the validation
-    windows choose the seasonal ones, the naive ones or all of them (the
-    untrained model is seasonal naive, as with ``"seasonal"``).
+    windows choose the seasonal ones, the naive ones or all of them.
     """
 
-    cell: str = "lstm"
-    layers: int = 1
-    units: int = 64
-    head_units: int = 64
-    dropout: float = 0.0
-    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
-    highway: bool = True
-    members: int = 1
-    base: str = "auto"
+    cell: str = setting("lstm", "Recurrent cell.", flag=True, choices=CELLS)
+    layers: int = setting(1, "Stacked recurrent layers.", flag=True, min=1)
+    units: int = setting(64, "Units per layer.", flag=True, min=1)
+    head_units: int = setting(64, "Units of the forecast head's hidden layer.", min=1)
+    dropout: float = setting(0.0, "Output dropout.", flag=True, **RATE)
+    quantiles: tuple[float, ...] = setting(
+        (0.1, 0.5, 0.9), "The quantile levels trained with the pinball loss (ascending)."
+    )
+    highway: bool = setting(
+        True,
+        "Add a linear map of the history window to the forecast (LSTNet's autoregressive "
+        "highway), so the recurrent part models what a linear autoregression misses.",
+    )
+    members: int = setting(
+        1, "Ensemble members (averaged), each trained on its own loss.", flag=True, min=1
+    )
+    base: str = setting(
+        "auto",
+        "What the networks correct: seasonal naive, the last value, or auto: networks of "
+        "both, chosen on the validation windows.",
+        flag=True,
+        choices=BASES,
+    )
 
     def __post_init__(self):
-        fields.one_of(self, "cell", CELLS)
-        fields.one_of(self, "base", BASES)
-        fields.positive_ints(self, "layers", "units", "head_units", "members")
-        fields.rate(self, "dropout")
+        super().__post_init__()
         q = tuple(self.quantiles)
         if not q or any(not 0 < x < 1 for x in q) or list(q) != sorted(set(q)):
             raise ValueError(
@@ -103,11 +123,11 @@ class ModelConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class ForecastConfig:
+class ForecastConfig(Config):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
-    seed: int = 0
+    seed: int = setting(0, "Random seed (weights, data order, dropout).", flag=True)
 
 
 PRESETS = {

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from apps.forecast.config import DataConfig
-from rnnkit.app import InputError
+from rnnkit.errors import InputError
 
 # The statsmodels series: (frequency, season, lookback, horizon, default targets).
 DATASETS = {

@@ -14,7 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from apps.forecast.tasks import EXAMPLES_FILE, INFO_FILE, Forecaster, SeriesInfo
-from rnnkit.app import Exported, Run
+from rnnkit.app import Exported
+from rnnkit.runs import Run
 
 
 def export(run: Run) -> Exported:

@@ -1,17 +1,19 @@
 """forecast's model: an rnnkit encoder over the lookback window -> the whole horizon at once."""
 
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 import rnnkit.layers
 from apps.forecast.config import ModelConfig
+from rnnkit.configs import ConfiguredModel
 
 _LAYERS = {"lstm": rnnkit.layers.LSTM, "gru": rnnkit.layers.GRU, "elman": rnnkit.layers.Elman}
 
 
 @keras.saving.register_keras_serializable(package="forecast")
-class SeriesForecaster(keras.Model):
+class SeriesForecaster(ConfiguredModel, keras.Model):
     """Direct multi-horizon forecaster with a point forecast and quantiles.
 
     Works in scaled units (see ``apps.forecast.tasks.model_inputs``): the
@@ -37,26 +39,22 @@ class SeriesForecaster(keras.Model):
     weights.
 
     Args:
+        config: the ``ModelConfig``: cell, layers, units, head_units,
+            dropout (on the recurrent outputs), highway (the linear
+            history-to-horizon map) and quantiles (their count is read here;
+            ``config.members`` and ``config.base`` are read by ``build_model``,
+            which gives ``member_bases``).
         lookback: Steps of history read.
         horizon: Steps forecast.
         n_features: Features per history step (targets first, then covariates).
         n_targets: Targets forecast.
         n_calendar: Calendar features per future step.
-        n_quantiles: Quantile levels forecast.
-        cell: ``"lstm"``, ``"gru"`` or ``"elman"``.
-        layers: Stacked recurrent layers.
-        units: Units per recurrent layer.
-        head_units: Width of the head's hidden layer.
-        dropout: Dropout on the recurrent outputs while training.
-        highway: Whether to add the linear history-to-horizon map.
-        members: Independently initialised copies of the network, each
-            trained on its own loss; the forecast is their weighted average
-            (a deep ensemble, which steadies forecasts from short series).
         lags: Seasons (each at most ``lookback``) whose seasonal naive
             forecasts the head reads.
-        member_bases: Per member, the season (one of ``lags``) whose
-            seasonal naive forecast it corrects, or 0: the last value
-            (naive). Default: every member naive.
+        member_bases: Per member (independently initialised copies of the
+            network, each trained on its own loss; a deep ensemble), the
+            season (one of ``lags``) whose seasonal naive forecast it
+            corrects, or 0: the last value (naive). Default: one naive member.
 
     Call arguments:
         inputs: dict with ``history [batch, lookback, n_features]``,
@@ -69,42 +67,36 @@ class SeriesForecaster(keras.Model):
     quantiles [batch, horizon, n_quantiles, n_targets])``.
     """
 
+    config_class = ModelConfig
+    config_args = (
+        "lookback",
+        "horizon",
+        "n_features",
+        "n_targets",
+        "n_calendar",
+        "lags",
+        "member_bases",
+    )
+
     def __init__(
-        self,
-        lookback,
-        horizon,
-        n_features,
-        n_targets,
-        n_calendar,
-        n_quantiles,
-        cell="lstm",
-        layers=1,
-        units=64,
-        head_units=64,
-        dropout=0.0,
-        highway=True,
-        members=1,
-        lags=(),
-        member_bases=None,
-        **kwargs,
-    ):
+        self, config: ModelConfig, lookback: int, horizon: int, n_features: int,
+        n_targets: int, n_calendar: int, lags=(), member_bases=(0,), **kwargs,
+    ):  # fmt: skip
         super().__init__(**kwargs)
+        self.model_config = config
         self.lookback = lookback
         self.horizon = horizon
         self.n_features = n_features
         self.n_targets = n_targets
         self.n_calendar = n_calendar
-        self.n_quantiles = n_quantiles
-        self.cell = cell
-        self.num_layers = layers
-        self.units = units
-        self.head_units = head_units
-        self.dropout = dropout
-        self.highway = highway
-        self.members = members
+        self.n_quantiles = n_quantiles = len(config.quantiles)
+        self.cell = cell = config.cell
+        self.num_layers = layers = config.layers
+        self.units = units = config.units
+        self.highway = highway = config.highway
+        self.members = members = len(member_bases)
         self.lags = tuple(int(s) for s in lags)
-        bases = (0,) * members if member_bases is None else member_bases
-        self.member_bases = tuple(int(s) for s in bases)
+        self.member_bases = tuple(int(s) for s in member_bases)
         if any(not 1 <= s <= lookback for s in self.lags):
             raise ValueError(f"`lags` must lie in [1, lookback={lookback}]. Received: {lags}")
         if len(self.member_bases) != members or any(
@@ -125,7 +117,7 @@ class SeriesForecaster(keras.Model):
             setattr(
                 self,
                 f"m{k}_hidden",
-                keras.layers.Dense(head_units, activation="relu", name="hidden"),
+                keras.layers.Dense(config.head_units, activation="relu", name="hidden"),
             )
             setattr(
                 self,
@@ -143,7 +135,7 @@ class SeriesForecaster(keras.Model):
                         horizon * n_targets, kernel_initializer=out_init, name="highway"
                     ),
                 )
-        self.drop = keras.layers.Dropout(dropout, name="dropout")
+        self.drop = keras.layers.Dropout(config.dropout, name="dropout")
 
     def _member(self, k: int) -> dict:
         found = {"rnns": [getattr(self, f"m{k}_rnn_{i}") for i in range(self.num_layers)]}
@@ -170,7 +162,7 @@ class SeriesForecaster(keras.Model):
                 with keras.name_scope("hidden"):
                     layers["hidden"].build((None, head_in))
                 with keras.name_scope("out"):
-                    layers["out"].build((None, self.head_units))
+                    layers["out"].build((None, self.model_config.head_units))
                 if self.highway:
                     with keras.name_scope("highway"):
                         layers["ar"].build((None, self.lookback * self.n_targets))
@@ -261,26 +253,6 @@ class SeriesForecaster(keras.Model):
             quantiles = tf.sort(quantiles + self.calibration, axis=2)
         return mean, quantiles
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "lookback": self.lookback,
-            "horizon": self.horizon,
-            "n_features": self.n_features,
-            "n_targets": self.n_targets,
-            "n_calendar": self.n_calendar,
-            "n_quantiles": self.n_quantiles,
-            "cell": self.cell,
-            "layers": self.num_layers,
-            "units": self.units,
-            "head_units": self.head_units,
-            "dropout": self.dropout,
-            "highway": self.highway,
-            "members": self.members,
-            "lags": list(self.lags),
-            "member_bases": list(self.member_bases),
-        }
-
 
 def build_model(
     config: ModelConfig, lookback: int, horizon: int, n_features: int, n_targets: int,
@@ -298,26 +270,12 @@ def build_model(
     if config.base != "naive":
         lags = tuple(s for s in seasons if 1 < s <= lookback)
     main = seasons[0] if lags and seasons[0] in lags else 0
-    members = config.members
-    bases = (main,) * members
+    bases = (main,) * config.members
     if config.base == "auto" and main:
-        bases, members = bases + (0,) * members, 2 * members
+        bases += (0,) * config.members
     model = SeriesForecaster(
-        lookback,
-        horizon,
-        n_features,
-        n_targets,
-        n_calendar,
-        len(config.quantiles),
-        cell=config.cell,
-        layers=config.layers,
-        units=config.units,
-        head_units=config.head_units,
-        dropout=config.dropout,
-        highway=config.highway,
-        members=members,
-        lags=lags,
+        config, lookback, horizon, n_features, n_targets, n_calendar, lags=lags,
         member_bases=bases,
-    )
+    )  # fmt: skip
     model.build()
     return model

@@ -30,7 +30,7 @@ from apps.forecast import baseline, data
 from apps.forecast.config import DataConfig, ForecastConfig, ModelConfig
 from apps.forecast.model import SeriesForecaster, build_model
 from rnnkit import figures
-from rnnkit.app import InputError
+from rnnkit.errors import InputError
 from rnnkit.export import ServingModule
 from rnnkit.files import write_bytes, write_json
 from rnnkit.training import Task

@@ -15,8 +15,10 @@ from apps.speechtag.data import TIERS
 from apps.speechtag.model import build_model
 from apps.speechtag.tasks import TagSet
 from rnnkit import app as rapp
-from rnnkit import figures
+from rnnkit import figures, runs
+from rnnkit.errors import InputError
 from rnnkit.files import write_bytes, write_text
+from rnnkit.options import add_options, input_errors, server_options
 
 SCORES = (("frame_accuracy", "frame acc"), ("error_rate", "PER/WER"), ("boundary_f1", "bound. F1"))
 
@@ -57,95 +59,43 @@ APP = rapp.App(
     evaluate=_evaluate,
     format_report=_report,
     export=speechtag_export.export,
-    train_options=[
-        click.Option(["--cell"], type=click.Choice(cfg.CELLS), help="Recurrent cell."),
-        click.Option(["--layers"], type=click.IntRange(min=1), help="Stacked recurrent layers."),
-        click.Option(
-            ["--units"], type=click.IntRange(min=1), help="Units per layer and direction."
-        ),
-        click.Option(
-            ["--dropout"],
-            type=rapp.DROPOUT_RATE,
-            help="Dropout between layers.",
-        ),
-        click.Option(
-            ["--streaming/--offline"],
-            default=None,
-            help="Unidirectional layers with a causal normalisation (chunked inference), or "
-            "bidirectional ones over whole utterances (the default).",
-        ),
-        click.Option(
-            ["--lookahead"],
-            type=click.IntRange(min=0),
-            metavar="FRAMES",
-            help="Streaming: 10 ms frames each tag waits for (its latency), heard past the "
-            "frame it tags.",
-        ),
-        click.Option(
-            ["--spec-augment/--no-spec-augment"],
-            default=None,
-            help="SpecAugment time and frequency masks on the training features.",
-        ),
-        click.Option(
-            ["--channel-augment/--no-channel-augment"],
-            default=None,
-            help="Coloured noise (0-20 dB SNR) and low-pass cuts (3-7 kHz) on the training audio.",
-        ),
-        click.Option(
-            ["--utterances"], type=click.IntRange(min=1), help="espeak: training utterances."
-        ),
-        click.Option(["--phone-tier"], help="dir: the TextGrid tier of phones (default phones)."),
-        click.Option(["--word-tier"], help="dir: the TextGrid tier of words (default words)."),
-    ],
-    option_fields={
-        "cell": "model.cell",
-        "layers": "model.layers",
-        "units": "model.units",
-        "dropout": "model.dropout",
-        "streaming": "model.streaming",
-        "lookahead": "model.lookahead",
-        "spec_augment": "model.spec_augment",
-        "channel_augment": "model.channel_augment",
-        "utterances": "data.utterances",
-        "phone_tier": "data.phone_tier",
-        "word_tier": "data.word_tier",
-    },
     evaluate_options=[
         click.Option(
             ["--data"], help="Score on another labelled folder (dir:PATH) with the same tiers."
         )
     ],
+    assets=(tasks.TAGSET_FILE,),
 )
 
 group = rapp.app_group(APP)
 
 
 def _open(source: Path, **server):
-    """``(tag_fn, tagset)``: ``tag_fn(waveform, length) -> (log_probs by tier, frames)``;
-    a SavedModel's signature runs here or on TF Serving (``rapp.server_options``)."""
-    source, is_saved_model = rapp.locate(source)
-    rapp.need_saved_model(is_saved_model, source, server.get("server"))
-    if is_saved_model:
-        tagset = TagSet.load(source / "assets")
-        signature = rapp.serving_signatures(source, APP.name, **server)["serving_default"]
+    """``(tag_fn, tagset)`` of a run or a SavedModel (here or on TF Serving).
 
-        def tag_saved(waveform, length):
-            out = signature(waveform=tf.constant(waveform), length=tf.constant(length))
-            return {
-                "phones": np.log(np.maximum(out["phone_probs"].numpy(), 1e-30)),
-                "words": np.log(np.maximum(out["word_probs"].numpy(), 1e-30)),
-                "phones_start": out["phone_start_probability"].numpy(),
-                "words_start": out["word_start_probability"].numpy(),
-            }, out["frames"].numpy()
+    ``tag_fn(waveform, length) -> (log_probs by tier, frames)``.
+    """
+    opened = runs.open_model(APP, source, **server)
+    tagset = TagSet.load(opened.assets)
+    if opened.run is not None:
+        model = opened.run.model
+        return (
+            lambda waveform, length: tasks.log_probs(
+                model, {"waveform": tf.constant(waveform), "length": tf.constant(length)}
+            )
+        ), tagset
+    signature = opened.signatures["serving_default"]
 
-        return tag_saved, tagset
-    run = rapp.load_run(APP, source)
-    tagset = TagSet.load(run.path)
-    return (
-        lambda waveform, length: tasks.log_probs(
-            run.model, {"waveform": tf.constant(waveform), "length": tf.constant(length)}
-        )
-    ), tagset
+    def tag_saved(waveform, length):
+        out = signature(waveform=tf.constant(waveform), length=tf.constant(length))
+        return {
+            "phones": np.log(np.maximum(out["phone_probs"].numpy(), 1e-30)),
+            "words": np.log(np.maximum(out["word_probs"].numpy(), 1e-30)),
+            "phones_start": out["phone_start_probability"].numpy(),
+            "words_start": out["word_start_probability"].numpy(),
+        }, out["frames"].numpy()
+
+    return tag_saved, tagset
 
 
 def _reference(wav: Path):
@@ -190,7 +140,7 @@ def write_textgrid(path: Path, tiers: dict, duration: float) -> None:
     help="PNG: spectrogram with the predicted tiers (and the reference ones when labels lie "
     "beside the WAV); NAME-<file>.png for several files.",
 )
-@rapp.add_options(rapp.server_options())
+@add_options(server_options())
 def tag(source, files, tier, as_json, textgrid, plot, **server):
     """Tag WAV FILES with a run or an exported SavedModel (SOURCE): segments per file.
 
@@ -199,23 +149,23 @@ def tag(source, files, tier, as_json, textgrid, plot, **server):
     (Viterbi with a penalty for each change), so one-frame flickers do not
     become segments.
     """
-    with rapp.input_errors():
+    with input_errors():
         if plot is not None and not plot.resolve().parent.is_dir():
-            raise rapp.InputError(f"cannot write {plot}: its folder does not exist")
+            raise InputError(f"cannot write {plot}: its folder does not exist")
         audio = []
         for path in files:
             if not path.is_file():
-                raise rapp.InputError(f"no such file: {path}")
+                raise InputError(f"no such file: {path}")
             samples, rate = data.read_wav(path)
             if len(samples) * data.SAMPLE_RATE // rate < data.WINDOW:
-                raise rapp.InputError(f"{path} is shorter than one 25 ms frame")
+                raise InputError(f"{path} is shorter than one 25 ms frame")
             audio.append(data.resample(samples, rate))
         references = [_reference(path) for path in files] if plot is not None else None
         tag_fn, tagset = _open(source, **server)
     labels = tagset.labels
     results = []
     for path, samples, k in zip(files, audio, range(len(files))):
-        with rapp.input_errors():  # a server that fails: one line, exit 2
+        with input_errors():  # a server that fails: one line, exit 2
             log_probs, frames = tag_fn(samples[None], np.array([len(samples)], np.int32))
         n = int(frames[0])
         duration = len(samples) / data.SAMPLE_RATE
@@ -273,9 +223,9 @@ def tag(source, files, tier, as_json, textgrid, plot, **server):
 @click.option("--rate", type=click.IntRange(80, 450), help="Words per minute.")
 def synth_command(text, voice, out, seed, rate):
     """Synthesize one labelled utterance of digit words (TEXT) with eSpeak NG."""
-    with rapp.input_errors():
+    with input_errors():
         if not out.resolve().parent.is_dir():
-            raise rapp.InputError(f"cannot write {out}: its folder does not exist")
+            raise InputError(f"cannot write {out}: its folder does not exist")
         wav, labels = synth.utterance(text, voice, seed=seed, rate=rate)
     for tier, suffix in (("phones", ".PHN"), ("words", ".WRD")):
         lines = "".join(f"{s} {e} {label}\n" for s, e, label in labels[tier])

@@ -2,79 +2,83 @@
 
 import dataclasses
 
-from rnnkit import fields
-from rnnkit.training import TrainConfig
+from rnnkit.configs import TrainConfig
+from rnnkit.fields import RATE, Config, setting
 
 CELLS = ("lstm", "gru", "elman")
 
 
 @dataclasses.dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Config):
     """Where the labelled speech comes from.
 
-    ``source``: ``espeak`` (digit strings synthesized with eSpeak NG, the
-    default; ``utterances`` / ``validation`` / ``test`` of them, from
-    ``corpus_seed``) or ``dir:PATH`` (WAV files with TextGrid or
-    ``.PHN``/``.WRD`` labels; 10% of the files for validation and 10% for
-    test). ``phone_tier`` / ``word_tier``: the TextGrid tier names.
+    ``dir:PATH`` gives 10% of the files for validation and 10% for test.
     """
 
-    source: str = "espeak"
-    utterances: int = 2000
-    validation: int = 200
-    test: int = 300
-    corpus_seed: int = 0
-    phone_tier: str = "phones"
-    word_tier: str = "words"
-
-    def __post_init__(self):
-        fields.positive_ints(self, "utterances", "validation", "test")
+    source: str = setting(
+        "espeak",
+        "Data source: espeak (digit strings synthesized with eSpeak NG, the default) or "
+        "dir:PATH (WAV files with TextGrid or .PHN/.WRD labels).",
+        flag="--data",
+    )
+    utterances: int = setting(2000, "espeak: training utterances.", flag=True, min=1)
+    validation: int = setting(200, "espeak: validation utterances.", min=1)
+    test: int = setting(300, "espeak: test utterances.", min=1)
+    corpus_seed: int = setting(0, "espeak: the seed the utterances are drawn from.")
+    phone_tier: str = setting(
+        "phones", "dir: the TextGrid tier of phones (default phones).", flag=True
+    )
+    word_tier: str = setting("words", "dir: the TextGrid tier of words (default words).", flag=True)
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    """The tagger: log-mel features, stacked rnnkit layers, two softmax heads.
+class ModelConfig(Config):
+    """The tagger: log-mel features, stacked rnnkit layers, two softmax heads."""
 
-    ``streaming``: unidirectional layers and a causal normalisation, for
-    chunked inference; else bidirectional layers over the whole utterance.
-    ``lookahead`` (streaming only): 10 ms frames each tag waits for, heard
-    past the frame it tags. ``channel_augment``: coloured noise and low-pass
-    cuts on the training audio's spectrum (see ``SpeechTagger``).
-    """
-
-    cell: str = "lstm"
-    layers: int = 2
-    units: int = 128
-    dropout: float = 0.1
-    streaming: bool = False
-    n_mels: int = 40
-    spec_augment: bool = True
-    lookahead: int = 0
-    channel_augment: bool = True
+    cell: str = setting("lstm", "Recurrent cell.", flag=True, choices=CELLS)
+    layers: int = setting(2, "Stacked recurrent layers.", flag=True, min=1)
+    units: int = setting(128, "Units per layer and direction.", flag=True, min=1)
+    dropout: float = setting(0.1, "Dropout between layers.", flag=True, **RATE)
+    streaming: bool = setting(
+        False,
+        "Unidirectional layers with a causal normalisation (chunked inference), or "
+        "bidirectional ones over whole utterances (the default).",
+        flag=True,
+        off="--offline",
+    )
+    n_mels: int = setting(40, "Log-mel bands of the features.", min=8)
+    spec_augment: bool = setting(
+        True, "SpecAugment time and frequency masks on the training features.", flag=True
+    )
+    lookahead: int = setting(
+        0,
+        "Streaming: 10 ms frames each tag waits for (its latency), heard past the frame it "
+        "tags.",
+        flag=True,
+        min=0,
+        metavar="FRAMES",
+    )
+    channel_augment: bool = setting(
+        True,
+        "Coloured noise (0-20 dB SNR) and low-pass cuts (3-7 kHz) on the training audio.",
+        flag=True,
+    )
 
     def __post_init__(self):
-        fields.one_of(self, "cell", CELLS)
-        fields.positive_ints(self, "layers", "units", "n_mels")
-        fields.rate(self, "dropout")
-        if not isinstance(self.lookahead, int) or self.lookahead < 0:
-            raise ValueError(
-                f"`lookahead` must be a non-negative integer. Received: lookahead={self.lookahead}"
-            )
+        super().__post_init__()
         if self.lookahead and not self.streaming:
             raise ValueError(
                 "`lookahead` applies to the streaming model only (streaming=True, --streaming). "
                 f"Received: lookahead={self.lookahead} with streaming=False"
             )
-        if self.n_mels < 8:
-            raise ValueError(f"`n_mels` must be at least 8. Received: n_mels={self.n_mels}")
 
 
 @dataclasses.dataclass(frozen=True)
-class SpeechtagConfig:
+class SpeechtagConfig(Config):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
-    seed: int = 0
+    seed: int = setting(0, "Random seed (weights, data order, dropout).", flag=True)
 
 
 PRESETS = {

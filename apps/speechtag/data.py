@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.app import InputError
+from rnnkit.errors import InputError
 
 SAMPLE_RATE = 16_000
 WINDOW = 400  # 25 ms at 16 kHz

@@ -28,8 +28,9 @@ import tensorflow as tf
 
 from apps.speechtag.data import SAMPLE_RATE, wav_bytes
 from apps.speechtag.tasks import EXAMPLES_FILE, TAGSET_FILE, TagSet
-from rnnkit.app import Exported, Run
+from rnnkit.app import Exported
 from rnnkit.export import ServingModule
+from rnnkit.runs import Run
 
 OUTPUTS = ("phones", "words", "phone_probability", "word_probability", "frames")
 

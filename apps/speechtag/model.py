@@ -18,7 +18,9 @@ import keras
 import tensorflow as tf
 
 import rnnkit.layers
+from apps.speechtag.config import ModelConfig
 from apps.speechtag.data import HOP, SAMPLE_RATE, WINDOW
+from rnnkit.configs import ConfiguredModel
 
 _LAYERS = {"lstm": rnnkit.layers.LSTM, "gru": rnnkit.layers.GRU, "elman": rnnkit.layers.Elman}
 FFT = 512
@@ -98,27 +100,21 @@ def widen_starts(starts):
 
 
 @keras.saving.register_keras_serializable(package="speechtag")
-class SpeechTagger(keras.Model):
+class SpeechTagger(ConfiguredModel, keras.Model):
     """Frame tagger: one phone tag and one word tag per 10 ms frame.
 
     Args:
+        config: the ``ModelConfig``: cell, layers, units (per direction),
+            dropout, ``streaming`` (unidirectional layers and a causal
+            normalisation, for chunked inference with the state carried;
+            else bidirectional layers and per-utterance normalisation),
+            ``lookahead`` (streaming: 10 ms frames each tag is delayed by),
+            ``n_mels``, ``spec_augment`` (time and frequency masks) and
+            ``channel_augment`` (while training, coloured noise at 0-20 dB
+            SNR on half the utterances and a 3-7 kHz low-pass cut on a
+            third, applied to the spectrum).
         n_phones: Phone tags (id 0: silence).
         n_words: Word tags (id 0: silence).
-        cell: ``"lstm"``, ``"gru"`` or ``"elman"``.
-        layers: Stacked recurrent layers.
-        units: Units per direction and layer.
-        dropout: Dropout between layers while training.
-        streaming: Unidirectional layers and causal normalisation (chunked
-            inference with the state carried); else bidirectional layers and
-            per-utterance normalisation.
-        lookahead: Streaming only: frames (10 ms) the tags are delayed by, so
-            each tag is decided having heard that much of what follows.
-        n_mels: Mel bands.
-        spec_augment: SpecAugment-style time and frequency masks on the
-            features while training.
-        channel_augment: While training, coloured noise at 0-20 dB SNR on
-            half the utterances and a low-pass cut at 3-7 kHz (a telephone
-            or 8 kHz recording) on a third, applied to the spectrum.
         seed: Seed of the dropout and SpecAugment masks.
 
     Call arguments:
@@ -132,48 +128,34 @@ class SpeechTagger(keras.Model):
     ``[batch]`` (the real frames of each row).
     """
 
-    def __init__(
-        self,
-        n_phones,
-        n_words,
-        cell="lstm",
-        layers=2,
-        units=128,
-        dropout=0.0,
-        streaming=False,
-        n_mels=40,
-        spec_augment=True,
-        seed=None,
-        lookahead=0,
-        channel_augment=False,
-        **kwargs,
-    ):
+    config_class = ModelConfig
+    config_args = ("n_phones", "n_words", "seed")
+
+    def __init__(self, config: ModelConfig, n_phones: int, n_words: int, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.model_config = config
         self.n_phones = n_phones
         self.n_words = n_words
-        self.cell = cell
-        self.num_layers = layers
-        self.units = units
-        self.dropout = dropout
-        self.streaming = streaming
-        if lookahead and not streaming:
-            raise ValueError("`lookahead` needs a streaming model (streaming=True)")
-        self.lookahead = lookahead
-        self.channel_augment = channel_augment
-        self.n_mels = n_mels
-        self.spec_augment = spec_augment
+        self.cell = cell = config.cell
+        self.num_layers = config.layers
+        self.units = units = config.units
+        self.streaming = streaming = config.streaming
+        self.lookahead = config.lookahead
+        self.channel_augment = config.channel_augment
+        self.n_mels = config.n_mels
+        self.spec_augment = config.spec_augment
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         # One attribute per layer: tf.train.Checkpoint does not see layers
         # held in a list attribute of a Keras 3 model.
-        for i in range(layers):
+        for i in range(config.layers):
             rnn = _LAYERS[cell](
                 units, return_sequences=True, return_state=streaming, name=f"{cell}_{i}"
             )
             if not streaming:
                 rnn = keras.layers.Bidirectional(rnn, name=f"bidirectional_{i}")
             setattr(self, f"rnn_{i}", rnn)
-        self.drop = keras.layers.Dropout(dropout, seed=seed, name="dropout")
+        self.drop = keras.layers.Dropout(config.dropout, seed=seed, name="dropout")
         self.phone_head = keras.layers.Dense(n_phones, name="phones")
         self.word_head = keras.layers.Dense(n_words, name="words")
         # Where a segment starts: frame tags alone cannot split "one one".
@@ -413,39 +395,9 @@ class SpeechTagger(keras.Model):
         logits = {k: v[:, self.lookahead - held_back :] for k, v in logits.items()}
         return logits, tf.fill([batch], held_back)
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "n_phones": self.n_phones,
-            "n_words": self.n_words,
-            "cell": self.cell,
-            "layers": self.num_layers,
-            "units": self.units,
-            "dropout": self.dropout,
-            "streaming": self.streaming,
-            "n_mels": self.n_mels,
-            "spec_augment": self.spec_augment,
-            "seed": self.seed,
-            "lookahead": self.lookahead,
-            "channel_augment": self.channel_augment,
-        }
 
-
-def build_model(config, n_phones: int, n_words: int, seed=None) -> SpeechTagger:
+def build_model(config: ModelConfig, n_phones: int, n_words: int, seed=None) -> SpeechTagger:
     """A built ``SpeechTagger`` from a ``ModelConfig``."""
-    model = SpeechTagger(
-        n_phones,
-        n_words,
-        cell=config.cell,
-        layers=config.layers,
-        units=config.units,
-        dropout=config.dropout,
-        streaming=config.streaming,
-        n_mels=config.n_mels,
-        spec_augment=config.spec_augment,
-        seed=seed,
-        lookahead=config.lookahead,
-        channel_augment=config.channel_augment,
-    )
+    model = SpeechTagger(config, n_phones, n_words, seed=seed)
     model.build()
     return model

@@ -45,7 +45,7 @@ from apps.speechtag.data import (
     resample,
     wav_bytes,
 )
-from rnnkit.app import InputError
+from rnnkit.errors import InputError
 
 VERSION = 3  # bump when the generator's output changes
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "oh")

@@ -26,7 +26,7 @@ from apps.speechtag.config import DataConfig, SpeechtagConfig
 from apps.speechtag.data import TIERS, LabelSet, Utterance
 from apps.speechtag.model import SpeechTagger, build_model, log_mel, widen_starts
 from rnnkit import figures
-from rnnkit.app import InputError
+from rnnkit.errors import InputError
 from rnnkit.files import write_bytes, write_json
 from rnnkit.training import Task
 

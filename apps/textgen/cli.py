@@ -1,6 +1,5 @@
 """``rnnkit textgen``: train, evaluate, export (built by rnnkit) and generate."""
 
-import json
 from pathlib import Path
 
 import click
@@ -12,6 +11,8 @@ from apps.textgen import model as textgen_model
 from apps.textgen import tasks
 from apps.textgen.data import VOCAB_FILE, Vocab
 from rnnkit import app as rapp
+from rnnkit import runs
+from rnnkit.options import add_options, input_errors, server_options
 
 
 def _evaluate(run, options):
@@ -48,92 +49,21 @@ APP = rapp.App(
     evaluate=_evaluate,
     format_report=_report,
     export=textgen_export.export,
-    train_options=[
-        click.Option(["--cell"], type=click.Choice(cfg.CELLS), help="Recurrent cell."),
-        click.Option(["--layers"], type=click.IntRange(min=1), help="Stacked recurrent layers."),
-        click.Option(["--units"], type=click.IntRange(min=1), help="Units per layer."),
-        click.Option(["--dropout"], type=rapp.DROPOUT_RATE, help="Output dropout."),
-        click.Option(
-            ["--locked-dropout/--no-locked-dropout"],
-            default=None,
-            help="One dropout mask per sequence (variational), not one per step.",
-        ),
-        click.Option(
-            ["--input-dropout"],
-            type=rapp.DROPOUT_RATE,
-            help="Dropout on the embeddings.",
-        ),
-        click.Option(
-            ["--embedding-dropout"],
-            type=rapp.DROPOUT_RATE,
-            help="Fraction of characters whose embedding is dropped per batch.",
-        ),
-        click.Option(
-            ["--weight-dropout"],
-            type=rapp.DROPOUT_RATE,
-            help="DropConnect on the recurrent kernels (one mask per batch).",
-        ),
-        click.Option(
-            ["--activation-reg"],
-            type=click.FloatRange(min=0),
-            help="AR: weight of the mean squared last-layer output.",
-        ),
-        click.Option(
-            ["--temporal-reg"],
-            type=click.FloatRange(min=0),
-            help="TAR: weight of the mean squared step-to-step change of that output.",
-        ),
-        click.Option(
-            ["--weight-decay"],
-            type=click.FloatRange(min=0),
-            help="Decoupled weight decay (AdamW); 0: Adam.",
-        ),
-        click.Option(["--seq-len"], type=click.IntRange(min=2), help="Training window length."),
-        click.Option(
-            ["--tbptt"],
-            type=click.IntRange(min=0),
-            help="Train on consecutive K-char windows with the state carried across them "
-            "(the quick preset: 100); 0: random --seq-len windows from zero states.",
-        ),
-        click.Option(["--data-dir"], help="TFDS data dir for --data tfds:NAME."),
-    ],
-    option_fields={
-        "cell": "model.cell",
-        "layers": "model.layers",
-        "units": "model.units",
-        "dropout": "model.dropout",
-        "locked_dropout": "model.locked",
-        "input_dropout": "model.input_dropout",
-        "embedding_dropout": "model.embedding_dropout",
-        "weight_dropout": "model.weight_dropout",
-        "activation_reg": "model.activation_reg",
-        "temporal_reg": "model.temporal_reg",
-        "weight_decay": "train.weight_decay",
-        "seq_len": "data.seq_len",
-        "tbptt": "data.tbptt",
-        "data_dir": "data.data_dir",
-    },
+    assets=(VOCAB_FILE,),
+    signatures=("serving_default", "prime", "step"),
 )
 
 group = rapp.app_group(APP)
 
 
 def _open(source: Path, **server):
-    """``(generate, prime, step, vocab)`` from a run directory or a SavedModel, whose
-    signatures run here or on TF Serving (``server``: ``rapp.server_options``)."""
-    source, is_saved_model = rapp.locate(source)
-    rapp.need_saved_model(is_saved_model, source, server.get("server"))
-    if is_saved_model:
-        if not (source / "assets" / VOCAB_FILE).exists():
-            raise rapp.InputError(f"{source} is not a textgen SavedModel")
-        sigs = rapp.serving_signatures(source, APP.name, **server)
-        if "step" not in sigs:
-            raise rapp.InputError(f"{source} is not a textgen SavedModel")
-        vocab = Vocab(json.loads((source / "assets" / VOCAB_FILE).read_text())["chars"])
+    """``(generate, prime, step, vocab)`` of a run or a SavedModel (here or on TF Serving)."""
+    opened = runs.open_model(APP, source, **server)
+    vocab = Vocab.load(opened.assets)
+    if opened.run is None:
+        sigs = opened.signatures
         return sigs["serving_default"], sigs["prime"], sigs["step"], vocab
-    run = rapp.load_run(APP, source)
-    vocab = Vocab.load(run.path)
-    generator = tasks.Generator(run.model, vocab)
+    generator = tasks.Generator(opened.run.model, vocab)
     return generator.generate, generator.prime, generator.step, vocab
 
 
@@ -151,7 +81,7 @@ def _open(source: Path, **server):
 @click.option("--top-p", type=click.FloatRange(0, 1), default=1.0, help="Nucleus mass (1: all).")
 @click.option("--beam", type=click.IntRange(min=1), default=1, help="Beam width (>1: beam search).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@rapp.add_options(rapp.server_options())
+@add_options(server_options())
 def generate(source, prompt, length, temperature, top_k, top_p, beam, seed, **server):
     """Continue PROMPT with a run's model or an exported SavedModel (SOURCE).
 
@@ -159,9 +89,9 @@ def generate(source, prompt, length, temperature, top_k, top_p, beam, seed, **se
     same text. With --beam W the W-beam most likely continuation is printed
     (sampling options are ignored).
     """
-    with rapp.input_errors():
+    with input_errors():
         generate_fn, prime, step, vocab = _open(source, **server)
-    with rapp.input_errors():  # a server that fails mid-way: one line, exit 2
+    with input_errors():  # a server that fails mid-way: one line, exit 2
         if beam > 1:
             ids = tasks.beam_search(prime, step, prompt, beam, length)
             click.echo(prompt + vocab.decode(ids))

@@ -2,83 +2,80 @@
 
 import dataclasses
 
-from rnnkit import fields
-from rnnkit.training import TrainConfig
+from rnnkit.configs import TrainConfig
+from rnnkit.fields import RATE, Config, setting
 
 CELLS = ("lstm", "gru", "elman")
 
 
 @dataclasses.dataclass(frozen=True)
-class DataConfig:
-    """Where the text comes from and how it is cut into training windows.
+class DataConfig(Config):
+    """Where the text comes from and how it is cut into training windows."""
 
-    ``source``: ``embedded`` (the Shakespeare corpus shipped with rnnkit),
-    ``file:PATH`` (a UTF-8 text file or a folder of them) or
-    ``tfds:tiny_shakespeare`` (prepared under ``data_dir``).
-    """
-
-    source: str = "embedded"
-    data_dir: str | None = None
-    seq_len: int = 100
-    val_fraction: float = 0.1
-    max_chars: int | None = None
-    tbptt: int | None = None
+    source: str = setting(
+        "embedded",
+        "Data source: embedded (the Shakespeare corpus shipped with rnnkit), file:PATH (a "
+        "UTF-8 text file or folder of them) or tfds:tiny_shakespeare (with --data-dir).",
+        flag="--data",
+    )
+    data_dir: str | None = setting(None, "TFDS data dir for --data tfds:NAME.", flag=True)
+    seq_len: int = setting(100, "Training window length.", flag=True, min=2)
+    val_fraction: float = setting(
+        0.1, "The share of the text held out for validation.", min=0, max=0.5, min_open=True,
+        max_open=True,
+    )
+    max_chars: int | None = setting(None, "Read at most this many characters.", min=1)
+    tbptt: int | None = setting(
+        None,
+        "Train on consecutive K-char windows with the state carried across them (the quick "
+        "preset: 100); 0: random --seq-len windows from zero states.",
+        flag=True,
+        min=0,
+    )
 
     def __post_init__(self):
-        if not isinstance(self.seq_len, int) or self.seq_len < 2:
-            raise ValueError(f"`seq_len` must be an integer >= 2. Received: seq_len={self.seq_len}")
-        if not 0 < self.val_fraction < 0.5:
-            raise ValueError(
-                f"`val_fraction` must be in (0, 0.5). Received: val_fraction={self.val_fraction}"
-            )
         if self.tbptt == 0:  # 0: off, as None (`--tbptt 0` turns a preset's off)
             object.__setattr__(self, "tbptt", None)
-        fields.positive_ints(self, "tbptt", optional=True)
+        super().__post_init__()
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    """The character model and its regularisers (AWD-LSTM's, Merity et al. 2018).
+class ModelConfig(Config):
+    """The character model and its regularisers (AWD-LSTM's, Merity et al. 2018)."""
 
-    ``dropout``: on each recurrent layer's outputs; ``locked``: one mask per
-    sequence for every step (variational dropout), else a mask per step.
-    ``input_dropout``: the same on the embeddings. ``embedding_dropout``:
-    whole characters' embeddings dropped, one mask per batch.
-    ``weight_dropout``: DropConnect on each recurrent kernel, one mask per
-    batch (the native kernels take the dropped kernel). ``activation_reg``
-    and ``temporal_reg``: AR and TAR, the weights of the mean squared last
-    layer output (dropped) and of its mean squared step-to-step change.
-    """
-
-    cell: str = "lstm"
-    layers: int = 2
-    units: int = 256
-    embedding_dim: int = 64
-    dropout: float = 0.0
-    locked: bool = False
-    input_dropout: float = 0.0
-    embedding_dropout: float = 0.0
-    weight_dropout: float = 0.0
-    activation_reg: float = 0.0
-    temporal_reg: float = 0.0
-
-    def __post_init__(self):
-        fields.one_of(self, "cell", CELLS)
-        fields.positive_ints(self, "layers", "units", "embedding_dim")
-        for name in ("dropout", "input_dropout", "embedding_dropout", "weight_dropout"):
-            fields.rate(self, name)
-        for name in ("activation_reg", "temporal_reg"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"`{name}` must be >= 0. Received: {name}={getattr(self, name)}")
+    cell: str = setting("lstm", "Recurrent cell.", flag=True, choices=CELLS)
+    layers: int = setting(2, "Stacked recurrent layers.", flag=True, min=1)
+    units: int = setting(256, "Units per layer.", flag=True, min=1)
+    embedding_dim: int = setting(64, "Size of the character embedding.", min=1)
+    dropout: float = setting(0.0, "Output dropout.", flag=True, **RATE)
+    locked: bool = setting(
+        False,
+        "One dropout mask per sequence (variational), not one per step.",
+        flag="--locked-dropout",
+    )
+    input_dropout: float = setting(0.0, "Dropout on the embeddings.", flag=True, **RATE)
+    embedding_dropout: float = setting(
+        0.0, "Fraction of characters whose embedding is dropped per batch.", flag=True, **RATE
+    )
+    weight_dropout: float = setting(
+        0.0, "DropConnect on the recurrent kernels (one mask per batch).", flag=True, **RATE
+    )
+    activation_reg: float = setting(
+        0.0, "AR: weight of the mean squared last-layer output.", flag=True, min=0
+    )
+    temporal_reg: float = setting(
+        0.0, "TAR: weight of the mean squared step-to-step change of that output.", flag=True,
+        min=0,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
-class TextgenConfig:
+class TextgenConfig(Config):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
-    seed: int = 0
-    sample_prompt: str = "ROMEO:"
+    seed: int = setting(0, "Random seed (weights, data order, dropout).", flag=True)
+    sample_prompt: str = setting("ROMEO:", "The prompt of the samples written to TensorBoard.")
 
 
 PRESETS = {

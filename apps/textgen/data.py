@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from apps.textgen.config import DataConfig
-from rnnkit.app import InputError
+from rnnkit.errors import InputError
 from rnnkit.files import write_json
 from rnnkit.tbptt import stream_windows
 from rnnkit.tfds import load_prepared

@@ -18,7 +18,8 @@ import tensorflow as tf
 
 from apps.textgen.data import VOCAB_FILE, Vocab
 from apps.textgen.tasks import Generator
-from rnnkit.app import Exported, Run
+from rnnkit.app import Exported
+from rnnkit.runs import Run
 
 WARMUP_PROMPTS = ["ROMEO:", "", "First Citizen:\nBefore we proceed"]
 

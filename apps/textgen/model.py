@@ -5,12 +5,13 @@ import tensorflow as tf
 
 import rnnkit.layers
 from apps.textgen.config import ModelConfig
+from rnnkit.configs import ConfiguredModel
 
 _LAYERS = {"lstm": rnnkit.layers.LSTM, "gru": rnnkit.layers.GRU, "elman": rnnkit.layers.Elman}
 
 
 @keras.saving.register_keras_serializable(package="textgen")
-class CharRNN(keras.Model):
+class CharRNN(ConfiguredModel, keras.Model):
     """Character language model with its recurrent state passed in and out.
 
     The state is a flat list of ``[batch, units]`` tensors, layer by layer
@@ -18,17 +19,9 @@ class CharRNN(keras.Model):
     carry it across windows (TBPTT) or generated characters.
 
     Args:
+        config: the ``ModelConfig`` (cell, layers, units, embedding and the
+            regularisers; see its fields).
         vocab_size: Number of character ids (id 0: unknown).
-        cell: ``"lstm"``, ``"gru"`` or ``"elman"``.
-        layers: Number of stacked recurrent layers.
-        units: Units per recurrent layer.
-        embedding_dim: Size of the character embedding.
-        dropout: Dropout on each recurrent layer's outputs while training.
-        locked: One dropout mask per sequence, shared by its steps.
-        input_dropout: Dropout on the embeddings (locked like ``dropout``).
-        embedding_dropout: Fraction of characters whose embedding is dropped
-            (zeroed for the batch, the rest scaled up).
-        weight_dropout: DropConnect on the recurrent kernels.
 
     Call arguments:
         ids: int ``[batch, time]``.
@@ -40,49 +33,37 @@ class CharRNN(keras.Model):
     Returns ``(logits [batch, time, vocab_size], new_states)``.
     """
 
-    def __init__(
-        self,
-        vocab_size,
-        cell="lstm",
-        layers=2,
-        units=256,
-        embedding_dim=64,
-        dropout=0.0,
-        locked=False,
-        input_dropout=0.0,
-        embedding_dropout=0.0,
-        weight_dropout=0.0,
-        **kwargs,
-    ):
+    config_class = ModelConfig
+    config_args = ("vocab_size",)
+
+    def __init__(self, config: ModelConfig, vocab_size: int, **kwargs):
         super().__init__(**kwargs)
+        self.model_config = config
         self.vocab_size = vocab_size
-        self.cell = cell
-        self.num_layers = layers
-        self.units = units
-        self.embedding_dim = embedding_dim
-        self.dropout = dropout
-        self.locked = locked
-        self.input_dropout = input_dropout
-        self.embedding_dropout = embedding_dropout
-        self.weight_dropout = weight_dropout
+        self.cell = config.cell
+        self.num_layers = config.layers
+        self.units = units = config.units
+        self.embedding_dim = embedding_dim = config.embedding_dim
+        self.embedding_dropout = config.embedding_dropout
+        locked = config.locked
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
         # One attribute per layer: tf.train.Checkpoint does not see layers
         # held in a list attribute of a Keras 3 model.
-        for i in range(layers):
-            layer = _LAYERS[cell](
+        for i in range(config.layers):
+            layer = _LAYERS[config.cell](
                 units,
                 return_sequences=True,
                 return_state=True,
-                weight_dropout=weight_dropout,
-                name=f"{cell}_{i}",
+                weight_dropout=config.weight_dropout,
+                name=f"{config.cell}_{i}",
             )
             setattr(self, f"rnn_{i}", layer)
         # Locked: the mask's time axis has size 1 and broadcasts over the steps.
         self.drop = keras.layers.Dropout(
-            dropout, noise_shape=(None, 1, units) if locked else None, name="dropout"
+            config.dropout, noise_shape=(None, 1, units) if locked else None, name="dropout"
         )
         self.drop_input = keras.layers.Dropout(
-            input_dropout,
+            config.input_dropout,
             noise_shape=(None, 1, embedding_dim) if locked else None,
             name="input_dropout",
         )
@@ -160,35 +141,9 @@ class CharRNN(keras.Model):
             new_states += list(layer_states)
         return self.head(x), new_states
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "vocab_size": self.vocab_size,
-            "cell": self.cell,
-            "layers": self.num_layers,
-            "units": self.units,
-            "embedding_dim": self.embedding_dim,
-            "dropout": self.dropout,
-            "locked": self.locked,
-            "input_dropout": self.input_dropout,
-            "embedding_dropout": self.embedding_dropout,
-            "weight_dropout": self.weight_dropout,
-        }
-
 
 def build_model(config: ModelConfig, vocab_size: int) -> CharRNN:
     """A built ``CharRNN`` (its variables exist, so checkpoints restore into it)."""
-    model = CharRNN(
-        vocab_size,
-        cell=config.cell,
-        layers=config.layers,
-        units=config.units,
-        embedding_dim=config.embedding_dim,
-        dropout=config.dropout,
-        locked=config.locked,
-        input_dropout=config.input_dropout,
-        embedding_dropout=config.embedding_dropout,
-        weight_dropout=config.weight_dropout,
-    )
+    model = CharRNN(config, vocab_size)
     model(tf.zeros([1, 2], tf.int32))
     return model

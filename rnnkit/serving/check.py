@@ -24,7 +24,14 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from rnnkit.export import BATCHING_FILE, MAX_WARMUP_RECORDS, WARMUP_FILE
+from rnnkit.errors import first_line
+from rnnkit.serving.layout import (
+    BATCHING_FILE,
+    MAX_WARMUP_RECORDS,
+    WARMUP_FILE,
+    read_warmup,
+    version_folders,
+)
 
 # Ops a stock TF Serving binary lacks (no custom-op library, no GPU-only
 # kernels on a CPU server, no Python) or should not run for a client.
@@ -61,17 +68,6 @@ class Check:
 
 def passed(checks: list[Check]) -> bool:
     return bool(checks) and all(c.ok is not False for c in checks)
-
-
-def _version_folders(base: Path) -> tuple[list[int], list[str]]:
-    """Integer version folders (as TF Serving parses them) and the other entries."""
-    numbers, others = [], []
-    for entry in sorted(base.iterdir()):
-        if entry.is_dir() and entry.name.isdigit():
-            numbers.append(int(entry.name))
-        else:
-            others.append(entry.name)
-    return sorted(numbers), others
 
 
 def _served_versions(entry, numbers: list[int]) -> list[int]:
@@ -207,7 +203,7 @@ def _check_entry(entry, base_dir: Path) -> list[Check]:
             return [Check(name, "base_path", False, f"{entry.base_path or '(empty)'} is no folder")]
     else:
         checks = [Check(name, "base_path", True, str(base))]
-    numbers, others = _version_folders(base)
+    numbers, others = version_folders(base)
     ignored = [o for o in others if (base / o).is_dir()]
     if ignored:
         checks.append(
@@ -335,7 +331,7 @@ def check_version(path: str | os.PathLike, subject: str | None = None) -> list[C
             logger.setLevel("ERROR")  # the TF1 loader's deprecation notice
             meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path))
         except Exception as e:
-            why = f"the session loader failed: {_first_line(e)}"
+            why = f"the session loader failed: {first_line(e)}"
             checks.append(Check(subject, "loads", False, why))
             return checks
         finally:
@@ -365,20 +361,13 @@ def check_version(path: str | os.PathLike, subject: str | None = None) -> list[C
 
 
 def _read_warmup(path: Path):
-    """``export.read_warmup``'s records; None without a file, or the error."""
-    from rnnkit.export import read_warmup
-
+    """``layout.read_warmup``'s records; None without a file, or the error."""
     if not (path / WARMUP_FILE).is_file():
         return None
     try:
         return read_warmup(path / WARMUP_FILE)
     except Exception as e:
         return e
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _check_warmup(records, session, signatures, subject: str) -> Check:
@@ -409,7 +398,7 @@ def _check_warmup(records, session, signatures, subject: str) -> Check:
         try:
             outputs = session.run(fetch, feed_dict=feed)
         except Exception as e:
-            why = f"record {i} ({name}) failed: {_first_line(e)}"
+            why = f"record {i} ({name}) failed: {first_line(e)}"
             return Check(subject, "warmup", False, why)
         for key, value in outputs.items():
             value = np.asarray(value)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from rnnkit.app import InputError, input_errors
+from rnnkit.errors import InputError
+from rnnkit.options import input_errors
 
 
 @click.group(name="serving", context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,16 +91,15 @@ def request(app, saved_models, signature, server, model_version, as_json):
     Prints the URL, the JSON body (row format; bytes as {"b64": ...}) and a
     curl line that sends it, for calling TF Serving from any language.
     """
-    from rnnkit import export
-    from rnnkit.serving import rest
+    from rnnkit.serving import layout, rest
 
     with input_errors():
-        version = export.latest(saved_models / app)
+        version = layout.latest(saved_models / app)
         if version is None:
             raise InputError(f"no exported version of `{app}` under {saved_models}")
-        if not (version / export.WARMUP_FILE).is_file():
-            raise InputError(f"{version} has no {export.WARMUP_FILE} to build a request from")
-        warmup = export.read_warmup(version / export.WARMUP_FILE)
+        if not (version / layout.WARMUP_FILE).is_file():
+            raise InputError(f"{version} has no {layout.WARMUP_FILE} to build a request from")
+        warmup = layout.read_warmup(version / layout.WARMUP_FILE)
         records = [inputs for name, inputs in warmup if name == signature]
         if not records:
             names = sorted({name for name, _ in warmup})

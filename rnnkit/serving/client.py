@@ -14,7 +14,7 @@ import urllib.parse
 import numpy as np
 import tensorflow as tf
 
-from rnnkit.app import InputError
+from rnnkit.errors import InputError
 from rnnkit.serving import rest
 
 
@@ -248,7 +248,7 @@ class GrpcClient(Client):
     def predict(self, signature, inputs):
         from tensorflow_serving.apis import predict_pb2
 
-        from rnnkit.export import tensor_proto
+        from rnnkit.serving.layout import tensor_proto
 
         self.signature_defs()  # a missing model or version fails here, by name
         request = predict_pb2.PredictRequest()

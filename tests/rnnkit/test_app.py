@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from rnnkit import app
+from rnnkit import configs, errors, runs
 from rnnkit.files import write_json
 from rnnkit.training import TrainConfig
 
@@ -26,15 +26,15 @@ class Config:
 
 
 def test_configs_round_trip_through_json():
-    config = app.replace(Config(), "train.epochs", 3)
-    config = app.replace(config, "data.sizes", (4,))
+    config = configs.replace(Config(), "train.epochs", 3)
+    config = configs.replace(config, "data.sizes", (4,))
     assert config.train.epochs == 3 and config.data.sizes == (4,)
-    back = app.config_from_dict(Config, json.loads(json.dumps(app.config_to_dict(config))))
+    back = configs.config_from_dict(Config, json.loads(json.dumps(configs.config_to_dict(config))))
     assert back == config
-    with pytest.raises(app.InputError, match=r"unknown config fields for Data: \['colour'\]"):
-        app.config_from_dict(Config, {"data": {"colour": 1}})
+    with pytest.raises(errors.InputError, match=r"unknown config fields for Data: \['colour'\]"):
+        configs.config_from_dict(Config, {"data": {"colour": 1}})
     with pytest.raises(ValueError, match="`epochs` must be a positive integer"):
-        app.replace(config, "train.epochs", 0)
+        configs.replace(config, "train.epochs", 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,24 +56,24 @@ class Paired:
 def test_replace_all_checks_related_fields_together():
     # One field at a time, the first change fails the check that relates them.
     with pytest.raises(ValueError, match="needs channels=3"):
-        app.replace(Paired(), "model.encoder", "big")
+        configs.replace(Paired(), "model.encoder", "big")
     for order in (["model.encoder", "model.channels"], ["model.channels", "model.encoder"]):
         values = {"model.encoder": "big", "model.channels": 3, "train.epochs": 2}
-        config = app.replace_all(Paired(), {k: values[k] for k in [*order, "train.epochs"]})
+        config = configs.replace_all(Paired(), {k: values[k] for k in [*order, "train.epochs"]})
         assert config.model == Model("big", 3) and config.train.epochs == 2
     with pytest.raises(ValueError, match="needs channels=3"):
-        app.replace_all(Paired(), {"model.encoder": "big", "model.channels": 1})
+        configs.replace_all(Paired(), {"model.encoder": "big", "model.channels": 1})
 
 
 def test_new_run_dirs_never_collide(tmp_path, monkeypatch):
-    monkeypatch.delenv(app.RUN_ID_ENV, raising=False)
-    first = app.new_run_dir("demo", tmp_path)
+    monkeypatch.delenv(runs.RUN_ID_ENV, raising=False)
+    first = runs.new_run_dir("demo", tmp_path)
     first.mkdir(parents=True)
-    second = app.new_run_dir("demo", tmp_path)
+    second = runs.new_run_dir("demo", tmp_path)
     assert first.parent == second.parent == tmp_path / "demo" and first != second
     # Every worker of one launch gets the launch's run id.
-    monkeypatch.setenv(app.RUN_ID_ENV, "launch-1")
-    assert app.new_run_dir("demo", tmp_path) == tmp_path / "demo" / "launch-1"
+    monkeypatch.setenv(runs.RUN_ID_ENV, "launch-1")
+    assert runs.new_run_dir("demo", tmp_path) == tmp_path / "demo" / "launch-1"
 
 
 def test_json_is_written_whole_and_readable(tmp_path):

@@ -11,6 +11,7 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from rnnkit import export
 from rnnkit import layers as L
+from rnnkit.serving import layout
 from rnnkit.testing.serving import SAVED_MODEL_CLI, saved_model_cli_run
 
 
@@ -58,8 +59,8 @@ def test_versions_count_up_and_never_overwrite(tmp_path):
     (first.parent / "notes").mkdir()  # not an integer: TF Serving and rnnkit ignore it
     (first.parent / "10").mkdir()
     assert _export(tmp_path).name == "11"
-    assert export.versions(first.parent) == [1, 2, 10, 11]
-    assert export.latest(first.parent).name == "11"
+    assert layout.versions(first.parent) == [1, 2, 10, 11]
+    assert layout.latest(first.parent).name == "11"
     assert not [p for p in first.parent.iterdir() if p.name.startswith(".tmp")]
 
 
@@ -71,9 +72,9 @@ def test_loaded_model_gives_the_same_outputs_and_replays_warmup(tmp_path):
     got = loaded.signatures["serving_default"](frames=tf.constant(frames))
     np.testing.assert_allclose(got["logits"], module.models["model"](frames), atol=1e-6)
 
-    records = export.read_warmup(path / export.WARMUP_FILE)
+    records = layout.read_warmup(path / layout.WARMUP_FILE)
     assert [s for s, _ in records] == ["serving_default", "length"]
-    replies = export.replay_warmup(loaded, path / export.WARMUP_FILE)
+    replies = layout.replay_warmup(loaded, path / layout.WARMUP_FILE)
     assert replies[0]["logits"].shape == (2, 5, 2)
     assert replies[1]["chars"].tolist() == [5, 2]
 
@@ -92,7 +93,7 @@ def test_non_finite_warmup_output_fails_the_export(tmp_path):
     bad = {"serving_default": [{"frames": np.full((1, 2, 3), np.nan, "float32")}]}
     with pytest.raises(export.ExportError, match="non-finite `logits`"):
         _export(tmp_path, warmup=bad)
-    assert export.versions(tmp_path / "saved_models" / "tagger") == []
+    assert layout.versions(tmp_path / "saved_models" / "tagger") == []
 
 
 def test_models_config_lists_every_app(tmp_path):
@@ -100,7 +101,7 @@ def test_models_config_lists_every_app(tmp_path):
     other = tmp_path / "saved_models" / "other" / "1"
     other.mkdir(parents=True)
     (tmp_path / "saved_models" / "empty").mkdir()
-    path = export.write_models_config(tmp_path / "saved_models")
+    path = layout.write_models_config(tmp_path / "saved_models")
     config = text_format.Parse(path.read_text(), model_server_config_pb2.ModelServerConfig())
     entries = {c.name: c for c in config.model_config_list.config}
     assert sorted(entries) == ["other", "tagger"]

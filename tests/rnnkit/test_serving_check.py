@@ -11,7 +11,7 @@ from google.protobuf import text_format
 
 from rnnkit import export
 from rnnkit.kernels import native
-from rnnkit.serving import check
+from rnnkit.serving import check, layout
 from rnnkit.serving.cli import group
 
 H = 3
@@ -49,8 +49,8 @@ def _save_unchecked(base, module, signatures, warmup, app="bad"):
     """A version written as a careless exporter would: no checks."""
     path = base / app / "1"
     tf.saved_model.save(module, str(path), signatures=signatures)
-    export.write_warmup(path / export.WARMUP_FILE, app, warmup)
-    export.write_models_config(base)
+    layout.write_warmup(path / layout.WARMUP_FILE, app, warmup)
+    layout.write_models_config(base)
     return path
 
 
@@ -134,10 +134,10 @@ def test_a_broken_models_config_fails(tmp_path):
 def test_more_than_1000_warmup_records_fail(tmp_path):
     base = tmp_path / "saved_models"
     path = _export(base)
-    warmup = path / export.WARMUP_FILE
+    warmup = path / layout.WARMUP_FILE
     record = next(iter(tf.data.TFRecordDataset(str(warmup)))).numpy()
     with tf.io.TFRecordWriter(str(warmup)) as writer:
-        for _ in range(export.MAX_WARMUP_RECORDS + 1):
+        for _ in range(layout.MAX_WARMUP_RECORDS + 1):
             writer.write(record)
     [failed] = _failures(base)
     assert failed.check == "warmup"
@@ -160,7 +160,7 @@ def test_a_scalar_input_fails(tmp_path):
     warmup = {"serving_default": [{"x": np.ones((1, 3), "float32"), "temperature": 0.5}]}
     with pytest.raises(export.ExportError, match="input `temperature` is a scalar"):
         _export(base, module, {"serving_default": module.serve}, warmup)
-    assert export.versions(base / "model") == []
+    assert layout.versions(base / "model") == []
 
     _save_unchecked(base, module, {"serving_default": module.serve}, warmup)
     [failed] = _failures(base)
@@ -188,7 +188,7 @@ def test_ops_a_server_should_not_run_fail_the_export(tmp_path, body, op):
     warmup = {"serving_default": [{"x": np.ones((1, 3), "float32")}]}
     with pytest.raises(export.ExportError, match=f"ops: {op}"):
         export.export(module, {"serving_default": module.serve}, tmp_path, "leaky", warmup)
-    assert export.versions(tmp_path / "leaky") == []
+    assert layout.versions(tmp_path / "leaky") == []
 
 
 def test_jit_compiled_functions_fail(tmp_path):
@@ -247,8 +247,8 @@ def test_bad_arguments_are_usage_errors(tmp_path):
 def test_the_batching_config_is_written_once_and_checked(tmp_path):
     base = tmp_path / "saved_models"
     _export(base)
-    batching = base / export.BATCHING_FILE
-    assert batching.read_text() == export.BATCHING_CONFIG
+    batching = base / layout.BATCHING_FILE
+    assert batching.read_text() == layout.BATCHING_CONFIG
     params = check.batching_parameters_class()()
     text_format.Parse(batching.read_text(), params)
     assert params.max_batch_size.value == 32 and params.pad_variable_length_inputs

@@ -14,7 +14,7 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rnnkit import layers as L
-from rnnkit import recovery, training
+from rnnkit import recovery, strategies, training
 
 VOCAB, STEPS, BATCH = 7, 6, 8
 
@@ -294,7 +294,7 @@ def test_bad_config_values_are_refused():
     with pytest.raises(ValueError, match="schedule"):
         training.TrainConfig(schedule="linear")
     with pytest.raises(ValueError, match="strategy"):
-        training.make_strategy("tpu")
+        strategies.make_strategy("tpu")
 
 
 MIRRORED = textwrap.dedent(
@@ -307,13 +307,13 @@ MIRRORED = textwrap.dedent(
     )
     sys.path.insert(0, sys.argv[1])
     from test_training import _make_task
-    from rnnkit import recovery, training
+    from rnnkit import recovery, strategies, training
     config = training.TrainConfig(
         epochs=3, batch_size=8, steps_per_epoch=1, learning_rate=0.05, checkpoint_every=100
     )
     out = {}
     for name in ("default", "mirrored"):
-        strategy = training.make_strategy(name)
+        strategy = strategies.make_strategy(name)
         result = training.fit(_make_task(), config, sys.argv[2] + "/" + name, strategy,
                               verbose=False)
         out[name] = {

@@ -14,8 +14,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from apps.caption import config as cfg
 from apps.caption import data, decoding, metrics, strips, tasks
 from apps.caption.model import build_model
-from rnnkit import export as rexport
 from rnnkit.layers import BahdanauAttention
+from rnnkit.serving import layout
 from rnnkit.testing import cli as rcli
 from rnnkit.testing import snapshot
 from rnnkit.testing.distribute import train_mirrored
@@ -318,11 +318,11 @@ def test_compose_then_caption_with_json_and_plot(run_dir, tmp_path):
 
 
 def test_saved_model_warmup_and_saved_model_cli(saved_model, tmp_path):
-    records = rexport.read_warmup(saved_model / rexport.WARMUP_FILE)
+    records = layout.read_warmup(saved_model / layout.WARMUP_FILE)
     assert {signature for signature, _ in records} == {"serving_default", "greedy"}
     loaded = tf.saved_model.load(str(saved_model))
     assert set(loaded.signatures) == {"serving_default", "beam", "greedy"}
-    for outputs in rexport.replay_warmup(loaded, saved_model / rexport.WARMUP_FILE):
+    for outputs in layout.replay_warmup(loaded, saved_model / layout.WARMUP_FILE):
         assert {"caption", "tokens", "score", "attention", "length"} <= set(outputs)
     assert (saved_model / "assets" / "vocab.txt").is_file()
     invoke("compose", "31", "--out", tmp_path / "s.png")

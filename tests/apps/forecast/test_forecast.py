@@ -13,8 +13,8 @@ from apps.forecast import baseline, data, tasks
 from apps.forecast import cli as forecast_cli
 from apps.forecast import config as cfg
 from apps.forecast.cli import APP
-from rnnkit import app as rapp
-from rnnkit import export as rexport
+from rnnkit import configs, errors, runs
+from rnnkit.serving import layout
 from rnnkit.testing import cli as rcli
 from rnnkit.testing import snapshot
 from rnnkit.testing.distribute import train_mirrored
@@ -91,7 +91,7 @@ def test_co2_gaps_are_interpolated_with_a_warning(capsys):
     # 1958-05-10 is missing between 1958-05-03 (316.9) and 1958-05-17 (317.5).
     i = series.times.get_loc(pd.Timestamp("1958-05-10"))
     assert series.values[i, 0] == pytest.approx((316.9 + 317.5) / 2)
-    with pytest.raises(rapp.InputError, match="59 missing values"):
+    with pytest.raises(errors.InputError, match="59 missing values"):
         data.load_series(cfg.DataConfig(fill="error"))
 
 
@@ -154,7 +154,7 @@ def test_the_frequency_is_inferred_across_gaps_but_not_from_irregular_steps(tmp_
         {"day": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(60) ** 2, "D"), "sales": 1.0}
     )
     irregular.to_csv(path, index=False)
-    with pytest.raises(rapp.InputError, match="cannot infer the frequency"):
+    with pytest.raises(errors.InputError, match="cannot infer the frequency"):
         data.load_series(config)
 
 
@@ -392,7 +392,7 @@ def test_baselines_on_series_they_fit():
 
 def test_train_writes_the_run_directory(run_dir):
     config = json.loads((run_dir / "config.json").read_text())
-    assert rapp.config_from_dict(cfg.ForecastConfig, config) == cfg.PRESETS["tiny"]
+    assert configs.config_from_dict(cfg.ForecastConfig, config) == cfg.PRESETS["tiny"]
     info = tasks.SeriesInfo.load(run_dir)
     assert (info.name, info.lookback, info.horizon, info.targets) == ("co2", 104, 52, ("co2",))
     assert info.periods == (tasks.YEAR,)
@@ -436,7 +436,7 @@ def test_evaluate_backtests_the_rnn_and_the_baselines(run_dir):
 
 
 def test_the_calibration_is_checkpointed_and_served(run_dir):
-    run = rapp.load_run(APP, run_dir)
+    run = runs.load_run(APP, run_dir)
     offsets = run.model.calibration.numpy()
     assert offsets.shape == (52, 3, 1) and np.abs(offsets).max() > 0
     inputs = {
@@ -455,7 +455,7 @@ def test_saved_model_serves_forecasts_in_original_units(saved_model, run_dir):
     loaded = tf.saved_model.load(str(saved_model))
     signature = loaded.signatures["serving_default"]
     assert set(signature.structured_outputs) == {"mean", "quantiles"}
-    run = rapp.load_run(APP, run_dir)
+    run = runs.load_run(APP, run_dir)
     info = tasks.SeriesInfo.load(saved_model / "assets")
     assert info == tasks.SeriesInfo.load(run_dir)
     series = data.load_series(cfg.DataConfig())
@@ -477,11 +477,11 @@ def test_saved_model_serves_forecasts_in_original_units(saved_model, run_dir):
 
 
 def test_saved_model_warmup_and_cli(saved_model):
-    records = rexport.read_warmup(saved_model / rexport.WARMUP_FILE)
+    records = layout.read_warmup(saved_model / layout.WARMUP_FILE)
     assert [name for name, _ in records] == ["serving_default"] * 2
     assert records[0][1]["history"].shape == (1, 104, 1)
-    replies = rexport.replay_warmup(
-        tf.saved_model.load(str(saved_model)), saved_model / rexport.WARMUP_FILE
+    replies = layout.replay_warmup(
+        tf.saved_model.load(str(saved_model)), saved_model / layout.WARMUP_FILE
     )
     assert replies[1]["quantiles"].shape == (2, 52, 3, 1)
     history = [[[float(340 + i % 52 / 10)] for i in range(104)]]
@@ -545,7 +545,7 @@ def test_bad_commands_are_usage_errors(tmp_path, run_dir):
         (["train", "--data", f"csv:{tmp_path}"], "no such CSV file"),
         (["train", "--horizon", "0"], "Invalid value for '--horizon'"),
         (["train", "--season", "7,x"], "'7,x' is not a list of integers such as 24,168"),
-        (["train", "--season", "7,7"], "seasons must be distinct positive integers"),
+        (["train", "--season", "7,7"], "`season` must be distinct positive integers"),
         (["predict", run_dir, "--target", "nope", "--out", tmp_path / "x.csv"], "no column 'nope'"),
         (["predict", run_dir, "--out", tmp_path / "no" / "f.csv"], "its folder does not exist"),
         (["predict", run_dir, "--plot", tmp_path / "no" / "f.png"], "its folder does not exist"),
@@ -565,7 +565,7 @@ def test_mirrored_on_two_cpus_matches_one_replica(run_dir, tmp_path):
     for a, b in zip(one["history"], two["history"]):
         for key in ("loss", "val_loss", "val_mase", "val_raw_coverage"):
             assert b[key] == pytest.approx(a[key], rel=1e-4), key
-    offsets = [rapp.load_run(APP, p).model.calibration.numpy() for p in (run_dir, tmp_path / "run")]
+    offsets = [runs.load_run(APP, p).model.calibration.numpy() for p in (run_dir, tmp_path / "run")]
     np.testing.assert_allclose(offsets[1], offsets[0], rtol=1e-3, atol=1e-5)
 
 

@@ -12,8 +12,8 @@ from apps.speechtag import config as cfg
 from apps.speechtag import data, metrics, synth, tasks
 from apps.speechtag.cli import APP
 from apps.speechtag.model import SpeechTagger, build_model, frame_counts, widen_starts
-from rnnkit import app as rapp
-from rnnkit import export as rexport
+from rnnkit import runs
+from rnnkit.serving import layout
 from rnnkit.testing import cli as rcli
 from rnnkit.testing import snapshot
 from rnnkit.testing.distribute import train_mirrored
@@ -302,7 +302,7 @@ def test_padded_batches_give_the_tags_of_single_utterances():
 
 
 def test_spec_augment_masks_only_while_training():
-    model = SpeechTagger(5, 3, units=4, n_mels=16, seed=0)
+    model = SpeechTagger(cfg.ModelConfig(units=4, n_mels=16, channel_augment=False), 5, 3, seed=0)
     model.build()
     x = tf.ones([4, 50, 16])
     masked = model._augment(x, tf.constant([50, 50, 50, 50]))
@@ -448,7 +448,7 @@ def test_synth_then_tag_with_textgrid_and_plot(run_dir, tmp_path):
 def test_streaming_saved_model_signatures(saved_model, streaming_run, tmp_path):
     loaded = tf.saved_model.load(str(saved_model))
     assert set(loaded.signatures) == {"serving_default", "wav", "stream", "flush"}
-    run = rapp.load_run(APP, streaming_run)
+    run = runs.load_run(APP, streaming_run)
     examples = np.load(streaming_run / tasks.EXAMPLES_FILE)
     audio = examples["audio_0"]
     out = loaded.signatures["serving_default"](
@@ -483,10 +483,10 @@ def test_streaming_saved_model_signatures(saved_model, streaming_run, tmp_path):
 
 
 def test_saved_model_warmup_and_saved_model_cli(saved_model):
-    records = rexport.read_warmup(saved_model / rexport.WARMUP_FILE)
+    records = layout.read_warmup(saved_model / layout.WARMUP_FILE)
     assert {signature for signature, _ in records} == {"serving_default", "wav", "stream", "flush"}
     loaded = tf.saved_model.load(str(saved_model))
-    for outputs in rexport.replay_warmup(loaded, saved_model / rexport.WARMUP_FILE):
+    for outputs in layout.replay_warmup(loaded, saved_model / layout.WARMUP_FILE):
         assert "frames" in outputs
     waveform = "[[" + ",".join(f"{0.1 * np.sin(k / 5):.4f}" for k in range(800)) + "]]"
     out = saved_model_cli_run(saved_model, "serving_default", f"waveform={waveform};length=[800]")

@@ -16,8 +16,8 @@ from apps.textgen import config as cfg
 from apps.textgen import data, tasks
 from apps.textgen.baseline import KneserNey
 from apps.textgen.cli import APP
-from rnnkit import app as rapp
-from rnnkit import export as rexport
+from rnnkit import configs, runs
+from rnnkit.serving import layout
 from rnnkit.testing import cli as rcli
 from rnnkit.testing import snapshot
 from rnnkit.testing.serving import saved_model_cli_run
@@ -38,7 +38,7 @@ def saved_model(run_dir, tmp_path_factory):
 def test_train_writes_the_run_directory(run_dir):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"]["cell"] == "lstm" and config["train"]["epochs"] == 2
-    assert rapp.config_from_dict(cfg.TextgenConfig, config) == cfg.PRESETS["tiny"]
+    assert configs.config_from_dict(cfg.TextgenConfig, config) == cfg.PRESETS["tiny"]
     vocab = data.Vocab.load(run_dir)
     assert "R" in vocab.ids and len(vocab) > 40
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -86,7 +86,7 @@ def test_generate_is_reproducible_and_seeded(run_dir):
 
 
 def _model_and_generator(run_dir):
-    run = rapp.load_run(APP, run_dir)
+    run = runs.load_run(APP, run_dir)
     return run.model, tasks.Generator(run.model, data.Vocab.load(run_dir))
 
 
@@ -175,10 +175,10 @@ def test_saved_model_signatures(saved_model, run_dir):
 
 
 def test_saved_model_warmup_and_cli(saved_model):
-    records = rexport.read_warmup(saved_model / rexport.WARMUP_FILE)
+    records = layout.read_warmup(saved_model / layout.WARMUP_FILE)
     assert {name for name, _ in records} == {"serving_default", "prime", "step"}
-    replies = rexport.replay_warmup(
-        tf.saved_model.load(str(saved_model)), saved_model / rexport.WARMUP_FILE
+    replies = layout.replay_warmup(
+        tf.saved_model.load(str(saved_model)), saved_model / layout.WARMUP_FILE
     )
     assert all(r for r in replies)
     exprs = (
@@ -206,7 +206,7 @@ def test_export_counts_versions_up(run_dir, saved_model):
 
 
 def test_tbptt_carries_the_state_across_windows(tmp_path):
-    config = rapp.replace(cfg.PRESETS["tiny"], "data.tbptt", 8)
+    config = configs.replace(cfg.PRESETS["tiny"], "data.tbptt", 8)
     task = tasks.make_task(config, tmp_path)
     model = task.build_model()
     first, second = list(task.train_data(0).take(2))
@@ -230,7 +230,7 @@ def test_tbptt_training_runs(tmp_path):
     assert config["data"]["tbptt"] == 8 and config["model"]["cell"] == "gru"
     # The quick preset carries the state; --tbptt 0 turns that off.
     assert cfg.PRESETS["quick"].data.tbptt == 100
-    assert rapp.replace(cfg.PRESETS["quick"], "data.tbptt", 0).data.tbptt is None
+    assert configs.replace(cfg.PRESETS["quick"], "data.tbptt", 0).data.tbptt is None
 
 
 def _awd_model(**kwargs):
@@ -278,7 +278,9 @@ def test_activation_regularisers_add_to_the_training_loss_only(tmp_path):
     batch = next(iter(plain_task.train_data(0)))
     model = plain_task.build_model()
     base_train = plain_task.loss(model, batch, True).numpy()
-    regularised = rapp.replace_all(config, {"model.activation_reg": 2.0, "model.temporal_reg": 1.0})
+    regularised = configs.replace_all(
+        config, {"model.activation_reg": 2.0, "model.temporal_reg": 1.0}
+    )
     task = tasks.make_task(regularised, tmp_path)
     _, _, raw, _ = model.forward(batch[0], training=True)
     ar = 2.0 * tf.reduce_mean(tf.square(raw), axis=[1, 2])
@@ -302,7 +304,7 @@ def test_awd_options_train_end_to_end_with_adamw(tmp_path):
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["weight_dropout"] == 0.3 and config["model"]["locked"] is True
     assert config["train"]["weight_decay"] == 0.1
-    model = rapp.load_run(APP, run).model
+    model = runs.load_run(APP, run).model
     assert model.rnn_0.cell.weight_dropout == 0.3
     # The exported model generates with the trained weights, no dropout.
     out = invoke("generate", run, "--prompt", "ROMEO:", "--length", 20, "--temperature", 0)
@@ -435,8 +437,8 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
 from apps.textgen import config as cfg, tasks
-from rnnkit import app, training
-config = app.replace(cfg.PRESETS["tiny"], "data.tbptt", 8)
+from rnnkit import configs, training
+config = configs.replace(cfg.PRESETS["tiny"], "data.tbptt", 8)
 out = {}
 for name in ("default", "mirrored"):
     keras.utils.set_random_seed(0)
