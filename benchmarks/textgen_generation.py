@@ -23,7 +23,7 @@ from pathlib import Path  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from apps.textgen import config as cfg  # noqa: E402
-from apps.textgen import data, tasks  # noqa: E402
+from apps.textgen import data, export  # noqa: E402
 from apps.textgen.export import generate_request  # noqa: E402
 from apps.textgen.model import build_model  # noqa: E402
 from rnnkit.serving import layout  # noqa: E402
@@ -35,7 +35,7 @@ def _saved_model(args) -> Path:
         return path if (path / "saved_model.pb").exists() else layout.latest(path)
     config = cfg.PRESETS[args.preset]
     vocab = data.Vocab.from_text(data.EMBEDDED.read_text(encoding="utf-8"))
-    generator = tasks.Generator(build_model(config.model, len(vocab)), vocab)
+    generator = export.Generator(build_model(config.model, len(vocab)), vocab)
     path = Path(tempfile.mkdtemp(prefix="textgen-bench-")) / "1"
     tf.saved_model.save(
         generator,

@@ -14,6 +14,7 @@ and ``seed``.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import shutil
@@ -82,12 +83,12 @@ class App:
     name: str
     help: str
     presets: Mapping[str, Any]
-    default_preset: str
     make_task: Callable[[Any, Path], Any]
     build_model: Callable[[Any, Path], Any]
     evaluate: Callable[[Run, dict], dict]
     format_report: Callable[[dict], str]
     export: Callable[[Run], Exported]
+    default_preset: str = "quick"
     train_options: Sequence[click.Option] = ()
     evaluate_options: Sequence[click.Option] = ()
     train_warnings: Callable[[Mapping], Sequence[str]] | None = None
@@ -97,6 +98,33 @@ class App:
     @property
     def config_class(self) -> type:
         return type(next(iter(self.presets.values())))
+
+    @classmethod
+    def from_package(cls, package: str, help: str, **fields: Any) -> App:
+        """The ``App`` of a package laid out as ``docs/adding-an-app.md`` says.
+
+        ``config.PRESETS``, ``train.make_task`` (and ``train.train_warnings``
+        when there is one), ``model.build_for_run``, ``evaluate.evaluate``
+        and ``evaluate.format_report``, ``export.export``; ``fields`` adds
+        or overrides any other field.
+        """
+        role = {r: importlib.import_module(f"{package}.{r}") for r in _ROLES}
+        found = dict(
+            name=package.rpartition(".")[2],
+            help=help,
+            presets=role["config"].PRESETS,
+            make_task=role["train"].make_task,
+            build_model=role["model"].build_for_run,
+            evaluate=role["evaluate"].evaluate,
+            format_report=role["evaluate"].format_report,
+            export=role["export"].export,
+            train_warnings=getattr(role["train"], "train_warnings", None),
+        )
+        return cls(**{**found, **fields})
+
+
+# The modules every app has, by role (docs/adding-an-app.md).
+_ROLES = ("config", "train", "model", "evaluate", "export")
 
 
 # -- train, step by step -------------------------------------------------------------------

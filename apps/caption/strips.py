@@ -1,6 +1,6 @@
 """The embedded data: strips of real handwritten digits, captioned with their words.
 
-``data/digits.npz`` holds 5,000 MNIST digits (see ``data/ATTRIBUTION.md``).
+``assets/digits.npz`` holds 5,000 MNIST digits (see ``assets/ATTRIBUTION.md``).
 They are split once by digit image (80% train, 10% validation, 10% test), so
 the test strips are written with digit images never seen in training. A strip
 is 1 to ``max_digits`` digits left to right on a dark background, each with
@@ -22,7 +22,7 @@ from scipy import ndimage
 
 from apps.caption.config import StripStyle
 
-DIGITS_FILE = Path(__file__).with_name("data") / "digits.npz"
+DIGITS_FILE = Path(__file__).with_name("assets") / "digits.npz"
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 SPLITS = ("train", "validation", "test")
 DEFAULT_STYLE = StripStyle()

@@ -5,50 +5,17 @@ from pathlib import Path
 import click
 import tensorflow as tf
 
-from apps.textgen import config as cfg
+from apps.textgen import decoding
 from apps.textgen import export as textgen_export
-from apps.textgen import model as textgen_model
-from apps.textgen import tasks
 from apps.textgen.data import VOCAB_FILE, Vocab
 from rnnkit import app as rapp
 from rnnkit import runs
 from rnnkit.options import add_options, input_errors, server_options
 
-
-def _evaluate(run, options):
-    return tasks.evaluate(run.config, run.model, Vocab.load(run.path))
-
-
-def _report(report):
-    rows = [
-        ("model", report["bits_per_char"], report["perplexity"]),
-        ("baseline", report["baseline_bits_per_char"], report["baseline_perplexity"]),
-    ]
-    lines = [f"{'':<10} {'bits/char':>10} {'perplexity':>11}"]
-    lines += [f"{name:<10} {bits:>10.4f} {ppl:>11.3f}" for name, bits, ppl in rows]
-    lines.append(
-        f"model / baseline: {report['ratio_to_baseline']:.3f} on "
-        f"{report['validation_chars']} validation characters ({report['data']}); "
-        f"baseline: {report['baseline']}"
-    )
-    return "\n".join(lines)
-
-
-APP = rapp.App(
-    name="textgen",
-    help=(
-        "Character-level text generation. --data: embedded (Shakespeare, the default), "
-        "file:PATH (a UTF-8 text file or folder), tfds:tiny_shakespeare (with --data-dir)."
-    ),
-    presets=cfg.PRESETS,
-    default_preset="quick",
-    make_task=tasks.make_task,
-    build_model=lambda config, run_dir: textgen_model.build_model(
-        config.model, len(Vocab.load(run_dir))
-    ),
-    evaluate=_evaluate,
-    format_report=_report,
-    export=textgen_export.export,
+APP = rapp.App.from_package(
+    __package__,
+    help="Character-level text generation. --data: embedded (Shakespeare, the default), "
+    "file:PATH (a UTF-8 text file or folder), tfds:tiny_shakespeare (with --data-dir).",
     assets=(VOCAB_FILE,),
     signatures=("serving_default", "prime", "step"),
 )
@@ -63,7 +30,7 @@ def _open(source: Path, **server):
     if opened.run is None:
         sigs = opened.signatures
         return sigs["serving_default"], sigs["prime"], sigs["step"], vocab
-    generator = tasks.Generator(opened.run.model, vocab)
+    generator = textgen_export.Generator(opened.run.model, vocab)
     return generator.generate, generator.prime, generator.step, vocab
 
 
@@ -71,7 +38,7 @@ def _open(source: Path, **server):
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--prompt", default="", help="Text to continue (default: a new speech).")
 @click.option(
-    "--length", type=click.IntRange(1, tasks.MAX_NEW_CHARS), default=300, show_default=True
+    "--length", type=click.IntRange(1, decoding.MAX_NEW_CHARS), default=300, show_default=True
 )
 @click.option("--temperature", type=click.FloatRange(min=0), default=0.8, show_default=True,
               help="0: greedy.")  # fmt: skip
@@ -93,7 +60,7 @@ def generate(source, prompt, length, temperature, top_k, top_p, beam, seed, **se
         generate_fn, prime, step, vocab = _open(source, **server)
     with input_errors():  # a server that fails mid-way: one line, exit 2
         if beam > 1:
-            ids = tasks.beam_search(prime, step, prompt, beam, length)
+            ids = decoding.beam_search(prime, step, prompt, beam, length)
             click.echo(prompt + vocab.decode(ids))
             return
         request = textgen_export.generate_request(

@@ -27,7 +27,7 @@ from rnnkit.files import write_json
 from rnnkit.tbptt import stream_windows
 from rnnkit.tfds import load_prepared
 
-EMBEDDED = Path(__file__).parent / "data" / "shakespeare.txt"
+EMBEDDED = Path(__file__).parent / "assets" / "shakespeare.txt"
 VOCAB_FILE = "vocab.json"
 MIN_CHARS = 1000
 TFDS_TEXT_DATASETS = ("tiny_shakespeare",)

@@ -17,8 +17,10 @@ import numpy as np
 import tensorflow as tf
 
 from apps.textgen.data import VOCAB_FILE, Vocab
-from apps.textgen.tasks import Generator
+from apps.textgen.decoding import MAX_NEW_CHARS, sample
+from apps.textgen.model import CharRNN
 from rnnkit.app import Exported
+from rnnkit.export import ServingModule
 from rnnkit.runs import Run
 
 WARMUP_PROMPTS = ["ROMEO:", "", "First Citizen:\nBefore we proceed"]
@@ -71,3 +73,103 @@ def export(run: Run) -> Exported:
         warmup=warmup,
         check=check,
     )
+
+
+class Generator(ServingModule):
+    """The model and its vocabulary as graph functions: what ``export`` saves.
+
+    - ``generate(prompt, max_new_chars, temperature, top_k, top_p, seed)``:
+      all ``[batch]``; returns ``text`` (prompt + new characters) and
+      ``completion`` (the new characters).
+    - ``prime(prompt)``: reads the prompts; returns the ``logits`` for the
+      next character and the ``state`` after the prompt.
+    - ``step(ids, state)``: one character per row in; ``logits`` and the new
+      ``state`` out (the state is one ``[batch, state_size]`` tensor).
+
+    Every prompt is read after a line break, the way speeches start in the
+    training text, so an empty prompt works too.
+    """
+
+    def __init__(self, model: CharRNN, vocab: Vocab):
+        super().__init__(model=model)
+        self.vocab_size = len(vocab)
+        self.state_size = model.state_size
+        self.num_states = model.num_layers * model.states_per_layer
+        self.chars = tf.constant(vocab.chars)
+        # Python sorts characters by code point, so the vocabulary is a sorted table.
+        self.codepoints = tf.constant([ord(c) for c in vocab.chars[1:]], tf.int32)
+        self.generate = tf.function(
+            self._generate,
+            input_signature=[
+                tf.TensorSpec([None], tf.string, name="prompt"),
+                tf.TensorSpec([None], tf.int32, name="max_new_chars"),
+                tf.TensorSpec([None], tf.float32, name="temperature"),
+                tf.TensorSpec([None], tf.int32, name="top_k"),
+                tf.TensorSpec([None], tf.float32, name="top_p"),
+                tf.TensorSpec([None], tf.int32, name="seed"),
+            ],
+        )
+        self.prime = tf.function(
+            self._prime, input_signature=[tf.TensorSpec([None], tf.string, name="prompt")]
+        )
+        self.step = tf.function(
+            self._step,
+            input_signature=[
+                tf.TensorSpec([None], tf.int32, name="ids"),
+                tf.TensorSpec([None, self.state_size], tf.float32, name="state"),
+            ],
+        )
+
+    def _encode(self, prompt):
+        """Prompts -> ``(ids [batch, time], lengths [batch])``, each after a line break."""
+        codes = tf.strings.unicode_decode(
+            tf.strings.join(["\n", prompt]), "UTF-8", errors="replace"
+        )
+        flat = codes.flat_values
+        pos = tf.searchsorted(self.codepoints, flat)
+        found = tf.gather(self.codepoints, tf.minimum(pos, tf.size(self.codepoints) - 1)) == flat
+        ids = codes.with_flat_values(tf.where(found, pos + 1, 0))
+        # At least one column, so an empty batch still makes a valid sequence.
+        padded = ids.to_tensor()
+        padded = tf.pad(padded, [[0, 0], [0, tf.maximum(1 - tf.shape(padded)[1], 0)]])
+        return padded, tf.cast(ids.row_lengths(), tf.int32)
+
+    def _read(self, prompt):
+        ids, lengths = self._encode(prompt)
+        mask = tf.sequence_mask(lengths, tf.shape(ids)[1])
+        logits, states = self.models["model"](ids, padding_mask=mask, training=False)
+        return tf.gather(logits, lengths - 1, batch_dims=1), states
+
+    def _prime(self, prompt):
+        logits, states = self._read(prompt)
+        return {"logits": logits, "state": tf.concat(states, axis=1)}
+
+    def _step(self, ids, state):
+        ids = tf.where((ids < 0) | (ids >= self.vocab_size), 0, ids)
+        logits, states = self.models["model"].step(ids, tf.split(state, self.num_states, axis=1))
+        return {"logits": logits, "state": tf.concat(states, axis=1)}
+
+    def _generate(self, prompt, max_new_chars, temperature, top_k, top_p, seed):
+        lengths = tf.clip_by_value(max_new_chars, 0, MAX_NEW_CHARS)
+        steps = tf.reduce_max(tf.concat([lengths, [0]], axis=0))
+        logits, states = self._read(prompt)
+        batch = tf.shape(prompt)[0]
+
+        def body(t, logits, out, *states):
+            ids = sample(logits, temperature, top_k, top_p, seed, t)
+            logits, states = self.models["model"].step(ids, list(states))
+            return (t + 1, logits, out.write(t, ids), *states)
+
+        out = tf.TensorArray(tf.int32, size=steps, element_shape=[None])
+        _, _, out, *_ = tf.while_loop(
+            lambda t, *_: t < steps, body, (tf.constant(0), logits, out, *states)
+        )
+        # An empty TensorArray cannot stack (its element shape is unknown).
+        new_ids = tf.cond(
+            steps > 0,
+            lambda: tf.transpose(tf.reshape(out.stack(), [steps, batch])),
+            lambda: tf.zeros([batch, 0], tf.int32),
+        )
+        new_ids = tf.RaggedTensor.from_tensor(new_ids, lengths=lengths)
+        completion = tf.strings.reduce_join(tf.gather(self.chars, new_ids), axis=1)
+        return {"text": tf.strings.join([prompt, completion]), "completion": completion}

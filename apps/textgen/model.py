@@ -1,10 +1,13 @@
 """textgen's model: Embedding -> stacked rnnkit recurrent layers -> logits."""
 
+from pathlib import Path
+
 import keras
 import tensorflow as tf
 
 import rnnkit.layers
-from apps.textgen.config import ModelConfig
+from apps.textgen.config import ModelConfig, TextgenConfig
+from apps.textgen.data import Vocab
 from rnnkit.configs import ConfiguredModel
 
 _LAYERS = {"lstm": rnnkit.layers.LSTM, "gru": rnnkit.layers.GRU, "elman": rnnkit.layers.Elman}
@@ -140,6 +143,11 @@ class CharRNN(ConfiguredModel, keras.Model):
             x, layer_states = rnn.cell.step(rnn.cell.project(x), list(states[i * k : (i + 1) * k]))
             new_states += list(layer_states)
         return self.head(x), new_states
+
+
+def build_for_run(config: TextgenConfig, run_dir: Path) -> CharRNN:
+    """The model of a saved run, for its checkpoint to restore into."""
+    return build_model(config.model, len(Vocab.load(run_dir)))
 
 
 def build_model(config: ModelConfig, vocab_size: int) -> CharRNN:

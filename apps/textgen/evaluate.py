@@ -1,0 +1,88 @@
+"""textgen's ``evaluate``: bits per character of the model and of the n-gram baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from apps.textgen import data
+from apps.textgen.baseline import KneserNey
+from apps.textgen.config import TextgenConfig
+from apps.textgen.model import CharRNN
+from apps.textgen.train import LN2, per_char_loss
+from rnnkit.runs import Run
+
+
+def stream_bits_per_char(model: CharRNN, ids: np.ndarray, rows: int = 16, chunk: int = 512):
+    """Bits per character of ``ids[1:]``, each predicted from everything before it.
+
+    The stream is cut into ``rows`` contiguous rows read in parallel, with the
+    state carried from chunk to chunk. Returns ``(bits_per_char, scored)``:
+    the characters ``ids[1 : scored + 1]`` were scored (a remainder shorter
+    than ``rows`` is left out).
+    """
+    rows = max(1, min(rows, (len(ids) - 1) // 2))
+    width = (len(ids) - 1) // rows
+    inputs = ids[: rows * width].reshape(rows, width)
+    targets = ids[1 : rows * width + 1].reshape(rows, width)
+
+    num_states = model.num_layers * model.states_per_layer
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([rows, None], tf.int32)] * 2
+        + [tf.TensorSpec([rows, model.units])] * num_states
+    )
+    def nll(x, y, *states):
+        logits, states = model(x, list(states), training=False)
+        per_row = per_char_loss(logits, y) * tf.cast(tf.shape(y)[1], tf.float32)
+        return tf.reduce_sum(per_row), states
+
+    total = 0.0
+    states = model.zero_states(rows)
+    for start in range(0, width, chunk):
+        value, states = nll(
+            inputs[:, start : start + chunk], targets[:, start : start + chunk], *states
+        )
+        total += float(value)
+    return total / (rows * width) / LN2, rows * width
+
+
+def evaluate(run: Run, options: dict) -> dict:
+    """The report of ``rnnkit textgen evaluate RUN``."""
+    return score(run.config, run.model, data.Vocab.load(run.path))
+
+
+def format_report(report: dict) -> str:
+    rows = [
+        ("model", report["bits_per_char"], report["perplexity"]),
+        ("baseline", report["baseline_bits_per_char"], report["baseline_perplexity"]),
+    ]
+    lines = [f"{'':<10} {'bits/char':>10} {'perplexity':>11}"]
+    lines += [f"{name:<10} {bits:>10.4f} {ppl:>11.3f}" for name, bits, ppl in rows]
+    lines.append(
+        f"model / baseline: {report['ratio_to_baseline']:.3f} on "
+        f"{report['validation_chars']} validation characters ({report['data']}); "
+        f"baseline: {report['baseline']}"
+    )
+    return "\n".join(lines)
+
+
+def score(config: TextgenConfig, model: CharRNN, vocab: data.Vocab) -> dict:
+    """Validation bits/char and perplexity of the model and of the order-5 KN baseline."""
+    train_text, val_text = data.load_text(config.data)
+    bits, scored = stream_bits_per_char(model, vocab.encode(val_text))
+    baseline = KneserNey(train_text, order=5)
+    # The baseline scores the same characters, with up to four characters of context.
+    scored_text = val_text[: scored + 1]
+    baseline_bits = baseline.bits_per_char(scored_text, start=1)
+    return {
+        "bits_per_char": bits,
+        "perplexity": 2.0**bits,
+        "baseline_bits_per_char": baseline_bits,
+        "baseline_perplexity": 2.0**baseline_bits,
+        "ratio_to_baseline": bits / baseline_bits,
+        "baseline": "order-5 interpolated Kneser-Ney character model, fitted on the training split",
+        "validation_chars": scored,
+        "training_chars": len(train_text),
+        "data": config.data.source,
+    }
