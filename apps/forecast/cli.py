@@ -10,77 +10,24 @@ import pandas as pd
 import tensorflow as tf
 
 from apps.forecast import config as cfg
-from apps.forecast import data, tasks
+from apps.forecast import data, plots
 from apps.forecast import export as forecast_export
-from apps.forecast.tasks import SeriesInfo
+from apps.forecast.features import INFO_FILE, SeriesInfo
 from rnnkit import app as rapp
 from rnnkit import figures, runs
 from rnnkit.errors import InputError
 from rnnkit.files import write_bytes, write_text
 from rnnkit.options import add_options, field_options, input_errors, server_options
 
-METRICS = ("mae", "rmse", "smape", "mase", "coverage")
-
-
-def _evaluate(run, options):
-    return tasks.evaluate(run.config, run.model, SeriesInfo.load(run.path), options)
-
-
-_MEMBERS = {
-    "seasonal": "seasonal naive",
-    "naive": "the last value",
-    "all": "seasonal naive (half) and the last value (half)",
-    "custom": "their bases with custom weights",
-}
-
-
-def _report(report):
-    lines = [
-        f"Backtest on {report['source']}: {report['windows']} windows of {report['horizon']} "
-        f"steps, {report['stride']} apart, origins {report['first_origin'][:10]} to "
-        f"{report['last_origin'][:10]}; targets {', '.join(report['targets'])}; the RNN's "
-        f"networks correct {_MEMBERS[report['members']]}",
-        f"{'model':<16}" + "".join(f"{m:>10}" for m in ("MAE", "RMSE", "sMAPE %", "MASE"))
-        + f"{'cover 10-90 %':>15}",
-    ]  # fmt: skip
-    for name, found in report["models"].items():
-        lines.append(
-            f"{name:<16}" + "".join(f"{found[m]:>10.4g}" for m in METRICS[:4])
-            + f"{found['coverage']:>15.1f}"
-        )  # fmt: skip
-    rnn, snaive = report["models"]["rnn"]["mase"], report["models"]["seasonal_naive"]["mase"]
-    if rnn > snaive:
-        lines.append(
-            f"Warning: the RNN's MASE {rnn:.3f} is worse than seasonal naive's {snaive:.3f} "
-            f"(season {report['season']}) on these windows: seasonal naive is the better "
-            "forecast for this series"
-        )
-    return "\n".join(lines)
-
-
-def _build_model(config, run_dir):
-    return tasks.build_model_for(config.model, SeriesInfo.load(run_dir))
-
-
 # The data options of ``predict``: the same fields as ``train``'s.
 DATA_OPTIONS = ["data.target", "data.covariates", "data.time_col", "data.freq", "data.fill"]
 
 
-APP = rapp.App(
-    name="forecast",
-    help=(
-        "Time-series forecasting: multi-horizon point and quantile forecasts. --data: "
-        "statsmodels:NAME (co2, the default; sunspots, elnino, macrodata) or csv:PATH "
-        "(with --time-col and --target)."
-    ),
-    presets=cfg.PRESETS,
-    default_preset="quick",
-    make_task=tasks.make_task,
-    build_model=_build_model,
-    evaluate=_evaluate,
-    format_report=_report,
-    train_warnings=tasks.train_warnings,
-    export=forecast_export.export,
+APP = rapp.App.from_package(
+    __package__,
+    help="Time-series forecasting: multi-horizon point and quantile forecasts. --data: "
+    "statsmodels:NAME (co2, the default; sunspots, elnino, macrodata) or csv:PATH (with "
+    "--time-col and --target).",
     evaluate_options=[
         click.Option(
             ["--windows"],
@@ -95,7 +42,7 @@ APP = rapp.App(
             help="Steps between origins (default: a quarter of the horizon).",
         ),
     ],
-    assets=(tasks.INFO_FILE,),
+    assets=(INFO_FILE,),
 )
 
 group = rapp.app_group(APP)
@@ -106,7 +53,7 @@ def _open(source: Path, **server):
     opened = runs.open_model(APP, source, **server)
     info = SeriesInfo.load(opened.assets)
     if opened.run is not None:
-        return tasks.Forecaster(opened.run.model, info), info
+        return forecast_export.Forecaster(opened.run.model, info), info
     signature = opened.signatures["serving_default"]
 
     def forecast(history, future_times):
@@ -180,7 +127,7 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
     click.echo(f"Forecast of {info.horizon} steps from {times[0]} to {times[-1]}: {out}")
     if plot is not None:
         shown = min(len(series.times), max(info.lookback, 3 * info.horizon))
-        figure = tasks.fan_figure(
+        figure = plots.fan_figure(
             info,
             series.times[-shown:],
             series.values[-shown:],

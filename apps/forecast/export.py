@@ -13,8 +13,10 @@ covariates, frequency, window sizes, quantile levels).
 import numpy as np
 import tensorflow as tf
 
-from apps.forecast.tasks import EXAMPLES_FILE, INFO_FILE, Forecaster, SeriesInfo
+from apps.forecast.features import EXAMPLES_FILE, INFO_FILE, SeriesInfo, model_inputs, to_original
+from apps.forecast.model import SeriesForecaster
 from rnnkit.app import Exported
+from rnnkit.export import ServingModule
 from rnnkit.runs import Run
 
 
@@ -44,3 +46,34 @@ def export(run: Run) -> Exported:
         warmup={"serving_default": requests},
         check=check,
     )
+
+
+class Forecaster(ServingModule):
+    """``serving_default``: raw history window and future timestamps -> forecasts.
+
+    Inputs: ``history`` float32 ``[batch, lookback, features]`` (targets,
+    then covariates, in original units) and ``future_times`` int64
+    ``[batch, horizon]`` (Unix seconds of the steps to forecast: their
+    calendar features are the known-future covariates). Outputs: ``mean``
+    ``[batch, horizon, targets]`` and ``quantiles``
+    ``[batch, horizon, quantiles, targets]``, in original units.
+    """
+
+    def __init__(self, model: SeriesForecaster, info: SeriesInfo):
+        super().__init__(model=model)
+        self.info = info
+        spec = [
+            tf.TensorSpec([None, info.lookback, info.n_features], tf.float32, name="history"),
+            tf.TensorSpec([None, info.horizon], tf.int64, name="future_times"),
+        ]
+        self.serve = tf.function(self._serve, input_signature=spec)
+
+    def _serve(self, history, future_times):
+        history = tf.debugging.assert_all_finite(history, "history holds NaN or inf")
+        inputs, last = model_inputs(self.info, history, future_times)
+        mean, quantiles = self.models["model"](inputs, training=False)
+        return to_original(self.info, mean, quantiles, last)
+
+    def __call__(self, history, future_times) -> dict[str, np.ndarray]:
+        out = self.serve(tf.constant(history, tf.float32), tf.constant(future_times, tf.int64))
+        return {k: v.numpy() for k, v in out.items()}

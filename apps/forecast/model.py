@@ -1,12 +1,15 @@
 """forecast's model: an rnnkit encoder over the lookback window -> the whole horizon at once."""
 
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 import rnnkit.layers
-from apps.forecast.config import ModelConfig
+from apps.forecast.config import ForecastConfig, ModelConfig
+from apps.forecast.features import SeriesInfo
 from rnnkit.configs import ConfiguredModel
 
 _LAYERS = {"lstm": rnnkit.layers.LSTM, "gru": rnnkit.layers.GRU, "elman": rnnkit.layers.Elman}
@@ -279,3 +282,17 @@ def build_model(
     )  # fmt: skip
     model.build()
     return model
+
+
+def build_for_run(config: ForecastConfig, run_dir: Path) -> SeriesForecaster:
+    """The model of a saved run, for its checkpoint to restore into."""
+    return build_model_for(config.model, SeriesInfo.load(run_dir))
+
+
+def build_model_for(config: ModelConfig, info: SeriesInfo) -> SeriesForecaster:
+    """The model for a series: its window sizes, features and calendar come from ``info``."""
+    n_calendar = 2 * len(info.periods)  # a sine and a cosine per period
+    return build_model(
+        config, info.lookback, info.horizon, info.n_features, info.n_targets, n_calendar,
+        seasons=info.seasons or (info.season,),
+    )  # fmt: skip

@@ -9,9 +9,10 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from apps.forecast import baseline, data, tasks
-from apps.forecast import cli as forecast_cli
+from apps.forecast import baseline, data, export, features, metrics, train
 from apps.forecast import config as cfg
+from apps.forecast import evaluate as forecast_evaluate
+from apps.forecast import model as forecast_model
 from apps.forecast.cli import APP
 from rnnkit import configs, errors, runs
 from rnnkit.serving import layout
@@ -160,14 +161,14 @@ def test_the_frequency_is_inferred_across_gaps_but_not_from_irregular_steps(tmp_
 
 def test_scaling_is_fitted_on_the_training_part_only():
     series = data.load_series(cfg.DataConfig(source="statsmodels:elnino"))
-    info = tasks.SeriesInfo.fit(series, cfg.PRESETS["tiny"])
+    info = features.SeriesInfo.fit(series, cfg.PRESETS["tiny"])
     train = series.values[: series.val_start]
     assert info.mean == pytest.approx(train.mean(axis=0))
     assert info.std == pytest.approx(train.std(axis=0))
     # Changing the held-out part changes nothing.
     changed = data.Series(**{**series.__dict__, "values": series.values.copy()})
     changed.values[series.val_start :] += 100.0
-    assert tasks.SeriesInfo.fit(changed, cfg.PRESETS["tiny"]) == info
+    assert features.SeriesInfo.fit(changed, cfg.PRESETS["tiny"]) == info
     # MASE's scale: the in-sample seasonal naive MAE.
     assert info.mase_scale[0] == pytest.approx(np.abs(train[12:] - train[:-12]).mean())
 
@@ -190,23 +191,23 @@ def test_windows_and_origins():
 
 def test_calendar_features_follow_the_year():
     times = pd.DatetimeIndex(["2001-01-01", "2001-07-02 12:00", "2002-01-01 06:00"])
-    got = tasks.calendar(tf.constant(data.unix_seconds(times)), [tasks.YEAR]).numpy()
+    got = features.calendar(tf.constant(data.unix_seconds(times)), [features.YEAR]).numpy()
     # The same day of the year gives (nearly) the same phase; half a year, the opposite one.
     assert got.shape == (3, 2)
     np.testing.assert_allclose(got[0], got[2], atol=0.01)
     np.testing.assert_allclose(got[1], -got[0], atol=0.02)
-    assert tasks.calendar(tf.constant([[1, 2]], tf.int64), []).shape == (1, 2, 0)
+    assert features.calendar(tf.constant([[1, 2]], tf.int64), []).shape == (1, 2, 0)
 
 
 def test_model_inputs_round_trip():
     series = data.load_series(cfg.DataConfig(source="statsmodels:macrodata", covariates=("unemp",)))
-    info = tasks.SeriesInfo.fit(series, cfg.PRESETS["tiny"])
+    info = features.SeriesInfo.fit(series, cfg.PRESETS["tiny"])
     windows = data.windows(series, np.array([100, 150]))
-    inputs, target = tasks._examples(info, windows)
+    inputs, target = train._examples(info, windows)
     assert inputs["history"].shape == (2, 24, 4) and inputs["calendar"].shape == (2, 8, 2)
     np.testing.assert_allclose(inputs["history"][:, -1, :3], 0.0)  # centred on the last value
     last = tf.constant(windows["history"][:, -1, :3])
-    back = tasks.to_original(info, target, target[:, :, None, :], last)
+    back = features.to_original(info, target, target[:, :, None, :], last)
     np.testing.assert_allclose(back["mean"], windows["actual"], rtol=1e-5)
 
 
@@ -217,7 +218,7 @@ def test_model_shapes_and_sorted_quantiles():
     config = cfg.ModelConfig(
         units=8, head_units=8, quantiles=(0.1, 0.5, 0.9), members=3, base="naive"
     )
-    model = tasks.build_model(config, 12, 5, 3, 2, 4)
+    model = forecast_model.build_model(config, 12, 5, 3, 2, 4)
     inputs = {
         "history": tf.random.normal([4, 12, 3]),
         "level": tf.random.normal([4, 2]),
@@ -246,12 +247,12 @@ def test_an_untrained_model_forecasts_seasonal_naive(tmp_path):
     )  # fmt: skip
     series = data.load_series(config.data)
     assert series.seasons == (7, 3) and series.season == 7 and series.lookback == 30
-    info = tasks.SeriesInfo.fit(series, config)
-    model = tasks.build_model_for(config.model, info)
+    info = features.SeriesInfo.fit(series, config)
+    model = forecast_model.build_model_for(config.model, info)
     assert (model.lags, model.member_bases) == ((7, 3), (7, 7))
     at = np.array([40, 77, 100])
     windows = data.windows(series, at)
-    out = tasks.Forecaster(model, info)(windows["history"], windows["future_times"])
+    out = export.Forecaster(model, info)(windows["history"], windows["future_times"])
     # Horizon 10 > season 7: steps 7-9 repeat the last observed week again.
     expected, _, _ = baseline.seasonal_naive(series.values[:, :1], at, 10, 7, series.val_start)
     np.testing.assert_allclose(out["mean"], expected, rtol=1e-5)
@@ -259,23 +260,23 @@ def test_an_untrained_model_forecasts_seasonal_naive(tmp_path):
     # The lags are inputs of the head: its input width counts them.
     assert model.m0_hidden.kernel.shape[0] == 8 + 1 + 10 * (2 * len(info.periods) + 2)
     # The first model ("naive" base): no lags, random output layers.
-    naive = tasks.build_model_for(dataclasses.replace(config.model, base="naive"), info)
+    naive = forecast_model.build_model_for(dataclasses.replace(config.model, base="naive"), info)
     assert (naive.lags, naive.member_bases) == ((), (0, 0))
-    out = tasks.Forecaster(naive, info)(windows["history"], windows["future_times"])
+    out = export.Forecaster(naive, info)(windows["history"], windows["future_times"])
     assert np.abs(out["mean"] - expected).max() > 1e-3
     # "auto" (the default): as many naive members again, weighted 0 until validation
     # picks them.
     assert cfg.ModelConfig().base == "auto"
-    auto = tasks.build_model_for(dataclasses.replace(config.model, base="auto"), info)
+    auto = forecast_model.build_model_for(dataclasses.replace(config.model, base="auto"), info)
     assert (auto.lags, auto.member_bases) == ((7, 3), (7, 7, 0, 0))
     assert [name for name, _ in auto.candidate_weights()] == ["seasonal", "naive", "all"]
     np.testing.assert_allclose(auto.member_weights.numpy(), [0.5, 0.5, 0, 0])
-    out = tasks.Forecaster(auto, info)(windows["history"], windows["future_times"])
+    out = export.Forecaster(auto, info)(windows["history"], windows["future_times"])
     np.testing.assert_allclose(out["mean"], expected, rtol=1e-5)
     assert auto.chosen_members() == "seasonal"
     auto.member_weights.assign([0.0, 0.0, 0.5, 0.5])
     assert auto.chosen_members() == "naive"
-    inputs, _ = tasks.model_inputs(info, windows["history"], windows["future_times"])
+    inputs, _ = features.model_inputs(info, windows["history"], windows["future_times"])
     means, _ = auto.member_outputs(inputs)
     np.testing.assert_allclose(auto(inputs)[0], means.numpy()[2:].mean(axis=0), rtol=1e-5)
 
@@ -295,7 +296,7 @@ def test_the_model_beats_seasonal_naive_on_a_smooth_periodic_series(tmp_path):
         warned = "worse than seasonal naive's" in result.stderr
         evaluated = invoke("evaluate", run, "--windows", 3, "--json")
         reports[base] = json.loads(evaluated.stdout)
-        table = forecast_cli._report(reports[base])  # what evaluate prints without --json
+        table = forecast_evaluate.format_report(reports[base])  # evaluate without --json
         assert warned == (base == "naive") == ("Warning: the RNN's MASE" in table), base
     seasonal, naive = reports["seasonal"], reports["naive"]
     assert seasonal["season"] == 24 and seasonal["lookback"] == 72
@@ -336,7 +337,7 @@ def test_pinball_loss_is_the_quantile_loss():
             return mean, quantiles
 
     target = tf.constant([[[1.0]]])
-    loss = tasks.per_example_loss(Fixed(), None, target, (0.1, 0.5, 0.9), False).numpy()
+    loss = train.per_example_loss(Fixed(), None, target, (0.1, 0.5, 0.9), False).numpy()
     # Member 0: (0 - 1)^2 = 1; pinball 0.1 * 2, 0.5 * 1, (0.9 - 1) * -1, averaged.
     # Member 1: (2 - 1)^2 = 1; pinball 0. Each member on its own forecast, averaged.
     assert loss == pytest.approx([(1.0 + (0.2 + 0.5 + 0.1) / 3 + 1.0) / 2])
@@ -347,21 +348,21 @@ def test_calibration_offsets_reach_the_nominal_coverage():
     # Quantiles that claim +-0.5 while the noise is N(0, 1): far too narrow.
     raw = np.broadcast_to(np.array([-0.5, 0.0, 0.5])[None, None, :, None], (4000, 3, 3, 1))
     fit, fresh = rng.normal(size=(2, 4000, 3, 1))
-    offsets = tasks.calibration_offsets(raw[:2000], fit[:2000], (0.1, 0.5, 0.9))
+    offsets = train.calibration_offsets(raw[:2000], fit[:2000], (0.1, 0.5, 0.9))
     assert offsets.shape == (3, 3, 1) and (offsets[:, 1] == 0).all()
     low, high = raw[..., 0, :] + offsets[:, 0], raw[..., 2, :] + offsets[:, 2]
     before = ((fresh > raw[..., 0, :]) & (fresh < raw[..., 2, :])).mean()
     after = ((fresh > low) & (fresh < high)).mean()
     assert before < 0.45 and after == pytest.approx(0.8, abs=0.03)
     # Too wide an interval shrinks.
-    wide = tasks.calibration_offsets(raw * 10, fit, (0.1, 0.5, 0.9))
+    wide = train.calibration_offsets(raw * 10, fit, (0.1, 0.5, 0.9))
     assert (wide[:, 0] > 0).all() and (wide[:, 2] < 0).all()
 
 
 def test_metrics_by_hand():
     actual = np.array([[[2.0], [4.0]]])
     point = np.array([[[1.0], [4.0]]])
-    found = tasks.metrics(actual, point, point - 0.5, point + 0.5, [2.0])
+    found = metrics.metrics(actual, point, point - 0.5, point + 0.5, [2.0])
     assert found["mae"] == pytest.approx(0.5)
     assert found["rmse"] == pytest.approx(np.sqrt(0.5))
     assert found["smape"] == pytest.approx((200 * 1 / 3 + 0) / 2)
@@ -393,9 +394,9 @@ def test_baselines_on_series_they_fit():
 def test_train_writes_the_run_directory(run_dir):
     config = json.loads((run_dir / "config.json").read_text())
     assert configs.config_from_dict(cfg.ForecastConfig, config) == cfg.PRESETS["tiny"]
-    info = tasks.SeriesInfo.load(run_dir)
+    info = features.SeriesInfo.load(run_dir)
     assert (info.name, info.lookback, info.horizon, info.targets) == ("co2", 104, 52, ("co2",))
-    assert info.periods == (tasks.YEAR,)
+    assert info.periods == (features.YEAR,)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "completed"
     assert [h["epoch"] for h in metrics["history"]] == [1, 2]
@@ -456,14 +457,14 @@ def test_saved_model_serves_forecasts_in_original_units(saved_model, run_dir):
     signature = loaded.signatures["serving_default"]
     assert set(signature.structured_outputs) == {"mean", "quantiles"}
     run = runs.load_run(APP, run_dir)
-    info = tasks.SeriesInfo.load(saved_model / "assets")
-    assert info == tasks.SeriesInfo.load(run_dir)
+    info = features.SeriesInfo.load(saved_model / "assets")
+    assert info == features.SeriesInfo.load(run_dir)
     series = data.load_series(cfg.DataConfig())
     windows = data.windows(series, np.array([1900, 2000, 2100]))
     got = signature(
         history=tf.constant(windows["history"]), future_times=tf.constant(windows["future_times"])
     )
-    want = tasks.Forecaster(run.model, info)(windows["history"], windows["future_times"])
+    want = export.Forecaster(run.model, info)(windows["history"], windows["future_times"])
     assert got["mean"].shape == (3, 52, 1) and got["quantiles"].shape == (3, 52, 3, 1)
     np.testing.assert_allclose(got["mean"].numpy(), want["mean"], rtol=1e-5)
     np.testing.assert_allclose(got["quantiles"].numpy(), want["quantiles"], rtol=1e-5)
@@ -516,8 +517,8 @@ def test_multivariate_csv_end_to_end(tmp_path):
         "--target", "sales,price", "--horizon", "5",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    info = tasks.SeriesInfo.load(run)
-    assert info.targets == ("sales", "price") and info.periods == (tasks.YEAR, tasks.WEEK)
+    info = features.SeriesInfo.load(run)
+    assert info.targets == ("sales", "price") and info.periods == (features.YEAR, features.WEEK)
     report = json.loads(invoke("evaluate", run, "--json", "--windows", 2).stdout)
     assert report["targets"] == ["sales", "price"] and report["windows"] == 2
     # Predict from the newest 30 rows only: a forecast needs just the lookback.

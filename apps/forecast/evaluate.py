@@ -1,0 +1,107 @@
+"""forecast's ``evaluate``: a rolling-origin backtest of the RNN and the baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from apps.forecast import baseline, data
+from apps.forecast.config import ForecastConfig
+from apps.forecast.export import Forecaster
+from apps.forecast.features import SeriesInfo
+from apps.forecast.metrics import INTERVAL, interval_index, metrics
+from rnnkit.errors import InputError
+from rnnkit.runs import Run
+
+METRICS = ("mae", "rmse", "smape", "mase", "coverage")
+
+
+_MEMBERS = {
+    "seasonal": "seasonal naive",
+    "naive": "the last value",
+    "all": "seasonal naive (half) and the last value (half)",
+    "custom": "their bases with custom weights",
+}
+
+
+def format_report(report: dict) -> str:
+    lines = [
+        f"Backtest on {report['source']}: {report['windows']} windows of {report['horizon']} "
+        f"steps, {report['stride']} apart, origins {report['first_origin'][:10]} to "
+        f"{report['last_origin'][:10]}; targets {', '.join(report['targets'])}; the RNN's "
+        f"networks correct {_MEMBERS[report['members']]}",
+        f"{'model':<16}" + "".join(f"{m:>10}" for m in ("MAE", "RMSE", "sMAPE %", "MASE"))
+        + f"{'cover 10-90 %':>15}",
+    ]  # fmt: skip
+    for name, found in report["models"].items():
+        lines.append(
+            f"{name:<16}" + "".join(f"{found[m]:>10.4g}" for m in METRICS[:4])
+            + f"{found['coverage']:>15.1f}"
+        )  # fmt: skip
+    rnn, snaive = report["models"]["rnn"]["mase"], report["models"]["seasonal_naive"]["mase"]
+    if rnn > snaive:
+        lines.append(
+            f"Warning: the RNN's MASE {rnn:.3f} is worse than seasonal naive's {snaive:.3f} "
+            f"(season {report['season']}) on these windows: seasonal naive is the better "
+            "forecast for this series"
+        )
+    return "\n".join(lines)
+
+
+
+def rnn_forecast(forecaster: Forecaster, windows: dict) -> tuple[np.ndarray, ...]:
+    out = forecaster(windows["history"], windows["future_times"])
+    low, high = interval_index(forecaster.info.quantiles)
+    return out["mean"], out["quantiles"][:, :, low], out["quantiles"][:, :, high], out
+
+
+def backtest(forecaster: Forecaster, series: data.Series, windows: int, stride: int | None) -> dict:
+    """Rolling-origin backtest over the last ``windows`` origins of the test part."""
+    info = forecaster.info
+    stride = stride or max(1, info.horizon // 4)
+    at = data.origins(series, series.test_start, len(series.times), windows, stride)
+    if len(at) == 0:
+        raise InputError(f"the test part of {series.name} holds no full forecast window")
+    found = data.windows(series, at)
+    actual = found["actual"]
+    values = series.values[:, : info.n_targets]
+    point, low, high, _ = rnn_forecast(forecaster, found)
+    models = {"rnn": metrics(actual, point, low, high, info.mase_scale)}
+    models["naive"] = metrics(
+        actual, *baseline.naive(values, at, info.horizon, series.val_start, INTERVAL),
+        info.mase_scale,
+    )  # fmt: skip
+    # With no season (season 1) the seasonal naive forecast is the naive one.
+    models["seasonal_naive"] = metrics(
+        actual,
+        *baseline.seasonal_naive(values, at, info.horizon, info.season, series.val_start, INTERVAL),
+        info.mase_scale,
+    )
+    models["ets"] = metrics(
+        actual, *baseline.ets(values, at, info.horizon, info.season, INTERVAL), info.mase_scale
+    )
+    return {
+        "data": series.name,
+        "rnn_beats_seasonal_naive": models["rnn"]["mase"] <= models["seasonal_naive"]["mase"],
+        "targets": list(info.targets),
+        "lookback": info.lookback,
+        "horizon": info.horizon,
+        "season": info.season,
+        "windows": int(len(at)),
+        "stride": int(stride),
+        "first_origin": str(series.times[at[0]]),
+        "last_origin": str(series.times[at[-1]]),
+        "interval": list(INTERVAL),
+        "models": models,
+    }
+
+
+def evaluate(run: Run, options: dict) -> dict:
+    """The backtest of a trained run on its own data set (read again from its source)."""
+    return score(run.config, run.model, SeriesInfo.load(run.path), options)
+
+
+def score(config: ForecastConfig, model, info: SeriesInfo, options: dict) -> dict:
+    """The backtest of ``model`` on the data set of ``config``."""
+    series = data.load_series(config.data)
+    report = backtest(Forecaster(model, info), series, options["windows"], options["stride"])
+    return {"source": config.data.source, "members": model.chosen_members(), **report}
