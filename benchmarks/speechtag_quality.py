@@ -90,12 +90,12 @@ def evaluate(run: Path, data_dir: Path | None = None) -> dict:
 
 
 def conditions(run: Path) -> dict[str, dict]:
-    from apps.speechtag import synth, tasks
+    from apps.speechtag import synth, train
     from apps.speechtag.cli import APP
     from rnnkit import runs
 
     config = runs.load_config(APP, run)
-    test = tasks.load_data(config.data, quiet=True)["test"]
+    test = train.load_data(config.data, quiet=True)["test"]
     accent = [u for u in test if u.voice.split("+")[0] in synth.TEST_ACCENTS]
     variants = [u for u in test if u.voice.split("+")[0] not in synth.TEST_ACCENTS]
     root = Path(tempfile.mkdtemp(prefix="speechtag-conditions-"))

@@ -34,8 +34,8 @@ import tensorflow as tf  # noqa: E402
 from apps.speechtag import config as cfg  # noqa: E402
 from apps.speechtag.data import SAMPLE_RATE  # noqa: E402
 from apps.speechtag.export import Tagger  # noqa: E402
+from apps.speechtag.features import TagSet  # noqa: E402
 from apps.speechtag.model import build_model  # noqa: E402
-from apps.speechtag.tasks import TagSet  # noqa: E402
 from rnnkit.serving import layout  # noqa: E402
 
 CHUNK = 320  # 20 ms

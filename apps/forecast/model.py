@@ -19,7 +19,7 @@ _LAYERS = {"lstm": rnnkit.layers.LSTM, "gru": rnnkit.layers.GRU, "elman": rnnkit
 class SeriesForecaster(ConfiguredModel, keras.Model):
     """Direct multi-horizon forecaster with a point forecast and quantiles.
 
-    Works in scaled units (see ``apps.forecast.tasks.model_inputs``): the
+    Works in scaled units (see ``apps.forecast.features.model_inputs``): the
     history is centred on its last value, so a zero output is the naive
     forecast. Stacked rnnkit layers read the history; a small MLP maps the
     last layer's final output, the level of the series, the calendar
@@ -35,7 +35,7 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
     sorted, so they never cross. The forecast is the members' average
     weighted by the non-trainable ``member_weights``: at first the seasonal
     members alone; ``candidate_weights`` lists the choices validation picks
-    from (see ``apps.forecast.tasks``). A non-trainable
+    from (see ``apps.forecast.train``). A non-trainable
     ``calibration`` weight ``[horizon, n_quantiles, n_targets]`` is added to
     the quantiles (``calibrated=True``): offsets fitted on validation windows
     after each epoch (conformalized quantile regression), saved with the

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from apps.speechtag.data import TARGETS, TIERS
-from apps.speechtag.model import (
+from apps.speechtag.features import (
     frame_counts,
     frame_mask,
     log_mel,

@@ -8,63 +8,26 @@ import click
 import numpy as np
 import tensorflow as tf
 
-from apps.speechtag import config as cfg
-from apps.speechtag import data, metrics, plots, synth, tasks
-from apps.speechtag import export as speechtag_export
+from apps.speechtag import data, decoding, metrics, plots, synth
 from apps.speechtag.data import TIERS
-from apps.speechtag.model import build_model
-from apps.speechtag.tasks import TagSet
+from apps.speechtag.features import TAGSET_FILE, TagSet
 from rnnkit import app as rapp
 from rnnkit import figures, runs
 from rnnkit.errors import InputError
 from rnnkit.files import write_bytes, write_text
 from rnnkit.options import add_options, input_errors, server_options
 
-SCORES = (("frame_accuracy", "frame acc"), ("error_rate", "PER/WER"), ("boundary_f1", "bound. F1"))
-
-
-def _evaluate(run, options):
-    return tasks.evaluate(run.config, run.model, run.path, options)
-
-
-def _report(report):
-    lines = [
-        f"{report['utterances']} utterances, {report['frames']} frames of {report['data']}: "
-        f"{report['evaluated_on']}" + (" (streaming model)" if report["streaming"] else "")
-    ]
-    for tier in TIERS:
-        lines.append(f"{tier:<10}" + "".join(f"{title:>12}" for _, title in SCORES))
-        for name, found in report["models"].items():
-            row = "".join(f"{100 * found[tier][key]:>11.1f}%" for key, _ in SCORES)
-            lines.append(f"  {name:<8}{row}")
-    return "\n".join(lines)
-
-
-def _build_model(config, run_dir):
-    tagset = TagSet.load(run_dir)
-    return build_model(config.model, len(tagset.phones), len(tagset.words), seed=config.seed)
-
-
-APP = rapp.App(
-    name="speechtag",
-    help=(
-        "Frame-level tagging of speech: a phone and a word tag every 10 ms. --data: espeak "
-        "(digit strings synthesized with eSpeak NG, the default) or dir:PATH (WAV files with "
-        "TextGrid or .PHN/.WRD labels)."
-    ),
-    presets=cfg.PRESETS,
-    default_preset="quick",
-    make_task=tasks.make_task,
-    build_model=_build_model,
-    evaluate=_evaluate,
-    format_report=_report,
-    export=speechtag_export.export,
+APP = rapp.App.from_package(
+    __package__,
+    help="Frame-level tagging of speech: a phone and a word tag every 10 ms. --data: espeak "
+    "(digit strings synthesized with eSpeak NG, the default) or dir:PATH (WAV files with "
+    "TextGrid or .PHN/.WRD labels).",
     evaluate_options=[
         click.Option(
             ["--data"], help="Score on another labelled folder (dir:PATH) with the same tiers."
         )
     ],
-    assets=(tasks.TAGSET_FILE,),
+    assets=(TAGSET_FILE,),
 )
 
 group = rapp.app_group(APP)
@@ -80,7 +43,7 @@ def _open(source: Path, **server):
     if opened.run is not None:
         model = opened.run.model
         return (
-            lambda waveform, length: tasks.log_probs(
+            lambda waveform, length: decoding.log_probs(
                 model, {"waveform": tf.constant(waveform), "length": tf.constant(length)}
             )
         ), tagset

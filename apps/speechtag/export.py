@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from apps.speechtag.data import SAMPLE_RATE, wav_bytes
-from apps.speechtag.tasks import EXAMPLES_FILE, TAGSET_FILE, TagSet
+from apps.speechtag.features import EXAMPLES_FILE, TAGSET_FILE, TagSet
 from rnnkit.app import Exported
 from rnnkit.export import ServingModule
 from rnnkit.runs import Run

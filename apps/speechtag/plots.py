@@ -4,7 +4,7 @@ import numpy as np
 
 from apps.speechtag import data, metrics
 from apps.speechtag.data import TIERS, LabelSet, Utterance
-from apps.speechtag.model import log_mel
+from apps.speechtag.features import log_mel
 
 
 def tiers_figure(audio, tiers, labels, title=""):

@@ -9,9 +9,10 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from apps.speechtag import config as cfg
-from apps.speechtag import data, metrics, synth, tasks
+from apps.speechtag import data, evaluate, features, metrics, synth
 from apps.speechtag.cli import APP
-from apps.speechtag.model import SpeechTagger, build_model, frame_counts, widen_starts
+from apps.speechtag.features import frame_counts, widen_starts
+from apps.speechtag.model import SpeechTagger, build_model
 from rnnkit import runs
 from rnnkit.serving import layout
 from rnnkit.testing import cli as rcli
@@ -374,7 +375,7 @@ def test_streaming_chunks_give_the_whole_utterance_tags(cell, lookahead):
 def test_train_writes_the_run_directory(run_dir):
     for name in ("config.json", "metrics.json", "tagset.json", "examples.npz"):
         assert (run_dir / name).is_file(), name
-    tagset = tasks.TagSet.load(run_dir)
+    tagset = features.TagSet.load(run_dir)
     assert tagset.phones[0] == tagset.words[0] == "sil"
     assert set(synth.DIGITS) >= set(tagset.words[1:])
     assert "en-us-nyc" in tagset.test_voices
@@ -407,7 +408,7 @@ def test_evaluate_scores_the_rnn_and_the_baselines(run_dir):
         assert majority[tier]["error_rate"] == 1.0
         assert majority[tier]["boundary_recall"] == 0.0
         assert report["models"]["mlp"][tier]["frame_accuracy"] > majority[tier]["frame_accuracy"]
-    assert (run_dir / tasks.MLP_FILE).is_file()
+    assert (run_dir / evaluate.MLP_FILE).is_file()
     assert json.loads((run_dir / "evaluation.json").read_text()) == report
     ea = EventAccumulator(str(run_dir / "tb" / "evaluate"), size_guidance={"tensors": 0})
     ea.Reload()
@@ -449,7 +450,7 @@ def test_streaming_saved_model_signatures(saved_model, streaming_run, tmp_path):
     loaded = tf.saved_model.load(str(saved_model))
     assert set(loaded.signatures) == {"serving_default", "wav", "stream", "flush"}
     run = runs.load_run(APP, streaming_run)
-    examples = np.load(streaming_run / tasks.EXAMPLES_FILE)
+    examples = np.load(streaming_run / features.EXAMPLES_FILE)
     audio = examples["audio_0"]
     out = loaded.signatures["serving_default"](
         waveform=tf.constant(audio[None]), length=tf.constant([len(audio)])
@@ -465,7 +466,7 @@ def test_streaming_saved_model_signatures(saved_model, streaming_run, tmp_path):
     with pytest.raises(tf.errors.InvalidArgumentError, match="8000"):
         loaded.signatures["wav"](wav=tf.constant([data.wav_bytes(audio, 8000)]))
     # Streaming in 20 ms chunks with the state held by the client.
-    tagset = tasks.TagSet.load(saved_model / "assets")
+    tagset = features.TagSet.load(saved_model / "assets")
     state = tf.zeros([1, run.model.state_size])
     tags = []
     for at in range(0, len(audio), 320):
@@ -587,7 +588,7 @@ def test_training_on_a_folder_of_textgrids(tmp_path):
     result = invoke("train", "--preset", "tiny", "--data", f"dir:{path}", "--epochs", "1",
                     "--run-dir", tmp_path / "run", "--quiet")  # fmt: skip
     assert result.exit_code == 0, result.output
-    tagset = tasks.TagSet.load(tmp_path / "run")
+    tagset = features.TagSet.load(tmp_path / "run")
     assert tagset.words == ("sil", "one", "three", "two")
     assert tagset.phones == ("sil", "e", "o", "t")
 
