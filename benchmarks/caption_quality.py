@@ -62,7 +62,7 @@ def train(preset: str, seed: int) -> tuple[Path, float]:
 
 
 def conditions(run: Path, beam: int | None) -> dict[str, dict]:
-    from apps.caption import tasks
+    from apps.caption import evaluate
     from apps.caption.cli import APP
     from rnnkit import runs
 
@@ -70,7 +70,7 @@ def conditions(run: Path, beam: int | None) -> dict[str, dict]:
     found = {}
     for name, style in styles().items():
         options = {"beam": beam, "style": style}
-        found[name] = tasks.evaluate(loaded.config, loaded.model, run, options)
+        found[name] = evaluate.evaluate(loaded, options)
         found[name].pop("examples")
     return found
 

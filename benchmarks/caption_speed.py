@@ -29,8 +29,8 @@ import tensorflow as tf  # noqa: E402
 
 from apps.caption import config as cfg  # noqa: E402
 from apps.caption import data, strips  # noqa: E402
-from apps.caption.export import Captioner, png_bytes  # noqa: E402
-from apps.caption.model import build_model  # noqa: E402
+from apps.caption.export import Captioner, png_bytes
+from apps.caption.model import build_model
 from rnnkit.serving import layout  # noqa: E402
 
 BATCHES = (1, 32)

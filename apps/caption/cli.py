@@ -9,59 +9,19 @@ import tensorflow as tf
 
 from apps.caption import config as cfg
 from apps.caption import export as caption_export
-from apps.caption import strips, tasks
-from apps.caption.model import build_model
+from apps.caption import features, strips
+from apps.caption.data import load_vocabulary
 from rnnkit import app as rapp
 from rnnkit import runs
 from rnnkit.errors import InputError
 from rnnkit.files import write_bytes
 from rnnkit.options import add_options, input_errors, server_options
 
-SCORES = (
-    ("bleu1", "BLEU-1"),
-    ("bleu4", "BLEU-4"),
-    ("cider_d", "CIDEr-D"),
-    ("exact_match", "exact"),
-)
-
-
-def _evaluate(run, options):
-    return tasks.evaluate(run.config, run.model, run.path, options)
-
-
-def _report(report):
-    lines = [
-        f"{report['images']} images ({report['references']} references) of {report['data']}: "
-        f"{report['evaluated_on']}; beam width {report['beam']}",
-        f"{'model':<28}" + "".join(f"{title:>9}" for _, title in SCORES),
-    ]
-    for name, found in report["models"].items():
-        row = "".join(
-            f"{100 * found[key]:>8.1f}%" if key == "exact_match" else f"{found[key]:>9.3f}"
-            for key, _ in SCORES
-        )
-        lines.append(f"{name:<28}{row}")
-    return "\n".join(lines)
-
-
-def _build_model(config, run_dir):
-    return build_model(config.model, len(tasks.load_vocabulary(run_dir)), seed=config.seed)
-
-
-APP = rapp.App(
-    name="caption",
-    help=(
-        "Image captioning: a CNN encoder and an attention RNN decoder, beam search in the "
-        "SavedModel. --data: digits (strips of handwritten MNIST digits, the default), "
-        "coco:PATH, flickr:PATH or tfds:coco_captions."
-    ),
-    presets=cfg.PRESETS,
-    default_preset="quick",
-    make_task=tasks.make_task,
-    build_model=_build_model,
-    evaluate=_evaluate,
-    format_report=_report,
-    export=caption_export.export,
+APP = rapp.App.from_package(
+    __package__,
+    help="Image captioning: a CNN encoder and an attention RNN decoder, beam search in the "
+    "SavedModel. --data: digits (strips of handwritten MNIST digits, the default), "
+    "coco:PATH, flickr:PATH or tfds:coco_captions.",
     evaluate_options=[
         click.Option(
             ["--beam"], type=click.IntRange(min=1), help="Beam width (default: the run's)."
@@ -120,7 +80,7 @@ def caption(source, images, beam, as_json, plot, **server):
             run = opened.run
             config = run.config
             module = caption_export.Captioner(
-                run.model, tasks.load_vocabulary(run.path), config, beam or config.model.beam
+                run.model, load_vocabulary(run.path), config, beam or config.model.beam
             )
             out = (module.greedy if beam == 1 else module.serve)(tf.constant(contents))
     rows = []
@@ -135,9 +95,9 @@ def caption(source, images, beam, as_json, plot, **server):
             }
         )
     if plot is not None:
-        from apps.caption import data, plots
+        from apps.caption import plots
 
-        pixels = [data.decode_image(c, config.model).numpy() for c in contents]
+        pixels = [features.decode_image(c, config.model).numpy() for c in contents]
         figure = plots.attention_figure(pixels, rows, out["attention"].numpy())
         plot.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(plot, plots.png(figure))

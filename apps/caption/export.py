@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from apps.caption import data, decoding
+from apps.caption import data, decoding, features
 from apps.caption.config import CaptionConfig
-from apps.caption.tasks import VOCAB_FILE, load_vocabulary
+from apps.caption.data import VOCAB_FILE, load_vocabulary
 from rnnkit.app import Exported
 from rnnkit.configs import config_from_dict
 from rnnkit.errors import InputError
@@ -55,7 +55,7 @@ class Captioner(ServingModule):
 
     def pixels(self, images):
         return tf.map_fn(
-            lambda b: data.decode_image(b, self.config.model),
+            lambda b: features.decode_image(b, self.config.model),
             images,
             fn_output_signature=tf.TensorSpec(
                 [self.config.model.height, self.config.model.width, self.config.model.channels],

@@ -13,11 +13,13 @@ from the mean feature. Training runs the step over the reference caption
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import keras
 from keras import layers, ops
 
-from apps.caption.config import ModelConfig
+from apps.caption.config import CaptionConfig, ModelConfig
+from apps.caption.data import load_vocabulary
 from rnnkit.cells import GRUCell, LSTMCell
 from rnnkit.configs import ConfiguredModel
 from rnnkit.layers import LSTM, BahdanauAttention
@@ -216,6 +218,11 @@ class Captioner(ConfiguredModel, keras.Model):
             logits.append(step_logits)
             attention.append(weights)
         return {"logits": ops.stack(logits, 1), "attention": ops.stack(attention, 1)}
+
+
+def build_for_run(config: CaptionConfig, run_dir: Path) -> Captioner:
+    """The model of a saved run, for its checkpoint to restore into."""
+    return build_model(config.model, len(load_vocabulary(run_dir)), seed=config.seed)
 
 
 def build_model(config: ModelConfig, vocab_size: int, seed=None) -> Captioner:

@@ -107,7 +107,7 @@ def load_or_train_mlp(path: Path, train_batches, n_mels, n_phones, n_words, seed
 
 
 def mlp_log_probs(model, waveform, length, n_mels):
-    """As ``tasks.log_probs``: per tier, tag log-probabilities ``[batch, frames, tags]`` and
+    """As ``decoding.log_probs``: per tier, tag log-probabilities ``[batch, frames, tags]`` and
     start probabilities ``[batch, frames]``; and ``frames [batch]``."""
     x, frames = context_features(waveform, length, n_mels)
     batch, width = tf.shape(x)[0], tf.shape(x)[1]

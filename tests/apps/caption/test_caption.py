@@ -12,7 +12,7 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from apps.caption import config as cfg
-from apps.caption import data, decoding, metrics, strips, tasks
+from apps.caption import data, decoding, features, metrics, strips, train
 from apps.caption.model import build_model
 from rnnkit.layers import BahdanauAttention
 from rnnkit.serving import layout
@@ -88,12 +88,12 @@ def test_training_strips_are_drawn_wider_and_composed_ahead():
     for a, b in zip(data.load(config.data)["test"], plain_test):
         np.testing.assert_array_equal(a.image, b.image)  # test strips keep `style`
     vocab = data.Vocabulary.build([r for e in wide for r in e.references])
-    epochs = tasks.EpochStrips(config, vocab)
+    epochs = train.EpochStrips(config, vocab)
     pixels, index, tokens = epochs(0)
     assert set(epochs._made) == {0, 1}  # the next epoch is under way
     pixels1, index1, tokens1 = epochs(1)
     want_index, want_tokens = data.pairs(wide, vocab, config.data)
-    np.testing.assert_array_equal(pixels1, data.images(wide, config.model))
+    np.testing.assert_array_equal(pixels1, features.images(wide, config.model))
     np.testing.assert_array_equal(tokens1, want_tokens)
     assert set(epochs._made) == {1}  # tiny trains 2 epochs: nothing after the last
     assert not np.array_equal(pixels[: len(pixels1)], pixels1[: len(pixels)])
@@ -124,13 +124,13 @@ def test_splits_use_disjoint_digit_images():
 def test_preprocess_keeps_the_aspect_and_pads_to_the_model_input():
     model = cfg.ModelConfig(height=32, width=128, channels=1)
     narrow = np.full((32, 40, 1), 255, np.uint8)
-    out = data.preprocess(narrow, model).numpy()
+    out = features.preprocess(narrow, model).numpy()
     assert out.shape == (32, 128, 1)
     assert out[:, 44:84].min() == pytest.approx(1.0) and out[:, :40].max() == 0.0
     wide = np.full((64, 256, 3), 255, np.uint8)  # RGB, twice the size: halved
-    out = data.preprocess(wide, model).numpy()
+    out = features.preprocess(wide, model).numpy()
     assert out.shape == (32, 128, 1) and out.min() == pytest.approx(1.0, abs=1e-3)
-    rgb = data.preprocess(np.zeros((10, 10, 1), np.uint8), cfg.ModelConfig(channels=3))
+    rgb = features.preprocess(np.zeros((10, 10, 1), np.uint8), cfg.ModelConfig(channels=3))
     assert rgb.shape == (32, 128, 3)
 
 
@@ -269,7 +269,7 @@ def test_beam_of_width_one_is_greedy():
 
 def test_train_writes_the_run_directory(run_dir):
     assert (run_dir / "config.json").is_file()
-    assert (run_dir / tasks.VOCAB_FILE).read_text().split()[:4] == list(data.SPECIAL)
+    assert (run_dir / data.VOCAB_FILE).read_text().split()[:4] == list(data.SPECIAL)
     history = json.loads((run_dir / "metrics.json").read_text())["history"]
     assert len(history) == 2 and "val_bleu4" in history[-1]
 
@@ -429,7 +429,7 @@ def test_coco_reader_keeps_every_reference_and_finds_the_images(tmp_path):
     assert first.image == str(tmp_path / "val2017" / "im0.png")
     assert first.references == ("a red square number 0", "a red square number 1",
                                 "a red square number 2")  # fmt: skip
-    pixels = data.images(examples[:2], cfg.ModelConfig(channels=3))
+    pixels = features.images(examples[:2], cfg.ModelConfig(channels=3))
     assert pixels.shape == (2, 32, 128, 3) and 0 <= pixels.min() <= pixels.max() <= 1
 
 
@@ -454,7 +454,7 @@ def test_train_on_coco_and_evaluate_on_flickr(tmp_path):
     result = invoke("train", "--preset", "tiny", "--data", f"coco:{path}", "--run-dir", run,
                     "--quiet")  # fmt: skip
     assert result.exit_code == 0, result.output
-    vocab = (run / tasks.VOCAB_FILE).read_text().split()
+    vocab = (run / data.VOCAB_FILE).read_text().split()
     assert {"red", "green", "blue", "square"} <= set(vocab)
     names = _write_images(tmp_path / "flickr" / "Images", 3, seed=5)
     rows = ["image,caption"] + [f"{n},a red square number 1" for n in names]

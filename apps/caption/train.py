@@ -1,4 +1,4 @@
-"""What caption does with a model: the training task, decoding, evaluation.
+"""caption's training job, with validation BLEU and attention pictures each epoch.
 
 Training (teacher forcing): each example's loss is the mean cross-entropy of
 its caption's tokens (the closing ``<end>`` included, padding not), plus
@@ -10,19 +10,18 @@ to be looked at about once over the caption.
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from apps.caption import data, decoding, metrics, plots
+from apps.caption import data, decoding, features, metrics, plots
 from apps.caption.config import CaptionConfig
-from apps.caption.data import Example, Vocabulary
-from apps.caption.model import Captioner, build_model
+from apps.caption.data import VOCAB_FILE, Vocabulary
+from apps.caption.export import Captioner
+from apps.caption.model import build_model
 from rnnkit.training import Task
 
-VOCAB_FILE = "vocab.txt"
 SHOWN = 3  # validation images drawn in TensorBoard each epoch
 
 
@@ -82,7 +81,7 @@ class EpochStrips:
     def _make(self, epoch: int) -> tuple:
         examples = data.train_examples(self.config.data, epoch)
         index, tokens = data.pairs(examples, self.vocab, self.config.data)
-        return data.images(examples, self.config.model), index, tokens
+        return features.images(examples, self.config.model), index, tokens
 
     def __call__(self, epoch: int) -> tuple:
         if epoch not in self._made:
@@ -106,7 +105,7 @@ def make_task(config: CaptionConfig, run_dir: Path) -> Task:
     vocab = Vocabulary.build(references, config.data.min_count)
     vocab.save(run_dir / VOCAB_FILE)  # atomic; every worker writes the same file
     validation = parts["validation"]
-    val_pixels = data.images(validation, m)
+    val_pixels = features.images(validation, m)
     val_index, val_tokens = data.pairs(validation, vocab, config.data)
     digits = config.data.source == "digits"
     # Other sources train on the same images, read from files, every epoch.
@@ -188,82 +187,6 @@ def _check_backbone(m) -> None:
         )
 
 
-def load_vocabulary(run_dir: Path) -> Vocabulary:
-    return Vocabulary.load(Path(run_dir) / VOCAB_FILE)
-
-
-def caption_examples(model, vocab, examples: list[Example], config: CaptionConfig, beam: int = 1):
-    pixels = data.images(examples, config.model)
-    decoder = Decoder(model, vocab, config.data.max_length, beam, config.model.length_penalty)
-    return decoder(pixels)
-
-
 # -- evaluation ----------------------------------------------------------------------------
 
 
-def describe_test(config: CaptionConfig) -> str:
-    if config.data.source == "digits":
-        return (
-            f"strips of 1-{config.data.max_digits} digits written with MNIST digit images "
-            "never used in training"
-        )
-    return "the held-out images"
-
-
-def evaluate(config: CaptionConfig, model: Captioner, run_dir: Path, options: dict) -> dict:
-    """Greedy and beam captions of the test images next to the baselines, on the same images.
-
-    ``options``: ``beam`` (width; default the config's), ``data`` (score on
-    another captioned image set instead of the run's test images), ``style``
-    (digits: a ``StripStyle`` to draw the test strips with instead of the
-    training one; the same digit images and counts).
-    """
-    from apps.caption import baseline
-
-    vocab = load_vocabulary(run_dir)
-    beam = options.get("beam") or config.model.beam
-    parts = data.load(config.data)
-    train = parts["train"]
-    if options.get("data"):
-        other = dataclasses.replace(config.data, source=options["data"])
-        test = data.load_all(other)
-        evaluated_on = f"every image of {options['data']}"
-        source = options["data"]
-    elif options.get("style") is not None and config.data.source == "digits":
-        drawn = dataclasses.replace(config.data, style=options["style"])
-        test = data.digit_examples(drawn, "test", config.data.test, seed=0)
-        evaluated_on = f"{describe_test(config)}, drawn with {options['style']}"
-        source = config.data.source
-    else:
-        test, evaluated_on, source = parts["test"], describe_test(config), config.data.source
-    references = [e.references for e in test]
-    test_pixels = data.images(test, config.model)
-    train_pixels = data.images(train, config.model)
-    greedy = Decoder(model, vocab, config.data.max_length)(test_pixels)
-    beamed = Decoder(model, vocab, config.data.max_length, beam, config.model.length_penalty)(
-        test_pixels
-    )
-    found = {
-        "rnn_greedy": greedy["caption"],
-        "rnn_beam": beamed["caption"],
-        "nearest_neighbour": baseline.nearest_neighbour(train_pixels, train, test_pixels),
-        "nearest_neighbour_encoder": baseline.nearest_neighbour(
-            baseline.encoder_vectors(model, train_pixels),
-            train,
-            baseline.encoder_vectors(model, test_pixels),
-        ),
-        "most_frequent": [baseline.most_frequent(train)] * len(test),
-    }
-    report = {
-        "data": source,
-        "images": len(test),
-        "references": sum(len(r) for r in references),
-        "evaluated_on": evaluated_on,
-        "beam": beam,
-        "models": {name: metrics.scores(captions, references) for name, captions in found.items()},
-        "examples": [
-            {"references": list(refs), "rnn_greedy": g, "rnn_beam": b}
-            for refs, g, b in zip(references[:5], found["rnn_greedy"], found["rnn_beam"])
-        ],
-    }
-    return report
