@@ -7,15 +7,11 @@ model's channels, resized with its aspect kept and padded to its size.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from apps.caption.config import ModelConfig
-
-if TYPE_CHECKING:  # data.py reads images with this module's functions
-    from apps.caption.data import Example
 
 
 def preprocess(image, model: ModelConfig):
@@ -44,8 +40,11 @@ def _pixels(image: np.ndarray) -> np.ndarray:
     return image[..., None] if image.ndim == 2 else image
 
 
-def images(examples: Sequence[Example], model: ModelConfig) -> np.ndarray:
-    """The model inputs ``[n, height, width, channels]`` of in-memory (or file) images."""
+def images(examples: Sequence, model: ModelConfig) -> np.ndarray:
+    """The model inputs ``[n, height, width, channels]`` of ``examples``' images.
+
+    Each example (``data.Example``) has an ``image``: uint8 pixels or a file path.
+    """
 
     def load(i):
         example = examples[int(i)]

@@ -1,0 +1,278 @@
+"""The state of one ``rnnkit.training.fit`` and the named steps it runs over it.
+
+``start`` builds the model, optimizer, checkpoints and counters; ``restore``
+continues from the last checkpoint; ``run_epoch`` trains an epoch (or what
+is left of it); ``end_epoch`` validates, logs, keeps the best checkpoint and
+writes ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnkit import recovery, steps
+from rnnkit.configs import TrainConfig
+from rnnkit.files import write_json
+from rnnkit.optimizers import make_optimizer
+from rnnkit.strategies import is_chief
+
+# What the loop logs every ``log_every`` steps (the rest is logged at an epoch's end).
+STEP_TAGS = ("loss", "learning_rate", "steps_per_sec", "grad_norm")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradient became NaN or infinite."""
+
+
+@dataclasses.dataclass
+class Loop:
+    """The state of one ``fit``: what the steps below read and change."""
+
+    task: Any  # rnnkit.training.Task
+    config: TrainConfig
+    run_dir: Path
+    strategy: tf.distribute.Strategy
+    chief: bool
+    model: keras.Model
+    optimizer: keras.optimizers.Optimizer
+    steps_per_epoch: int
+    checkpoint: tf.train.Checkpoint
+    counters: dict[str, tf.Variable]  # step, best, bad_epochs, epoch_loss, epochs_done
+    manager: tf.train.CheckpointManager
+    best_manager: tf.train.CheckpointManager
+    ckpt_dir: Path
+    writers: dict = dataclasses.field(default_factory=dict)
+    verbose: bool = True
+    on_step: Callable[[int, float], None] | None = None
+    step: int = 0
+    epoch: int = 0
+    last_saved: int = -1
+    history: list[dict] = dataclasses.field(default_factory=list)
+    best: dict | None = None
+    status: str = "running"
+
+    @property
+    def shown(self) -> bool:
+        return self.verbose and self.chief
+
+    def save(self) -> None:
+        self.manager.save(checkpoint_number=int(self.counters["step"]))
+        self.last_saved = self.step
+
+    def save_unless_saved(self) -> None:
+        if self.step != self.last_saved:
+            self.save()
+
+    def open_writers(self) -> None:
+        """TensorBoard's ``RUN/tb/train`` and ``RUN/tb/validation`` (the chief's only)."""
+        for name in ("train", "validation"):
+            path = str(self.run_dir / "tb" / name)
+            self.writers[name] = (
+                tf.summary.create_file_writer(path)
+                if self.chief
+                else tf.summary.create_noop_writer()
+            )
+
+    def learning_rate(self) -> float:
+        # The schedule's value at the optimizer's iteration count, i.e. this step.
+        return float(self.optimizer.learning_rate)
+
+    def write_metrics(self) -> None:
+        """``RUN/metrics.json``: the one place that writes it, whatever the outcome."""
+        if not self.chief:
+            return
+        # A lost worker's step may not be saved: the restart continues from the checkpoint.
+        step = self.last_saved if self.status == "worker_lost" else self.step
+        write_json(
+            self.run_dir / "metrics.json",
+            {"status": self.status, "step": step, "history": self.history, "best": self.best},
+        )
+
+
+def start(task, config, run_dir, strategy, verbose, on_step) -> Loop:
+    """The model, its optimizer, the checkpoint managers and TensorBoard writers."""
+    chief = is_chief(strategy)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    steps_per_epoch = config.steps_per_epoch or steps.count_batches(task.train_data(0))
+    with strategy.scope():
+        model = task.build_model()
+        optimizer = make_optimizer(config, steps_per_epoch * config.epochs)
+        optimizer.build(model.trainable_variables)
+    # Bookkeeping for the host, outside the scope: plain variables, not mirrored.
+    counters = {
+        "step": tf.Variable(0, dtype=tf.int64, trainable=False, name="step"),
+        "best": tf.Variable(math.inf, dtype=tf.float64, trainable=False, name="best"),
+        "bad_epochs": tf.Variable(0, dtype=tf.int64, trainable=False, name="bad_epochs"),
+        # The running sum of this epoch's losses, so a resumed epoch reports its full mean.
+        "epoch_loss": tf.Variable(0.0, dtype=tf.float64, trainable=False, name="epoch_loss"),
+        # Epochs whose end (validation, best checkpoint) is done; -1 until
+        # restored (checkpoints from before it existed: the step says which epoch).
+        "epochs_done": tf.Variable(-1, dtype=tf.int64, trainable=False, name="epochs_done"),
+    }
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, **counters)
+    steps.check_checkpointed(model)
+    # Every worker takes part in saving; only the chief's copy is kept. Every
+    # worker resumes from the chief's (the run directory is shared).
+    ckpt_dir = run_dir / "ckpt" if chief else Path(tempfile.mkdtemp(prefix="rnnkit-ckpt-"))
+    manager = tf.train.CheckpointManager(
+        checkpoint, str(ckpt_dir), max_to_keep=config.keep_checkpoints,
+        step_counter=counters["step"],
+    )  # fmt: skip
+    best_manager = tf.train.CheckpointManager(checkpoint, str(ckpt_dir / "best"), max_to_keep=1)
+    return Loop(
+        task=task, config=config, run_dir=run_dir, strategy=strategy, chief=chief, model=model,
+        optimizer=optimizer, steps_per_epoch=steps_per_epoch, checkpoint=checkpoint,
+        counters=counters, manager=manager, best_manager=best_manager, ckpt_dir=ckpt_dir,
+        verbose=verbose, on_step=on_step,
+    )  # fmt: skip
+
+
+def restore(loop: Loop, resume: bool) -> None:
+    """Continues from the last checkpoint: its step and epoch, the history, TensorBoard trimmed."""
+    run_dir, counters = loop.run_dir, loop.counters
+    if not resume:
+        counters["epochs_done"].assign(0)
+        return
+    latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
+    if latest is None:
+        raise FileNotFoundError(f"No checkpoint to resume from in {run_dir / 'ckpt'}.")
+    loop.checkpoint.restore(latest).assert_existing_objects_matched()
+    loop.step = loop.last_saved = step = int(counters["step"])
+    # The epochs whose end is done; from the step for checkpoints older than
+    # epochs_done. A checkpoint saved at an epoch's last step, before its end
+    # (validation, summaries), redoes that end.
+    done = int(counters["epochs_done"])
+    loop.epoch = epoch = done if done >= 0 else step // loop.steps_per_epoch
+    redo_end = step > 0 and step == (epoch + 1) * loop.steps_per_epoch
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.exists():
+        saved = json.loads(metrics_path.read_text())
+        loop.history = [h for h in saved.get("history", []) if h["epoch"] <= epoch]
+        loop.best = saved.get("best")
+        if loop.best is not None and loop.best["epoch"] > epoch:
+            key = f"val_{loop.task.monitor}"
+            loop.best = min(loop.history, key=lambda h: h.get(key, h["loss"]), default=None)
+    if loop.chief:
+        # The steps after the checkpoint are logged again; so is a redone epoch end.
+        def keep(path, event):
+            if event.step != step:
+                return event.step < step
+            in_loop = all(v.tag in STEP_TAGS for v in event.summary.value)
+            return not redo_end or (path.parent.name == "train" and in_loop)
+
+        recovery.trim_events(run_dir / "tb", keep)
+
+
+def _check_finite(loop: Loop, loss: float, norm: float) -> None:
+    if math.isfinite(loss) and math.isfinite(norm):
+        return
+    what = "loss" if not math.isfinite(loss) else "gradient norm"
+    kept = loop.manager.latest_checkpoint or "none saved yet"
+    raise TrainingDiverged(
+        f"training diverged: the {what} is {loss if what == 'loss' else norm} at step "
+        f"{loop.step + 1} (epoch {loop.epoch + 1}); last good checkpoint: {kept}. Lower the "
+        "learning rate or the clip norm."
+    )
+
+
+def run_epoch(loop: Loop, train_step, stop_request: recovery.StopRequest) -> float:
+    """The steps of one epoch (the rest of it, after a resume); returns its start time."""
+    config, per_epoch = loop.config, loop.steps_per_epoch
+    skip = loop.step - loop.epoch * per_epoch
+    data = loop.task.train_data(loop.epoch).take(per_epoch).skip(skip)
+    dist = loop.strategy.experimental_distribute_dataset(steps.shard_by_data(data))
+    bar = keras.utils.Progbar(
+        per_epoch, stateful_metrics=["loss", "steps/s"], verbose=int(loop.shown)
+    )
+    if loop.shown:
+        print(f"Epoch {loop.epoch + 1}/{config.epochs}")
+    bar.update(skip)
+    start = window_start = time.perf_counter()
+    window_losses: list[float] = []
+    if skip == 0:
+        loop.counters["epoch_loss"].assign(0.0)
+    for batch in dist:
+        loss, norm, stops = (float(v) for v in train_step(batch, stop_request.flag()))
+        _check_finite(loop, loss, norm)
+        loop.step += 1
+        loop.counters["step"].assign(loop.step)
+        window_losses.append(loss)
+        loop.counters["epoch_loss"].assign_add(loss)
+        if loop.step % config.log_every == 0:
+            now = time.perf_counter()
+            per_sec = len(window_losses) / max(now - window_start, 1e-9)
+            with loop.writers["train"].as_default(step=loop.step):
+                tf.summary.scalar("loss", sum(window_losses) / len(window_losses))
+                tf.summary.scalar("learning_rate", loop.learning_rate())
+                tf.summary.scalar("steps_per_sec", per_sec)
+                tf.summary.scalar("grad_norm", norm)
+            window_start, window_losses = now, []
+        done = loop.step - loop.epoch * per_epoch
+        rate = (done - skip) / max(time.perf_counter() - start, 1e-9)
+        bar.update(done, [("loss", loss), ("steps/s", rate)])
+        if loop.step % config.checkpoint_every == 0:
+            loop.save()
+        if stops > 0:
+            loop.save_unless_saved()
+            raise recovery.Preempted(loop.step)
+        if loop.on_step is not None:
+            loop.on_step(loop.step, loss)
+    return start
+
+
+def end_epoch(loop: Loop, validate, start: float) -> None:
+    """Validation, summaries and samples, the best checkpoint, metrics.json, early stop."""
+    task, counters = loop.task, loop.counters
+    loop.epoch += 1
+    val = validate()
+    trained = loop.step - (loop.epoch - 1) * loop.steps_per_epoch
+    record = {
+        "epoch": loop.epoch,
+        "step": loop.step,
+        "loss": float(counters["epoch_loss"]) / trained,
+        "learning_rate": loop.learning_rate(),
+        "seconds": time.perf_counter() - start,
+        **{f"val_{k}": v for k, v in val.items()},
+    }
+    loop.history.append(record)
+    with loop.writers["validation"].as_default(step=loop.step):
+        for name, value in val.items():
+            tf.summary.scalar(name, value)
+    with loop.writers["train"].as_default(step=loop.step):
+        for name, value in task.derived_metrics(record["loss"]).items():
+            tf.summary.scalar(name, value)
+        if loop.chief and task.samples is not None:
+            for tag, value in task.samples(loop.model, loop.epoch).items():
+                if isinstance(value, str):
+                    tf.summary.text(tag, value)
+                else:
+                    tf.summary.image(tag, np.asarray(value)[None], max_outputs=1)
+    monitored = val.get(task.monitor, record["loss"])
+    if monitored < float(counters["best"]):
+        counters["best"].assign(monitored)
+        counters["bad_epochs"].assign(0)
+        loop.best = record
+        loop.best_manager.save(checkpoint_number=loop.step)
+    else:
+        counters["bad_epochs"].assign_add(1)
+    counters["epochs_done"].assign(loop.epoch)
+    # metrics.json before the checkpoint: a restart from an older checkpoint
+    # drops the epochs it has not reached.
+    loop.write_metrics()
+    loop.save()
+    if loop.shown:
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("val_"))
+        print(f"  train loss {record['loss']:.4f}" + (f", {shown}" if shown else ""))
+    if loop.config.patience and int(counters["bad_epochs"]) >= loop.config.patience:
+        loop.status = "early_stopped"
