@@ -20,7 +20,6 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -32,22 +31,20 @@ from apps.caption import data, strips  # noqa: E402
 from apps.caption.export import Captioner, png_bytes
 from apps.caption.model import build_model
 from rnnkit.serving import layout  # noqa: E402
+from rnnkit.testing.serving import save_unchecked  # noqa: E402
 
 BATCHES = (1, 32)
 
 
 def _saved_model(given, preset: str) -> Path:
     if given:
-        path = Path(given)
-        return path if (path / "saved_model.pb").exists() else layout.latest(path)
+        return layout.version(given)
     config = cfg.PRESETS[preset]
     vocab = data.Vocabulary([*data.SPECIAL, *strips.WORDS])
     module = Captioner(build_model(config.model, len(vocab), seed=0), vocab, config,
                        config.model.beam)  # fmt: skip
-    path = Path(tempfile.mkdtemp(prefix="caption-bench-")) / "1"
     signatures = {"serving_default": module.serve, "greedy": module.greedy}
-    tf.saved_model.save(module, str(path), signatures=signatures)
-    return path
+    return save_unchecked(module, signatures, "caption-bench-")
 
 
 def main() -> None:

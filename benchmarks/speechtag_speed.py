@@ -24,7 +24,6 @@ import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -37,14 +36,14 @@ from apps.speechtag.export import Tagger  # noqa: E402
 from apps.speechtag.features import TagSet  # noqa: E402
 from apps.speechtag.model import build_model  # noqa: E402
 from rnnkit.serving import layout  # noqa: E402
+from rnnkit.testing.serving import save_unchecked  # noqa: E402
 
 CHUNK = 320  # 20 ms
 
 
 def _saved_model(given, preset: str, streaming: bool) -> Path:
     if given:
-        path = Path(given)
-        return path if (path / "saved_model.pb").exists() else layout.latest(path)
+        return layout.version(given)
     if streaming and f"{preset}-streaming" in cfg.PRESETS:
         config = cfg.PRESETS[f"{preset}-streaming"].model
     else:
@@ -55,9 +54,7 @@ def _saved_model(given, preset: str, streaming: bool) -> Path:
     signatures = {"serving_default": tagger.serve}
     if streaming:
         signatures["stream"] = tagger.stream
-    path = Path(tempfile.mkdtemp(prefix="speechtag-bench-")) / "1"
-    tf.saved_model.save(tagger, str(path), signatures=signatures)
-    return path
+    return save_unchecked(tagger, signatures, "speechtag-bench-")
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -27,22 +26,17 @@ from apps.textgen import data, export  # noqa: E402
 from apps.textgen.export import generate_request  # noqa: E402
 from apps.textgen.model import build_model  # noqa: E402
 from rnnkit.serving import layout  # noqa: E402
+from rnnkit.testing.serving import save_unchecked  # noqa: E402
 
 
 def _saved_model(args) -> Path:
     if args.saved_model:
-        path = Path(args.saved_model)
-        return path if (path / "saved_model.pb").exists() else layout.latest(path)
+        return layout.version(args.saved_model)
     config = cfg.PRESETS[args.preset]
     vocab = data.Vocab.from_text(data.EMBEDDED.read_text(encoding="utf-8"))
     generator = export.Generator(build_model(config.model, len(vocab)), vocab)
-    path = Path(tempfile.mkdtemp(prefix="textgen-bench-")) / "1"
-    tf.saved_model.save(
-        generator,
-        str(path),
-        signatures={"serving_default": generator.generate, "step": generator.step},
-    )
-    return path
+    signatures = {"serving_default": generator.generate, "step": generator.step}
+    return save_unchecked(generator, signatures, "textgen-bench-")
 
 
 def main() -> None:

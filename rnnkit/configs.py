@@ -19,9 +19,7 @@ class TrainConfig(fields.Config):
 
     epochs: int = setting(10, "Number of epochs.", flag=True, min=1)
     batch_size: int = setting(64, "Global batch size (split across replicas).", flag=True, min=1)
-    learning_rate: float = setting(
-        2e-3, "Peak LR.", flag=True, min=0, min_open=True
-    )
+    learning_rate: float = setting(2e-3, "Peak LR.", flag=True, min=0, min_open=True)
     schedule: str = setting(
         "cosine", "Learning rate after the warmup: cosine decay, or constant.",
         choices=("constant", "cosine"),
@@ -46,6 +44,36 @@ class TrainConfig(fields.Config):
     weight_decay: float = setting(
         0.0, "Decoupled weight decay (AdamW, not on biases); 0: Adam.", flag=True, min=0
     )
+
+
+
+@dataclasses.dataclass(frozen=True)
+class AppConfig(fields.Config):
+    """The fields of every app's config; an app's class gives ``data`` and ``model`` their types.
+
+    (A subclass's field keeps its place, so the configs read data, model, train, seed.)
+    """
+
+    data: Any = None
+    model: Any = None
+    train: TrainConfig = TrainConfig()
+    seed: int = setting(0, "Random seed (weights, data order, dropout).", flag=True)
+
+# The training schedules the presets of every app start from: tiny (seconds,
+# for tests), quick (the demo) and full; a preset changes what it needs,
+# e.g. ``TINY_TRAIN.replace(batch_size=8)``.
+TINY_TRAIN = TrainConfig(
+    epochs=2, batch_size=16, learning_rate=3e-3, checkpoint_every=4, log_every=2
+)
+QUICK_TRAIN = TrainConfig(epochs=12, batch_size=32, learning_rate=3e-3, log_every=10)
+FULL_TRAIN = TrainConfig(
+    batch_size=32,
+    learning_rate=2e-3,
+    warmup_steps=100,
+    checkpoint_every=500,
+    log_every=20,
+    patience=4,
+)
 
 
 def config_to_dict(config) -> dict:

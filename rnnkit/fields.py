@@ -82,6 +82,10 @@ class Config:
     def __post_init__(self) -> None:
         check(self)
 
+    def replace(self, **changes: Any):
+        """A copy with ``changes`` (``dataclasses.replace``), checked again."""
+        return dataclasses.replace(self, **changes)
+
 
 # -- types ---------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from rnnkit.configs import config_from_dict
 from rnnkit.errors import InputError
+from rnnkit.files import write_json
 
 RUNS_DIR = Path("runs")
 RUN_ID_ENV = "RNNKIT_RUN_ID"
@@ -112,8 +113,7 @@ def open_model(
     source = Path(source)
     if not source.exists():
         raise InputError(f"no such run or SavedModel: {source}")
-    if not (source / "saved_model.pb").exists() and layout.latest(source) is not None:
-        source = layout.latest(source)
+    source = layout.version(source) or source
     if not (source / "saved_model.pb").exists():
         if server is not None:
             raise InputError(
@@ -136,3 +136,25 @@ def open_model(
     if missing:
         raise InputError(f"{source} is not a {app.name} SavedModel: it has no `{missing[0]}`")
     return Opened(path=source, assets=source / "assets", signatures=signatures)
+
+
+class RunFile:
+    """Mixin for a frozen dataclass kept as JSON in a run folder and in an export's assets.
+
+    The subclass names its file (``FILE = "series.json"``) and its app
+    (``APP = "forecast"``, for the message when the file is missing).
+    """
+
+    FILE: str
+    APP: str
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        return write_json(Path(folder) / self.FILE, dataclasses.asdict(self))
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike):
+        path = Path(folder) / cls.FILE
+        if not path.is_file():
+            raise InputError(f"{folder} has no {cls.FILE}: not a {cls.APP} run or SavedModel")
+        raw = json.loads(path.read_text())
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})

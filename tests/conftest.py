@@ -10,6 +10,14 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 
 @pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """The apps' tiny runs and exports, each made once a session (``testing.cli.Runs``)."""
+    from rnnkit.testing.cli import Runs
+
+    return Runs(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
 def StandIn():  # noqa: N802 (a class)
     """``tests/serving_standin.py``'s stand-in for TF Serving (a test helper, not installed)."""
     path = Path(__file__).with_name("serving_standin.py")

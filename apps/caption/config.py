@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from rnnkit.configs import TrainConfig
+from rnnkit.configs import FULL_TRAIN, QUICK_TRAIN, TINY_TRAIN, AppConfig
 from rnnkit.fields import RATE, Config, setting
 
 CELLS = ("lstm", "gru")
@@ -114,7 +114,9 @@ class ModelConfig(Config):
         1, "Grey (1) or RGB (3) input.", flag=True, choices=(1, 3), min=1, max=3
     )
     encoder: str = setting(
-        "cnn", "cnn (small, from scratch) or a keras.applications backbone.", flag=True,
+        "cnn",
+        "cnn (small, from scratch) or a keras.applications backbone.",
+        flag=True,
         choices=ENCODERS,
     )
     encoder_weights: str | None = setting(
@@ -167,11 +169,9 @@ class ModelConfig(Config):
 
 
 @dataclasses.dataclass(frozen=True)
-class CaptionConfig(Config):
+class CaptionConfig(AppConfig):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
-    train: TrainConfig = TrainConfig()
-    seed: int = setting(0, "Random seed (weights, data order, dropout).", flag=True)
 
 
 PRESETS = {
@@ -180,36 +180,20 @@ PRESETS = {
     "tiny": CaptionConfig(
         data=DataConfig(strips=64, validation=16, test=16, max_digits=3, max_length=3),
         model=ModelConfig(filters=8, units=16, embedding=8, attention_units=8, dropout=0.0),
-        train=TrainConfig(
-            epochs=2, batch_size=16, learning_rate=3e-3, checkpoint_every=4, log_every=2
-        ),
+        train=TINY_TRAIN,
     ),
-    # The demo: about 6 minutes on two CPU cores; seeds 0 / 1 / 2: test BLEU-4
-    # 0.919 / 0.921 / 0.921, exact match 92.6 / 92.4 / 91.6%. Attention learns
-    # per step: 8,000 strips an epoch for 15 epochs gave a test BLEU-4 of 0.93,
-    # 4,000 for 10 gave 0.85 (seed 0, before the wider training strips).
+    # The demo: about 6 minutes on two CPU cores. Attention learns per step:
+    # more strips an epoch did better than more epochs (README, caption quality).
     "quick": CaptionConfig(
         data=DataConfig(strips=8000, validation=300, test=500, max_length=5),
         model=ModelConfig(filters=32, units=128, embedding=32, attention_units=64),
-        train=TrainConfig(
-            epochs=12, batch_size=32, learning_rate=3e-3, warmup_steps=50, log_every=10
-        ),
+        train=QUICK_TRAIN.replace(warmup_steps=50),
     ),
     # The best quality: a wider encoder and decoder, twice quick's strips and
-    # more epochs. Seed 0: 24 epochs, about 36 minutes; test BLEU-4 0.981,
-    # exact match 97.9% (0.967 and 96.0% before the wider training strips,
-    # stopped early after 19 epochs).
+    # more epochs (about 36 minutes on two CPU cores).
     "full": CaptionConfig(
         data=DataConfig(strips=16000, validation=500, test=1000, max_length=5),
         model=ModelConfig(filters=64, units=256, embedding=64, attention_units=128),
-        train=TrainConfig(
-            epochs=24,
-            batch_size=32,
-            learning_rate=2e-3,
-            warmup_steps=100,
-            checkpoint_every=500,
-            log_every=20,
-            patience=4,
-        ),
+        train=FULL_TRAIN.replace(epochs=24),
     ),
 }

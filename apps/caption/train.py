@@ -158,13 +158,9 @@ def make_task(config: CaptionConfig, run_dir: Path) -> Task:
         figure = plots.attention_figure(val_pixels[:SHOWN], rows, attention)
         return {"captions/validation": plots.image(figure)}
 
+    build = lambda: build_model(m, len(vocab), seed=config.seed)
     return Task(
-        build_model=lambda: build_model(m, len(vocab), seed=config.seed),
-        loss=loss,
-        train_data=train_data,
-        val_data=val_data,
-        validation_metrics=validation_metrics,
-        samples=samples,
+        build, loss, train_data, val_data, samples=samples, validation_metrics=validation_metrics
     )
 
 
@@ -188,5 +184,3 @@ def _check_backbone(m) -> None:
 
 
 # -- evaluation ----------------------------------------------------------------------------
-
-

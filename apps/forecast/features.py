@@ -10,17 +10,15 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import tensorflow as tf
 
 from apps.forecast import data
 from apps.forecast.config import DataConfig, ForecastConfig
-from rnnkit.errors import InputError
-from rnnkit.files import write_json
+from rnnkit.runs import RunFile
 
 YEAR, WEEK, DAY = 31_556_952.0, 604_800.0, 86_400.0  # seconds; a mean Gregorian year
 
@@ -31,8 +29,11 @@ EXAMPLES_FILE = "examples.npz"
 
 
 @dataclasses.dataclass(frozen=True)
-class SeriesInfo:
+class SeriesInfo(RunFile):
     """The series as a trained model sees it; JSON in ``RUN/series.json``."""
+
+    FILE: ClassVar[str] = INFO_FILE
+    APP: ClassVar[str] = "forecast"
 
     name: str
     targets: tuple[str, ...]
@@ -96,17 +97,6 @@ class SeriesInfo:
             **fields, lookback=self.lookback, horizon=self.horizon,
             season=self.seasons or (self.season,),
         )  # fmt: skip
-
-    def save(self, folder: str | Path) -> Path:
-        return write_json(Path(folder) / INFO_FILE, dataclasses.asdict(self))
-
-    @classmethod
-    def load(cls, folder: str | Path) -> SeriesInfo:
-        path = Path(folder) / INFO_FILE
-        if not path.is_file():
-            raise InputError(f"{folder} has no {INFO_FILE}: not a forecast run or SavedModel")
-        raw = json.loads(path.read_text())
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
 
 
 def mase_scale(train: np.ndarray, season: int) -> np.ndarray:

@@ -167,12 +167,7 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
         return {"forecast/validation": figures.image(figure)}
 
     return Task(
-        build_model=build,
-        loss=loss,
-        train_data=train_data,
-        val_data=val_data,
-        samples=samples,
-        validation_metrics=validation_metrics,
+        build, loss, train_data, val_data, samples=samples, validation_metrics=validation_metrics
     )
 
 

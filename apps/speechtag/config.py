@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from rnnkit.configs import TrainConfig
+from rnnkit.configs import FULL_TRAIN, QUICK_TRAIN, TINY_TRAIN, AppConfig
 from rnnkit.fields import RATE, Config, setting
 
 CELLS = ("lstm", "gru", "elman")
@@ -52,8 +52,7 @@ class ModelConfig(Config):
     )
     lookahead: int = setting(
         0,
-        "Streaming: 10 ms frames each tag waits for (its latency), heard past the frame it "
-        "tags.",
+        "Streaming: 10 ms frames each tag waits for (its latency), heard past the frame it tags.",
         flag=True,
         min=0,
         metavar="FRAMES",
@@ -74,11 +73,9 @@ class ModelConfig(Config):
 
 
 @dataclasses.dataclass(frozen=True)
-class SpeechtagConfig(Config):
+class SpeechtagConfig(AppConfig):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
-    train: TrainConfig = TrainConfig()
-    seed: int = setting(0, "Random seed (weights, data order, dropout).", flag=True)
 
 
 PRESETS = {
@@ -87,46 +84,27 @@ PRESETS = {
     "tiny": SpeechtagConfig(
         data=DataConfig(utterances=48, validation=12, test=12),
         model=ModelConfig(
-            layers=1,
-            units=16,
-            n_mels=16,
-            dropout=0.0,
-            spec_augment=False,
-            channel_augment=False,
+            layers=1, units=16, n_mels=16, dropout=0.0, spec_augment=False, channel_augment=False
         ),
-        train=TrainConfig(
-            epochs=2, batch_size=8, learning_rate=3e-3, checkpoint_every=6, log_every=2
-        ),
+        train=TINY_TRAIN.replace(batch_size=8, checkpoint_every=6),
     ),
     # The demo: a few minutes on two CPU cores.
     "quick": SpeechtagConfig(
         data=DataConfig(utterances=2000, validation=200, test=300),
         model=ModelConfig(layers=2, units=64, dropout=0.1),
-        train=TrainConfig(
-            epochs=12, batch_size=32, learning_rate=3e-3, warmup_steps=30, log_every=10
-        ),
+        train=QUICK_TRAIN.replace(warmup_steps=30),
     ),
     # The best quality: about 30 minutes on two CPU cores.
     "full": SpeechtagConfig(
         data=DataConfig(utterances=5000, validation=300, test=500),
         model=ModelConfig(layers=2, units=128, dropout=0.2),
-        train=TrainConfig(
-            epochs=12,
-            batch_size=32,
-            learning_rate=2e-3,
-            warmup_steps=100,
-            checkpoint_every=500,
-            log_every=20,
-            patience=4,
-        ),
+        train=FULL_TRAIN.replace(epochs=12),
     ),
 }
 # The streaming model: one direction of twice the width (the same cost per
 # step as quick's two directions), tags 100 ms late, and twice quick's epochs
-# (about 16 minutes): its WER was 15.2% at 8 epochs, 7.9% at 16, 5.6% at 24
-# (seed 0).
-PRESETS["quick-streaming"] = dataclasses.replace(
-    PRESETS["quick"],
-    model=dataclasses.replace(PRESETS["quick"].model, streaming=True, units=128, lookahead=10),
-    train=dataclasses.replace(PRESETS["quick"].train, epochs=24),
+# (about 16 minutes; README, speechtag quality).
+PRESETS["quick-streaming"] = PRESETS["quick"].replace(
+    model=PRESETS["quick"].model.replace(streaming=True, units=128, lookahead=10),
+    train=PRESETS["quick"].train.replace(epochs=24),
 )

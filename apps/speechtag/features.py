@@ -11,15 +11,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
+from typing import ClassVar
 
 import tensorflow as tf
 
 from apps.speechtag import data
 from apps.speechtag.data import HOP, SAMPLE_RATE, WINDOW, LabelSet
-from rnnkit.errors import InputError
-from rnnkit.files import write_json
+from rnnkit.runs import RunFile
 
 TAGSET_FILE = "tagset.json"
 
@@ -28,8 +26,11 @@ EXAMPLES_FILE = "examples.npz"
 
 
 @dataclasses.dataclass(frozen=True)
-class TagSet:
+class TagSet(RunFile):
     """The tags of each tier and where the data came from; JSON in ``RUN/tagset.json``."""
+
+    FILE: ClassVar[str] = TAGSET_FILE
+    APP: ClassVar[str] = "speechtag"
 
     phones: tuple[str, ...]
     words: tuple[str, ...]
@@ -40,17 +41,6 @@ class TagSet:
     @property
     def labels(self) -> LabelSet:
         return LabelSet(phones=self.phones, words=self.words)
-
-    def save(self, folder: str | Path) -> None:
-        write_json(Path(folder) / TAGSET_FILE, dataclasses.asdict(self))
-
-    @classmethod
-    def load(cls, folder: str | Path) -> TagSet:
-        path = Path(folder) / TAGSET_FILE
-        if not path.is_file():
-            raise InputError(f"{folder} has no {TAGSET_FILE}: not a speechtag run or SavedModel")
-        raw = json.loads(path.read_text())
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
 
 
 FFT = 512

@@ -152,15 +152,5 @@ def make_task(config: SpeechtagConfig, run_dir: Path) -> Task:
         return {"tags/validation": figures.image(figure)}
 
     return Task(
-        build_model=build,
-        loss=loss,
-        train_data=train_data,
-        val_data=val_data,
-        validation_metrics=validation_metrics,
-        samples=samples,
+        build, loss, train_data, val_data, samples=samples, validation_metrics=validation_metrics
     )
-
-
-# -- evaluation ----------------------------------------------------------------------------
-
-

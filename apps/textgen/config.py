@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from rnnkit.configs import TrainConfig
+from rnnkit.configs import FULL_TRAIN, QUICK_TRAIN, TINY_TRAIN, AppConfig
 from rnnkit.fields import RATE, Config, setting
 
 CELLS = ("lstm", "gru", "elman")
@@ -21,7 +21,11 @@ class DataConfig(Config):
     data_dir: str | None = setting(None, "TFDS data dir for --data tfds:NAME.", flag=True)
     seq_len: int = setting(100, "Training window length.", flag=True, min=2)
     val_fraction: float = setting(
-        0.1, "The share of the text held out for validation.", min=0, max=0.5, min_open=True,
+        0.1,
+        "The share of the text held out for validation.",
+        min=0,
+        max=0.5,
+        min_open=True,
         max_open=True,
     )
     max_chars: int | None = setting(None, "Read at most this many characters.", min=1)
@@ -64,17 +68,17 @@ class ModelConfig(Config):
         0.0, "AR: weight of the mean squared last-layer output.", flag=True, min=0
     )
     temporal_reg: float = setting(
-        0.0, "TAR: weight of the mean squared step-to-step change of that output.", flag=True,
+        0.0,
+        "TAR: weight of the mean squared step-to-step change of that output.",
+        flag=True,
         min=0,
     )
 
 
 @dataclasses.dataclass(frozen=True)
-class TextgenConfig(Config):
+class TextgenConfig(AppConfig):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
-    train: TrainConfig = TrainConfig()
-    seed: int = setting(0, "Random seed (weights, data order, dropout).", flag=True)
     sample_prompt: str = setting("ROMEO:", "The prompt of the samples written to TensorBoard.")
 
 
@@ -83,45 +87,21 @@ PRESETS = {
     "tiny": TextgenConfig(
         data=DataConfig(seq_len=32, max_chars=40_000),
         model=ModelConfig(layers=1, units=32, embedding_dim=16),
-        train=TrainConfig(
-            epochs=2,
-            batch_size=16,
-            learning_rate=5e-3,
-            steps_per_epoch=6,
-            validation_steps=4,
-            checkpoint_every=4,
-            log_every=2,
-        ),
+        train=TINY_TRAIN.replace(learning_rate=5e-3, steps_per_epoch=6, validation_steps=4),
     ),
-    # The demo: 8-13 minutes of training on two CPU cores (30-43 s an epoch,
-    # with the machine's load).
-    # The state carried across 100-char windows (as evaluation reads the
-    # text) and a higher peak LR: 2.077 bits/char against 2.175 for random
-    # windows at 3e-3 (tbptt at 3e-3: 2.150, at 5e-3: 2.106).
+    # The demo: 8-13 minutes of training on two CPU cores. The state is
+    # carried across 100-char windows, as evaluation reads the text, at a
+    # higher peak LR (README, textgen quality).
     "quick": TextgenConfig(
         data=DataConfig(tbptt=100),
         model=ModelConfig(layers=2, units=256, embedding_dim=64, dropout=0.1),
-        train=TrainConfig(
-            epochs=15,
-            batch_size=64,
-            learning_rate=8e-3,
-            warmup_steps=50,
-            checkpoint_every=200,
-            log_every=20,
+        train=QUICK_TRAIN.replace(
+            epochs=15, batch_size=64, learning_rate=8e-3, warmup_steps=50, log_every=20
         ),
     ),
-    # The best quality: about 32 minutes on two CPU cores (early stop after ~24
-    # epochs). Dropout 0.4 beat 0.25 (2.052 against 2.073 bits/char).
+    # The best quality: about 32 minutes on two CPU cores (early stop after ~24 epochs).
     "full": TextgenConfig(
         model=ModelConfig(layers=2, units=512, embedding_dim=64, dropout=0.4),
-        train=TrainConfig(
-            epochs=30,
-            batch_size=64,
-            learning_rate=2e-3,
-            warmup_steps=100,
-            checkpoint_every=500,
-            log_every=50,
-            patience=4,
-        ),
+        train=FULL_TRAIN.replace(epochs=30, batch_size=64, log_every=50),
     ),
 }

@@ -20,6 +20,7 @@ from rnnkit.training import Task
 
 LN2 = math.log(2.0)
 
+
 def per_char_loss(logits, targets):
     per_char = tf.nn.sparse_softmax_cross_entropy_with_logits(
         tf.cast(targets, tf.int32), tf.cast(logits, tf.float32)
@@ -109,20 +110,11 @@ def make_task(config: TextgenConfig, run_dir: Path) -> Task:
         )
         return {"samples/temperature_0.8": out["text"][0].numpy().decode("utf-8")}
 
-    return Task(
-        build_model=build,
-        loss=loss,
-        train_data=train_data,
-        val_data=lambda: data.val_windows(val_ids, val_len, batch),
-        derived_metrics=derived_metrics,
-        samples=samples,
-        monitor="loss",
-    )
+    val_data = lambda: data.val_windows(val_ids, val_len, batch)
+    return Task(build, loss, train_data, val_data, derived_metrics, samples=samples)
 
 
 # -- sampling ------------------------------------------------------------------------------
 
 
 # -- evaluation ----------------------------------------------------------------------------
-
-

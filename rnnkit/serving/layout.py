@@ -61,6 +61,12 @@ def latest(model_dir: str | os.PathLike) -> Path | None:
     return Path(model_dir) / str(found[-1]) if found else None
 
 
+def version(path: str | os.PathLike) -> Path | None:
+    """``path`` when it is a version folder (holds ``saved_model.pb``), else its latest version."""
+    path = Path(path)
+    return path if (path / "saved_model.pb").exists() else latest(path)
+
+
 def tensor_proto(value):
     import tensorflow as tf
 

@@ -38,3 +38,40 @@ def export(app: str, run_dir: Path, out: Path) -> Path:
     path = Path(result.output.strip().splitlines()[-1])
     assert path == Path(out).resolve() / "1", result.output
     return path
+
+
+class Runs:
+    """Tiny runs and their exports, made once per test session for every test that asks.
+
+    ``runs.run("caption")`` trains ``rnnkit caption train --preset tiny``;
+    ``runs.export("caption")`` exports that run (``OUT/1``). Other options
+    make another run: ``runs.run("speechtag", "--streaming")``.
+    """
+
+    def __init__(self, tmp_path_factory):
+        self._factory = tmp_path_factory
+        self._made: dict[tuple, Path] = {}
+
+    def run(self, app: str, *options, steps: int | None = None) -> Path:
+        key = ("run", app, *options)
+        if key not in self._made:
+            self._made[key] = train(app, self._factory.mktemp(app) / "run", *options, steps=steps)
+        return self._made[key]
+
+    def mirrored(self, app: str) -> Path:
+        """The tiny run again under MirroredStrategy on two logical CPUs (its own process)."""
+        from rnnkit.testing.distribute import train_mirrored
+
+        key = ("mirrored", app)
+        if key not in self._made:
+            path = self._factory.mktemp(app) / "mirrored"
+            train_mirrored(app, path)
+            self._made[key] = path
+        return self._made[key]
+
+    def export(self, app: str, *options) -> Path:
+        key = ("export", app, *options)
+        if key not in self._made:
+            out = self._factory.mktemp("saved") / app
+            self._made[key] = export(app, self.run(app, *options), out)
+        return self._made[key]

@@ -1,0 +1,62 @@
+"""speechtag's generated corpus: eSpeak NG labels, the cache, seeds."""
+
+import json
+
+import numpy as np
+import pytest
+
+from apps.speechtag import data, synth
+
+TINY_CORPUS = synth.Settings(train=6, validation=2, test=2, max_words=3)
+
+
+def test_generated_labels_line_up_with_the_audio():
+    wav, labels = synth.utterance("three oh one four", "en-us+f2", seed=1)
+    audio, rate = data.read_wav(wav)
+    assert rate == data.SAMPLE_RATE
+    assert [w for _, _, w in labels["words"]] == ["three", "oh", "one", "four"]
+    first, last = labels["words"][0][0], labels["words"][-1][1]
+    assert np.abs(audio[: first - 160]).max() < 1e-3  # leading silence is silent
+    # The trailing one too, after at most 100 ms of a quiet release (breathy variants).
+    assert np.abs(audio[last + 1600 :]).max() < 1e-3
+    assert np.abs(audio[last : last + 1600]).max() < 0.1 * np.abs(audio[first:last]).max()
+    for start, end, word in labels["words"]:
+        rms = np.sqrt(np.mean(audio[start:end] ** 2))
+        assert rms > 0.02, word  # every word's segment holds speech
+    phones = labels["phones"]
+    assert phones[0][0] == first and phones[-1][1] == last
+    assert all(p[2] == data.espeak_phone(p[2]) and "'" not in p[2] for p in phones)
+
+
+def test_the_corpus_is_deterministic_cached_and_rebuilt_when_damaged(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "a"))
+    folder = synth.ensure(TINY_CORPUS, quiet=True)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    splits = {u["split"]: set() for u in manifest["utterances"]}
+    for u in manifest["utterances"]:
+        splits[u["split"]].add(u["voice"])
+    assert not (splits["train"] & (splits["validation"] | splits["test"]))
+    assert all(v.startswith("en-us-nyc") or v.split("+")[-1] in synth.TEST_VARIANTS
+               for v in splits["test"])  # fmt: skip
+    monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "b"))
+    again = synth.ensure(TINY_CORPUS, quiet=True)
+    for name in manifest["files"]:
+        assert (folder / name).read_bytes() == (again / name).read_bytes(), name
+    # Reused: nothing is generated again.
+    monkeypatch.setattr(synth, "run_espeak", lambda *a, **k: pytest.fail("regenerated"))
+    assert synth.ensure(TINY_CORPUS, quiet=True) == again
+    monkeypatch.undo()
+    monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "b"))
+    wav = next(n for n in manifest["files"] if n.endswith(".wav"))
+    original = (again / wav).read_bytes()
+    (again / wav).write_bytes(original[:100])  # a damaged cache
+    assert synth.ensure(TINY_CORPUS, quiet=True) == again
+    assert (again / wav).read_bytes() == original
+    assert not [p for p in again.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_another_seed_gives_another_corpus():
+    jobs = synth.plan(TINY_CORPUS)
+    other = synth.plan(synth.Settings(**{**TINY_CORPUS.__dict__, "seed": 1}))
+    assert [j["text"] for j in jobs] != [j["text"] for j in other]
+    assert synth.plan(TINY_CORPUS) == jobs
