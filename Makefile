@@ -26,6 +26,7 @@ venv: $(STAMP) $(NATIVE)
 
 test: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 lint: venv

@@ -53,11 +53,20 @@ def train(preset: str, seed: int) -> tuple[Path, float]:
     run = Path(tempfile.mkdtemp(prefix="caption-")) / "run"
     start = time.perf_counter()
     subprocess.run(
-        [*RNNKIT, "train", "--preset", preset, "--seed", str(seed), "--run-dir", str(run),
-         "--quiet"],
+        [
+            *RNNKIT,
+            "train",
+            "--preset",
+            preset,
+            "--seed",
+            str(seed),
+            "--run-dir",
+            str(run),
+            "--quiet",
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     return run, time.perf_counter() - start
 
 

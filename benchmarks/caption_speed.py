@@ -18,20 +18,20 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from apps.caption import config as cfg  # noqa: E402
-from apps.caption import data, strips  # noqa: E402
+from apps.caption import config as cfg
+from apps.caption import data, strips
 from apps.caption.export import Captioner, png_bytes
 from apps.caption.model import build_model
-from rnnkit.serving import layout  # noqa: E402
-from rnnkit.testing.serving import save_unchecked  # noqa: E402
+from rnnkit.serving import layout
+from rnnkit.testing.serving import save_unchecked
 
 BATCHES = (1, 32)
 
@@ -41,8 +41,9 @@ def _saved_model(given, preset: str) -> Path:
         return layout.version(given)
     config = cfg.PRESETS[preset]
     vocab = data.Vocabulary([*data.SPECIAL, *strips.WORDS])
-    module = Captioner(build_model(config.model, len(vocab), seed=0), vocab, config,
-                       config.model.beam)  # fmt: skip
+    module = Captioner(
+        build_model(config.model, len(vocab), seed=0), vocab, config, config.model.beam
+    )
     signatures = {"serving_default": module.serve, "greedy": module.greedy}
     return save_unchecked(module, signatures, "caption-bench-")
 

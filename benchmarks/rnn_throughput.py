@@ -25,11 +25,11 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import rnnkit.layers  # noqa: E402
-from rnnkit.kernels import native  # noqa: E402
+import rnnkit.layers
+from rnnkit.kernels import native
 
 VOCAB, EMBED = 65, 64
 SHAPES = {

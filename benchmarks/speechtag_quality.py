@@ -50,7 +50,7 @@ def train(preset: str, streaming: bool, seed: int) -> tuple[Path, float]:
         + ["--quiet", *options],
         check=True,
         stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     return run, time.perf_counter() - start
 
 
@@ -108,8 +108,9 @@ def conditions(run: Path) -> dict[str, dict]:
         ("from 44.1 kHz", test, 44_100, None),
     ):
         if part:
-            found[name] = evaluate(run, write_condition(part, root / name.replace(" ", "_"),
-                                                        rate, noise))  # fmt: skip
+            found[name] = evaluate(
+                run, write_condition(part, root / name.replace(" ", "_"), rate, noise)
+            )
     return found
 
 

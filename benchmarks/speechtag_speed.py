@@ -20,23 +20,23 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
-import argparse  # noqa: E402
-import dataclasses  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from apps.speechtag import config as cfg  # noqa: E402
-from apps.speechtag.data import SAMPLE_RATE  # noqa: E402
-from apps.speechtag.export import Tagger  # noqa: E402
-from apps.speechtag.features import TagSet  # noqa: E402
-from apps.speechtag.model import build_model  # noqa: E402
-from rnnkit.serving import layout  # noqa: E402
-from rnnkit.testing.serving import save_unchecked  # noqa: E402
+from apps.speechtag import config as cfg
+from apps.speechtag.data import SAMPLE_RATE
+from apps.speechtag.export import Tagger
+from apps.speechtag.features import TagSet
+from apps.speechtag.model import build_model
+from rnnkit.serving import layout
+from rnnkit.testing.serving import save_unchecked
 
 CHUNK = 320  # 20 ms
 

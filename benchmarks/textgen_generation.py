@@ -14,19 +14,19 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import time
+from pathlib import Path
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
-from apps.textgen import config as cfg  # noqa: E402
-from apps.textgen import data, export  # noqa: E402
-from apps.textgen.export import generate_request  # noqa: E402
-from apps.textgen.model import build_model  # noqa: E402
-from rnnkit.serving import layout  # noqa: E402
-from rnnkit.testing.serving import save_unchecked  # noqa: E402
+from apps.textgen import config as cfg
+from apps.textgen import data, export
+from apps.textgen.export import generate_request
+from apps.textgen.model import build_model
+from rnnkit.serving import layout
+from rnnkit.testing.serving import save_unchecked
 
 
 def _saved_model(args) -> Path:

@@ -300,9 +300,13 @@ def _train_command(app: App) -> click.Command:
             click.echo(f"Run directory: {run_dir}")
         try:
             result = training.fit(
-                task, config.train, run_dir, strategy=dist, resume=resume == "always",
+                task,
+                config.train,
+                run_dir,
+                strategy=dist,
+                resume=resume == "always",
                 verbose=not quiet,
-            )  # fmt: skip
+            )
         except (KeyboardInterrupt, Exception) as e:
             outcome = _outcome(app, run_dir, e, multi)
             if outcome is None:

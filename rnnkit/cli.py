@@ -5,21 +5,21 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import importlib  # noqa: E402
-import json  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
+import importlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
 
-import click  # noqa: E402
+import click
 
-import rnnkit  # noqa: E402
-from rnnkit.errors import RESTART_EXIT_CODE  # noqa: E402
-from rnnkit.runs import RUN_ID_ENV  # noqa: E402
+import rnnkit
+from rnnkit.errors import RESTART_EXIT_CODE
+from rnnkit.runs import RUN_ID_ENV
 
 # App name -> "module:attribute" of its click group. Importing an app imports
 # TensorFlow, so an app is loaded only when its command runs.

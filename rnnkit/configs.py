@@ -21,9 +21,10 @@ class TrainConfig(fields.Config):
     batch_size: int = setting(64, "Global batch size (split across replicas).", flag=True, min=1)
     learning_rate: float = setting(2e-3, "Peak LR.", flag=True, min=0, min_open=True)
     schedule: str = setting(
-        "cosine", "Learning rate after the warmup: cosine decay, or constant.",
+        "cosine",
+        "Learning rate after the warmup: cosine decay, or constant.",
         choices=("constant", "cosine"),
-    )  # fmt: skip
+    )
     warmup_steps: int = setting(0, "Steps of linear warmup from 0 to the peak LR.", min=0)
     clip_norm: float | None = setting(
         1.0, "Clip the gradients' global norm to this (None: no clipping).", min=0, min_open=True
@@ -37,14 +38,14 @@ class TrainConfig(fields.Config):
     checkpoint_every: int = setting(200, "Steps between checkpoints.", min=1)
     keep_checkpoints: int = setting(3, "Checkpoints kept (besides the best one).", min=1)
     patience: int | None = setting(
-        None, "Stop after this many epochs without a better validation score (None: never).",
+        None,
+        "Stop after this many epochs without a better validation score (None: never).",
         min=1,
-    )  # fmt: skip
+    )
     log_every: int = setting(10, "Steps between TensorBoard scalars.", min=1)
     weight_decay: float = setting(
         0.0, "Decoupled weight decay (AdamW, not on biases); 0: Adam.", flag=True, min=0
     )
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +59,7 @@ class AppConfig(fields.Config):
     model: Any = None
     train: TrainConfig = TrainConfig()
     seed: int = setting(0, "Random seed (weights, data order, dropout).", flag=True)
+
 
 # The training schedules the presets of every app start from: tiny (seconds,
 # for tests), quick (the demo) and full; a preset changes what it needs,

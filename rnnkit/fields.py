@@ -273,4 +273,3 @@ def rate(config, name: str) -> None:
 def flags(cls: type) -> list[Leaf]:
     """The fields of ``cls`` (nested) that have a flag of their own."""
     return [leaf for leaf in leaves(cls) if leaf.flag]
-

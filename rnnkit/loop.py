@@ -126,16 +126,29 @@ def start(task, config, run_dir, strategy, verbose, on_step) -> Loop:
     # worker resumes from the chief's (the run directory is shared).
     ckpt_dir = run_dir / "ckpt" if chief else Path(tempfile.mkdtemp(prefix="rnnkit-ckpt-"))
     manager = tf.train.CheckpointManager(
-        checkpoint, str(ckpt_dir), max_to_keep=config.keep_checkpoints,
+        checkpoint,
+        str(ckpt_dir),
+        max_to_keep=config.keep_checkpoints,
         step_counter=counters["step"],
-    )  # fmt: skip
+    )
     best_manager = tf.train.CheckpointManager(checkpoint, str(ckpt_dir / "best"), max_to_keep=1)
     return Loop(
-        task=task, config=config, run_dir=run_dir, strategy=strategy, chief=chief, model=model,
-        optimizer=optimizer, steps_per_epoch=steps_per_epoch, checkpoint=checkpoint,
-        counters=counters, manager=manager, best_manager=best_manager, ckpt_dir=ckpt_dir,
-        verbose=verbose, on_step=on_step,
-    )  # fmt: skip
+        task=task,
+        config=config,
+        run_dir=run_dir,
+        strategy=strategy,
+        chief=chief,
+        model=model,
+        optimizer=optimizer,
+        steps_per_epoch=steps_per_epoch,
+        checkpoint=checkpoint,
+        counters=counters,
+        manager=manager,
+        best_manager=best_manager,
+        ckpt_dir=ckpt_dir,
+        verbose=verbose,
+        on_step=on_step,
+    )
 
 
 def restore(loop: Loop, resume: bool) -> None:

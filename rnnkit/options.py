@@ -17,7 +17,7 @@ class CliInputError(click.ClickException):
     exit_code = 2
 
 
-class input_errors:  # noqa: N801 (used as a context manager)
+class input_errors:
     """Turns ``InputError`` (and config validation errors) into click's exit code 2."""
 
     def __enter__(self):
@@ -81,9 +81,12 @@ def field_option(leaf: fields.Leaf) -> click.Option:
     if typing.get_origin(leaf.kind) is tuple:
         callback = _list_callback(typing.get_args(leaf.kind)[0])
     return click.Option(
-        [leaf.flag], type=_click_type(leaf), callback=callback, metavar=spec.metavar,
+        [leaf.flag],
+        type=_click_type(leaf),
+        callback=callback,
+        metavar=spec.metavar,
         help=spec.help,
-    )  # fmt: skip
+    )
 
 
 def field_options(cls: type, paths: Sequence[str] | None = None) -> dict[str, click.Option]:

@@ -150,6 +150,9 @@ def fit(
             shutil.rmtree(state.ckpt_dir, ignore_errors=True)
         state.write_metrics()
     return FitResult(
-        model=state.model, step=state.step, status=state.status, history=state.history,
+        model=state.model,
+        step=state.step,
+        status=state.status,
+        history=state.history,
         best=state.best,
-    )  # fmt: skip
+    )

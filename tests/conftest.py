@@ -18,7 +18,7 @@ def tiny_runs(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def StandIn():  # noqa: N802 (a class)
+def StandIn():
     """``tests/serving_standin.py``'s stand-in for TF Serving (a test helper, not installed)."""
     path = Path(__file__).with_name("serving_standin.py")
     spec = importlib.util.spec_from_file_location("serving_standin", path)

@@ -269,7 +269,7 @@ def split_examples(examples: list[Example], config: DataConfig) -> dict[str, lis
     order = np.random.default_rng(config.corpus_seed).permutation(len(examples))
     n_val = max(1, min(config.validation, len(examples) // 10))
     n_test = max(1, min(config.test, len(examples) // 10))
-    pick = lambda idx: [examples[i] for i in sorted(idx)]  # noqa: E731
+    pick = lambda idx: [examples[i] for i in sorted(idx)]
     return {
         "train": pick(order[n_val + n_test :]),
         "validation": pick(order[:n_val]),

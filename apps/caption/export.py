@@ -100,8 +100,10 @@ def export(run: Run, beam: int | None = None) -> Exported:
         "serving_default": [{"image": images[:1]}, {"image": images}],
         "greedy": [{"image": images}],
     }
-    expected = {"serving_default": module.serve(tf.constant(images)), "greedy": module.greedy(
-        tf.constant(images))}  # fmt: skip
+    expected = {
+        "serving_default": module.serve(tf.constant(images)),
+        "greedy": module.greedy(tf.constant(images)),
+    }
 
     def check(loaded):
         for name, want in expected.items():

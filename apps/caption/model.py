@@ -62,7 +62,7 @@ def backbone_encoder(name, height, width, weights=None, trainable=False):
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
                 net.load_weights(weights)
-        except Exception as e:  # noqa: BLE001 (Keras raises several kinds for a wrong file)
+        except Exception as e:
             raise ValueError(
                 f"{weights} does not fit the {name} backbone: {str(e).splitlines()[0][:200]}"
             ) from None

@@ -42,8 +42,14 @@ def per_example_loss(model: Captioner, inputs, tokens, training, attention_penal
 class Decoder:
     """Batched greedy or beam decoding of images (model inputs) as one traced graph."""
 
-    def __init__(self, model: Captioner, vocab: Vocabulary, max_length: int, beam: int = 1,
-                 alpha: float = 0.6):  # fmt: skip
+    def __init__(
+        self,
+        model: Captioner,
+        vocab: Vocabulary,
+        max_length: int,
+        beam: int = 1,
+        alpha: float = 0.6,
+    ):
         self.vocab = vocab
         self._decode = tf.function(
             lambda images: decoding.decode(model, images, vocab.tokens, max_length, beam, alpha),

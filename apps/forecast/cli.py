@@ -86,9 +86,12 @@ def forecast_table(info: SeriesInfo, times, out) -> str:
 @click.option("--data", "source_data", help="The series to continue (default: the model's own).")
 @add_options(field_options(cfg.ForecastConfig, DATA_OPTIONS).values())
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("forecast.csv"),
-    show_default=True, help="CSV: time, target, mean and one column per quantile.",
-)  # fmt: skip
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("forecast.csv"),
+    show_default=True,
+    help="CSV: time, target, mean and one column per quantile.",
+)
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="PNG of the fan.")
 @add_options(server_options())
 def predict(source, source_data, target, covariates, time_col, freq, fill, out, plot, **server):
@@ -104,9 +107,13 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
                 raise InputError(f"cannot write {path}: its folder does not exist")
         forecast, info = _open(source, **server)
         config = info.data_config(
-            source=source_data, target=target, covariates=covariates, time_col=time_col,
-            freq=freq, fill=fill,
-        )  # fmt: skip
+            source=source_data,
+            target=target,
+            covariates=covariates,
+            time_col=time_col,
+            freq=freq,
+            fill=fill,
+        )
         series = data.load_series(config, split=False)
         if series.features != info.targets + info.covariates:
             raise InputError(

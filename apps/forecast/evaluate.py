@@ -29,14 +29,16 @@ def format_report(report: dict) -> str:
         f"steps, {report['stride']} apart, origins {report['first_origin'][:10]} to "
         f"{report['last_origin'][:10]}; targets {', '.join(report['targets'])}; the RNN's "
         f"networks correct {_MEMBERS[report['members']]}",
-        f"{'model':<16}" + "".join(f"{m:>10}" for m in ("MAE", "RMSE", "sMAPE %", "MASE"))
+        f"{'model':<16}"
+        + "".join(f"{m:>10}" for m in ("MAE", "RMSE", "sMAPE %", "MASE"))
         + f"{'cover 10-90 %':>15}",
-    ]  # fmt: skip
+    ]
     for name, found in report["models"].items():
         lines.append(
-            f"{name:<16}" + "".join(f"{found[m]:>10.4g}" for m in METRICS[:4])
+            f"{name:<16}"
+            + "".join(f"{found[m]:>10.4g}" for m in METRICS[:4])
             + f"{found['coverage']:>15.1f}"
-        )  # fmt: skip
+        )
     rnn, snaive = report["models"]["rnn"]["mase"], report["models"]["seasonal_naive"]["mase"]
     if rnn > snaive:
         lines.append(
@@ -45,7 +47,6 @@ def format_report(report: dict) -> str:
             "forecast for this series"
         )
     return "\n".join(lines)
-
 
 
 def rnn_forecast(forecaster: Forecaster, windows: dict) -> tuple[np.ndarray, ...]:
@@ -67,9 +68,10 @@ def backtest(forecaster: Forecaster, series: data.Series, windows: int, stride: 
     point, low, high, _ = rnn_forecast(forecaster, found)
     models = {"rnn": metrics(actual, point, low, high, info.mase_scale)}
     models["naive"] = metrics(
-        actual, *baseline.naive(values, at, info.horizon, series.val_start, INTERVAL),
+        actual,
+        *baseline.naive(values, at, info.horizon, series.val_start, INTERVAL),
         info.mase_scale,
-    )  # fmt: skip
+    )
     # With no season (season 1) the seasonal naive forecast is the naive one.
     models["seasonal_naive"] = metrics(
         actual,

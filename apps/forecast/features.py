@@ -94,9 +94,11 @@ class SeriesInfo(RunFile):
             if fields.get(name) is not None:
                 fields[name] = tuple(fields[name])
         return DataConfig(
-            **fields, lookback=self.lookback, horizon=self.horizon,
+            **fields,
+            lookback=self.lookback,
+            horizon=self.horizon,
             season=self.seasons or (self.season,),
-        )  # fmt: skip
+        )
 
 
 def mase_scale(train: np.ndarray, season: int) -> np.ndarray:

@@ -1,6 +1,5 @@
 """forecast's model: an rnnkit encoder over the lookback window -> the whole horizon at once."""
 
-
 from pathlib import Path
 
 import keras
@@ -82,9 +81,17 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
     )
 
     def __init__(
-        self, config: ModelConfig, lookback: int, horizon: int, n_features: int,
-        n_targets: int, n_calendar: int, lags=(), member_bases=(0,), **kwargs,
-    ):  # fmt: skip
+        self,
+        config: ModelConfig,
+        lookback: int,
+        horizon: int,
+        n_features: int,
+        n_targets: int,
+        n_calendar: int,
+        lags=(),
+        member_bases=(0,),
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.model_config = config
         self.lookback = lookback
@@ -126,10 +133,11 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
                 self,
                 f"m{k}_out",
                 keras.layers.Dense(
-                    horizon * (1 + n_quantiles) * n_targets, kernel_initializer=out_init,
+                    horizon * (1 + n_quantiles) * n_targets,
+                    kernel_initializer=out_init,
                     name="out",
                 ),
-            )  # fmt: skip
+            )
             if highway:
                 setattr(
                     self,
@@ -258,9 +266,14 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
 
 
 def build_model(
-    config: ModelConfig, lookback: int, horizon: int, n_features: int, n_targets: int,
-    n_calendar: int, seasons: tuple[int, ...] = (),
-) -> SeriesForecaster:  # fmt: skip
+    config: ModelConfig,
+    lookback: int,
+    horizon: int,
+    n_features: int,
+    n_targets: int,
+    n_calendar: int,
+    seasons: tuple[int, ...] = (),
+) -> SeriesForecaster:
     """A built ``SeriesForecaster`` (its variables exist, so checkpoints restore into it).
 
     ``seasons``: the series' seasons, the main one first. Unless
@@ -277,9 +290,15 @@ def build_model(
     if config.base == "auto" and main:
         bases += (0,) * config.members
     model = SeriesForecaster(
-        config, lookback, horizon, n_features, n_targets, n_calendar, lags=lags,
+        config,
+        lookback,
+        horizon,
+        n_features,
+        n_targets,
+        n_calendar,
+        lags=lags,
         member_bases=bases,
-    )  # fmt: skip
+    )
     model.build()
     return model
 
@@ -293,6 +312,11 @@ def build_model_for(config: ModelConfig, info: SeriesInfo) -> SeriesForecaster:
     """The model for a series: its window sizes, features and calendar come from ``info``."""
     n_calendar = 2 * len(info.periods)  # a sine and a cosine per period
     return build_model(
-        config, info.lookback, info.horizon, info.n_features, info.n_targets, n_calendar,
+        config,
+        info.lookback,
+        info.horizon,
+        info.n_features,
+        info.n_targets,
+        n_calendar,
         seasons=info.seasons or (info.season,),
-    )  # fmt: skip
+    )

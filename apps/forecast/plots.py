@@ -20,9 +20,14 @@ def fan_figure(info, history_times, history, future_times, out, actual=None, tit
         for i in range(len(q) // 2):
             j = len(q) - 1 - i
             axes.fill_between(
-                future_times, quantiles[:, i], quantiles[:, j], color="tab:blue",
-                alpha=0.15 + 0.1 * i, lw=0, label=f"{q[i]:g}-{q[j]:g}",
-            )  # fmt: skip
+                future_times,
+                quantiles[:, i],
+                quantiles[:, j],
+                color="tab:blue",
+                alpha=0.15 + 0.1 * i,
+                lw=0,
+                label=f"{q[i]:g}-{q[j]:g}",
+            )
         axes.plot(future_times, out["mean"][:, t], color="tab:blue", lw=1.5, label="forecast")
         if actual is not None:
             axes.plot(future_times, actual[:, t], color="tab:red", lw=1, label="actual")

@@ -149,8 +149,10 @@ def tag(source, files, tier, as_json, textgrid, plot, **server):
             if reference is not None:
                 figure = plots.utterance_figure(reference, paths, labels, title=str(path))
             else:
-                tiers = {f"{t} (predicted)": plots.segments_in_seconds(paths[t], labels.tier(t))
-                         for t in TIERS}  # fmt: skip
+                tiers = {
+                    f"{t} (predicted)": plots.segments_in_seconds(paths[t], labels.tier(t))
+                    for t in TIERS
+                }
                 figure = plots.tiers_figure(samples, tiers, labels, title=str(path))
             write_bytes(target, figures.png(figure))
             click.echo(f"Plot: {target}", err=True)

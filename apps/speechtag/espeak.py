@@ -131,9 +131,14 @@ def main(jobs_file: str, out: str) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for n, job in enumerate(json.loads(Path(jobs_file).read_text()), 1):
         pcm, phones, words = synthesizer.synthesize(
-            job["text"], job["voice"], job["rate"], job["pitch"], job["range"], job["gap"],
+            job["text"],
+            job["voice"],
+            job["rate"],
+            job["pitch"],
+            job["range"],
+            job["gap"],
             job.get("seed", 0),
-        )  # fmt: skip
+        )
         with wave.open(str(out_dir / f"{job['id']}.wav"), "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)

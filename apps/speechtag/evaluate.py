@@ -74,7 +74,7 @@ def score(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> dict:
         len(labels.words),
         seed=config.seed,
     )
-    mlp_fn = lambda inputs: baseline.mlp_log_probs(  # noqa: E731
+    mlp_fn = lambda inputs: baseline.mlp_log_probs(
         mlp, inputs["waveform"], inputs["length"], config.model.n_mels
     )
     # A frame classifier flickers more than the RNN: its smoothing is tuned on

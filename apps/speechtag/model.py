@@ -129,7 +129,7 @@ class SpeechTagger(ConfiguredModel, keras.Model):
         frames = frame_counts(length)
         corrupt = None
         if training and self.channel_augment:
-            corrupt = lambda spectrum: self._corrupt(spectrum, frames)  # noqa: E731
+            corrupt = lambda spectrum: self._corrupt(spectrum, frames)
         features = log_mel(tf.convert_to_tensor(waveform, tf.float32), self.n_mels, corrupt)
         features = (features - self.feature_mean) / self.feature_std
         return features, frames

@@ -29,8 +29,15 @@ def tiers_figure(audio, tiers, labels, title=""):
                 continue
             tier_axes.axvspan(start, end, color=f"C{k}", alpha=0.25)
             tier_axes.axvline(start, color="black", lw=0.5)
-            tier_axes.text((start + end) / 2, 0.5, label, ha="center", va="center",
-                           fontsize="x-small", clip_on=True)  # fmt: skip
+            tier_axes.text(
+                (start + end) / 2,
+                0.5,
+                label,
+                ha="center",
+                va="center",
+                fontsize="x-small",
+                clip_on=True,
+            )
     axes.set_xlim(0, seconds)
     figure.tight_layout()
     return figure

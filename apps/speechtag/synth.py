@@ -64,10 +64,30 @@ VARIANTS = (
     "",
     *(f"f{i}" for i in range(1, 6)),
     *(f"m{i}" for i in range(1, 9)),
-    "klatt", "klatt2", "klatt3", "klatt4",
-    "adam", "Andy", "Annie", "aunty", "benjamin", "caleb", "david", "edward", "grandpa",
-    "iven", "john", "linda", "max", "norbert", "paul", "quincy", "robert", "steph", "travis",
-)  # fmt: skip
+    "klatt",
+    "klatt2",
+    "klatt3",
+    "klatt4",
+    "adam",
+    "Andy",
+    "Annie",
+    "aunty",
+    "benjamin",
+    "caleb",
+    "david",
+    "edward",
+    "grandpa",
+    "iven",
+    "john",
+    "linda",
+    "max",
+    "norbert",
+    "paul",
+    "quincy",
+    "robert",
+    "steph",
+    "travis",
+)
 TEST_ACCENTS = ("en-us-nyc",)
 TEST_VARIANTS = ("f4", "m6", "klatt3", "linda", "grandpa", "quincy")
 VALIDATION_VARIANTS = ("f2", "m3", "klatt2", "john", "aunty")
@@ -231,7 +251,7 @@ def build(settings: Settings, folder: Path, quiet: bool = False) -> None:
         with click.progressbar(
             length=2 * len(jobs),
             label=f"Generating {len(jobs)} utterances with eSpeak NG",
-            file=sys.stderr if not quiet else open(os.devnull, "w"),  # noqa: SIM115
+            file=sys.stderr if not quiet else open(os.devnull, "w"),
         ) as bar:
             run_espeak(jobs, raw, progress=bar.update)
             files = {}

@@ -40,8 +40,9 @@ def _open(source: Path, **server):
 @click.option(
     "--length", type=click.IntRange(1, decoding.MAX_NEW_CHARS), default=300, show_default=True
 )
-@click.option("--temperature", type=click.FloatRange(min=0), default=0.8, show_default=True,
-              help="0: greedy.")  # fmt: skip
+@click.option(
+    "--temperature", type=click.FloatRange(min=0), default=0.8, show_default=True, help="0: greedy."
+)
 @click.option(
     "--top-k", type=click.IntRange(min=0), default=0, help="Keep the K likeliest (0: all)."
 )
@@ -64,8 +65,12 @@ def generate(source, prompt, length, temperature, top_k, top_p, beam, seed, **se
             click.echo(prompt + vocab.decode(ids))
             return
         request = textgen_export.generate_request(
-            [prompt], max_new_chars=length, temperature=temperature, top_k=top_k, top_p=top_p,
+            [prompt],
+            max_new_chars=length,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
             seed=seed,
-        )  # fmt: skip
+        )
         out = generate_fn(**{k: tf.constant(v) for k, v in request.items()})
     click.echo(out["text"][0].numpy().decode("utf-8"))

@@ -121,11 +121,11 @@ class Recurrent(keras.layers.RNN):
                 outputs = hs * (mask if self.zero_output_for_mask else _valid_so_far(mask))
         elif own_cell:
             projected = cell.project(inputs)
-            step = lambda x, s: cell.step(x, s, recurrent_mask, kernel_mask)  # noqa: E731
+            step = lambda x, s: cell.step(x, s, recurrent_mask, kernel_mask)
             outputs, final_states = self._step_loop(step, projected, states, mask)
         else:
             kwargs = {"training": training} if self._cell_takes_training() else {}
-            step = lambda x, s: cell(x, s, **kwargs)  # noqa: E731
+            step = lambda x, s: cell(x, s, **kwargs)
             outputs, final_states = self._step_loop(step, inputs, states, mask)
 
         last_output = outputs[-1]

@@ -65,7 +65,7 @@ def test_matches_keras_outputs_states_and_gradients(
         monkeypatch.setenv("RNNKIT_NATIVE", "0")
     mine, ref = _pair(kind, go_backwards=go_backwards)
     mask = MASKS[mask_name]
-    run = lambda x: _run(mine, x, mask, training=mode in ("native", "xla"))  # noqa: E731
+    run = lambda x: _run(mine, x, mask, training=mode in ("native", "xla"))
     got, got_grads = run(X) if mode == "eager" else tf.function(run)(X)
     want, want_grads = _run(ref, X, mask)
     for a, b in zip(got, want):

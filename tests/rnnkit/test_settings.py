@@ -29,9 +29,7 @@ class KnobConfig(textgen_config.TextgenConfig):
 @pytest.fixture(scope="module")
 def group():
     presets = {
-        name: KnobConfig(
-            data=p.data, model=KnobModel(**dataclasses.asdict(p.model)), train=p.train
-        )
+        name: KnobConfig(data=p.data, model=KnobModel(**dataclasses.asdict(p.model)), train=p.train)
         for name, p in TEXTGEN.presets.items()
     }
     return app_group(dataclasses.replace(TEXTGEN, presets=presets))
@@ -69,14 +67,16 @@ def test_set_reaches_fields_without_a_flag_and_names_close_matches(group):
     # --set comes after the flags.
     assert shown(group, "--units", "40", "--set", "model.units=48")["model"]["units"] == 48
     for args, message in [
-        (["--set", "model.unit=4"], "Error: --set: unknown setting 'model.unit': did you mean "
-         "model.units?"),
+        (
+            ["--set", "model.unit=4"],
+            "Error: --set: unknown setting 'model.unit': did you mean model.units?",
+        ),
         (["--set", "units=4"], "did you mean model.units?"),
         (["--set", "model.units=x"], "Error: --set model.units: 'x' is not an integer"),
         (["--set", "model.locked=maybe"], "'maybe' is not a boolean"),
         (["--set", "model.units"], "--set takes KEY=VALUE"),
         (["--set", "train.schedule=linear"], "`schedule` must be one of ('constant', 'cosine')"),
-    ]:  # fmt: skip
+    ]:
         result = invoke(group, "train", *args)
         assert result.exit_code == 2, result.output
         assert message in result.output

@@ -139,9 +139,14 @@ def test_resume_continues_from_the_saved_step(tmp_path, how):
 
     steps = []
     resumed = training.fit(
-        _make_task(), CONFIG, run, "default", resume=True, verbose=False,
+        _make_task(),
+        CONFIG,
+        run,
+        "default",
+        resume=True,
+        verbose=False,
         on_step=lambda step, loss: steps.append(step),
-    )  # fmt: skip
+    )
     assert steps == list(range(saved + 1, 9))
     assert resumed.step == whole.step == 8
     for a, b in zip(_weights(resumed.model), _weights(whole.model)):
@@ -195,9 +200,14 @@ def test_a_crash_after_an_epochs_last_step_redoes_its_end_once(tmp_path):
     assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith("ckpt-4")
     steps = []
     resumed = training.fit(
-        _make_task(), CONFIG, run, "default", resume=True, verbose=False,
+        _make_task(),
+        CONFIG,
+        run,
+        "default",
+        resume=True,
+        verbose=False,
         on_step=lambda step, loss: steps.append(step),
-    )  # fmt: skip
+    )
     assert steps == [5, 6, 7, 8]
     assert [h["val_loss"] for h in resumed.history] == pytest.approx(
         [h["val_loss"] for h in whole.history], rel=1e-5
@@ -255,9 +265,13 @@ def test_early_stop_follows_the_monitored_metric(tmp_path):
 def test_clip_norm_shrinks_the_update(tmp_path):
     def first_update(clip_norm, run):
         config = training.TrainConfig(
-            epochs=1, batch_size=BATCH, steps_per_epoch=1, learning_rate=0.1,
-            clip_norm=clip_norm, schedule="constant",
-        )  # fmt: skip
+            epochs=1,
+            batch_size=BATCH,
+            steps_per_epoch=1,
+            learning_rate=0.1,
+            clip_norm=clip_norm,
+            schedule="constant",
+        )
         task = _make_task()
         before = _weights(task.build_model())
         after = _weights(training.fit(task, config, tmp_path / run, "default", verbose=False).model)
@@ -275,9 +289,14 @@ def test_weight_decay_trains_with_adamw_and_spares_the_biases(tmp_path):
     weights: every kernel shrinks by (1 - lr * decay) a step; biases do not move."""
     lr, decay, steps = 0.1, 0.5, 3
     config = training.TrainConfig(
-        epochs=1, batch_size=BATCH, steps_per_epoch=steps, learning_rate=lr, clip_norm=1e-12,
-        schedule="constant", weight_decay=decay,
-    )  # fmt: skip
+        epochs=1,
+        batch_size=BATCH,
+        steps_per_epoch=steps,
+        learning_rate=lr,
+        clip_norm=1e-12,
+        schedule="constant",
+        weight_decay=decay,
+    )
     task = _make_task()
     before = [v.numpy() for v in task.build_model().trainable_variables]
     model = training.fit(task, config, tmp_path / "run", "default", verbose=False).model

@@ -63,8 +63,11 @@ def test_coco_reader_keeps_every_reference_and_finds_the_images(tmp_path):
     assert len(examples) == 12
     first = examples[0]
     assert first.image == str(tmp_path / "val2017" / "im0.png")
-    assert first.references == ("a red square number 0", "a red square number 1",
-                                "a red square number 2")  # fmt: skip
+    assert first.references == (
+        "a red square number 0",
+        "a red square number 1",
+        "a red square number 2",
+    )
     pixels = features.images(examples[:2], cfg.ModelConfig(channels=3))
     assert pixels.shape == (2, 32, 128, 3) and 0 <= pixels.min() <= pixels.max() <= 1
 
@@ -87,8 +90,9 @@ def test_flickr_readers_token_file_and_csv(tmp_path):
 def test_train_on_coco_and_evaluate_on_flickr(tmp_path):
     path = _write_coco(tmp_path / "coco", n=20)
     run = tmp_path / "run"
-    result = invoke("train", "--preset", "tiny", "--data", f"coco:{path}", "--run-dir", run,
-                    "--quiet")  # fmt: skip
+    result = invoke(
+        "train", "--preset", "tiny", "--data", f"coco:{path}", "--run-dir", run, "--quiet"
+    )
     assert result.exit_code == 0, result.output
     vocab = (run / data.VOCAB_FILE).read_text().split()
     assert {"red", "green", "blue", "square"} <= set(vocab)
@@ -116,13 +120,24 @@ def test_bad_caption_data_are_one_line_usage_errors(tmp_path):
     cases["unknown.json"] = "is for image 5, not in 'images'"
     empty = dict(coco, annotations=coco["annotations"] + [{"image_id": 100, "caption": " . "}])
     cases["empty.json"] = "caption is empty"
-    for name, content in [("missing.json", missing), ("unknown.json", unknown),
-                          ("empty.json", empty)]:  # fmt: skip
+    for name, content in [
+        ("missing.json", missing),
+        ("unknown.json", unknown),
+        ("empty.json", empty),
+    ]:
         (good.parent / name).write_text(json.dumps(content))
     for name, message in cases.items():
         path = good.parent / name if (good.parent / name).exists() else tmp_path / name
-        result = invoke("train", "--preset", "tiny", "--data", f"coco:{path}", "--run-dir",
-                        tmp_path / f"run-{name}", "--quiet")  # fmt: skip
+        result = invoke(
+            "train",
+            "--preset",
+            "tiny",
+            "--data",
+            f"coco:{path}",
+            "--run-dir",
+            tmp_path / f"run-{name}",
+            "--quiet",
+        )
         assert result.exit_code == 2, (name, result.output)
         assert message in result.output, (name, result.output)
         assert len(result.output.strip().splitlines()) == 1, result.output
@@ -150,8 +165,9 @@ def test_a_bad_image_file_in_caption_data_is_named_at_load(tmp_path):
     for name, (contents, message) in cases.items():
         whole.write_bytes(contents)
         run = tmp_path / f"run-{name}"
-        result = invoke("train", "--preset", "tiny", "--data", f"coco:{good}", "--run-dir", run,
-                        "--quiet")  # fmt: skip
+        result = invoke(
+            "train", "--preset", "tiny", "--data", f"coco:{good}", "--run-dir", run, "--quiet"
+        )
         assert result.exit_code == 2, (name, result.output)
         assert message in result.output and "im0.png" in result.output, (name, result.output)
         assert len(result.output.strip().splitlines()) == 1 and not run.exists()
@@ -163,7 +179,15 @@ def test_a_bad_image_file_in_caption_data_is_named_at_load(tmp_path):
 
 
 def test_tfds_coco_captions_not_prepared_is_a_clear_error(tmp_path):
-    result = invoke("train", "--preset", "tiny", "--data", "tfds:coco_captions", "--quiet",
-                    "--run-dir", tmp_path / "r")  # fmt: skip
+    result = invoke(
+        "train",
+        "--preset",
+        "tiny",
+        "--data",
+        "tfds:coco_captions",
+        "--quiet",
+        "--run-dir",
+        tmp_path / "r",
+    )
     assert result.exit_code == 2
     assert "is not prepared" in result.output and "tfds build coco_captions" in result.output

@@ -35,8 +35,15 @@ def test_tensorboard_holds_losses_bleu_and_the_attention_picture(run_dir):
 
 
 def test_a_backbone_encoder_captions_and_wrong_weights_are_a_usage_error(tmp_path):
-    config = cfg.ModelConfig(encoder="mobilenet_v3_small", channels=3, height=64, width=64,
-                             units=8, embedding=8, attention_units=8)  # fmt: skip
+    config = cfg.ModelConfig(
+        encoder="mobilenet_v3_small",
+        channels=3,
+        height=64,
+        width=64,
+        units=8,
+        embedding=8,
+        attention_units=8,
+    )
     model = build_model(config, 14, seed=0)
     assert model.grid == (2, 2) and not model.encoder.trainable_weights  # frozen
     out = decoding.beam_search(model, tf.random.uniform([2, 64, 64, 3]), max_length=3, width=2)
@@ -46,8 +53,15 @@ def test_a_backbone_encoder_captions_and_wrong_weights_are_a_usage_error(tmp_pat
     assert result.exit_code == 2 and "--channels 3" in result.output
     other = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3))
     other.save_weights(tmp_path / "resnet.weights.h5")
-    result = invoke(*common, "--channels", "3", "--encoder-weights", tmp_path / "resnet.weights.h5",
-                    "--run-dir", tmp_path / "wrong")  # fmt: skip
+    result = invoke(
+        *common,
+        "--channels",
+        "3",
+        "--encoder-weights",
+        tmp_path / "resnet.weights.h5",
+        "--run-dir",
+        tmp_path / "wrong",
+    )
     assert result.exit_code == 2, result.output
     assert "does not fit the mobilenet_v3_small backbone" in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output

@@ -126,9 +126,18 @@ def test_multivariate_csv_end_to_end(tmp_path, write_csv):
     run = tmp_path / "run"
     common = ["--data", f"csv:{path}", "--time-col", "day"]
     result = invoke(
-        "train", "--preset", "tiny", "--run-dir", run, "--quiet", *common,
-        "--target", "sales,price", "--horizon", "5",
-    )  # fmt: skip
+        "train",
+        "--preset",
+        "tiny",
+        "--run-dir",
+        run,
+        "--quiet",
+        *common,
+        "--target",
+        "sales,price",
+        "--horizon",
+        "5",
+    )
     assert result.exit_code == 0, result.output
     info = features.SeriesInfo.load(run)
     assert info.targets == ("sales", "price") and info.periods == (features.YEAR, features.WEEK)

@@ -36,11 +36,15 @@ def test_an_untrained_model_forecasts_seasonal_naive(tmp_path, write_csv):
     """The seasonal base: output layers at zero, so the forecast is the value one season back."""
     config = cfg.ForecastConfig(
         data=cfg.DataConfig(
-            source=f"csv:{write_csv(tmp_path / 's.csv')}", time_col="day", target=("sales",),
-            covariates=("price",), horizon=10, season=(7, 3),
+            source=f"csv:{write_csv(tmp_path / 's.csv')}",
+            time_col="day",
+            target=("sales",),
+            covariates=("price",),
+            horizon=10,
+            season=(7, 3),
         ),
         model=cfg.ModelConfig(units=8, head_units=8, members=2, base="seasonal"),
-    )  # fmt: skip
+    )
     series = data.load_series(config.data)
     assert series.seasons == (7, 3) and series.season == 7 and series.lookback == 30
     info = features.SeriesInfo.fit(series, config)

@@ -26,8 +26,9 @@ def test_the_model_beats_seasonal_naive_on_a_smooth_periodic_series(tmp_path, wr
     reports = {}
     for base in ("seasonal", "naive", "auto"):
         run = tmp_path / base
-        result = invoke("train", "--preset", "tiny", *options, "--base", base,
-                        "--run-dir", run, "--quiet")  # fmt: skip
+        result = invoke(
+            "train", "--preset", "tiny", *options, "--base", base, "--run-dir", run, "--quiet"
+        )
         assert result.exit_code == 0, result.output
         warned = "worse than seasonal naive's" in result.stderr
         evaluated = invoke("evaluate", run, "--windows", 3, "--json")
@@ -54,8 +55,20 @@ def test_the_model_reproduces_a_pure_seasonal_series(tmp_path, write_hourly):
     noise = 0.02
     path = write_hourly(tmp_path / "h.csv", days=30, trend=0.0, noise=noise)
     run = tmp_path / "run"
-    result = invoke("train", "--preset", "quick", "--data", f"csv:{path}", "--time-col", "time",
-                    "--target", "temp", "--run-dir", run, "--quiet")  # fmt: skip
+    result = invoke(
+        "train",
+        "--preset",
+        "quick",
+        "--data",
+        f"csv:{path}",
+        "--time-col",
+        "time",
+        "--target",
+        "temp",
+        "--run-dir",
+        run,
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(invoke("evaluate", run, "--windows", 5, "--json").stdout)
     rnn, snaive = report["models"]["rnn"], report["models"]["seasonal_naive"]

@@ -16,8 +16,16 @@ def test_synth_then_tag_with_textgrid_and_plot(run_dir, tmp_path):
     result = invoke("synth", "three one four", "--voice", "en-us-nyc+f4", "--out", wav)
     assert result.exit_code == 0, result.output
     assert wav.with_suffix(".WRD").is_file() and wav.with_suffix(".PHN").is_file()
-    result = invoke("tag", run_dir, wav, "--json", "--textgrid", tmp_path / "grids",
-                    "--plot", tmp_path / "x.png")  # fmt: skip
+    result = invoke(
+        "tag",
+        run_dir,
+        wav,
+        "--json",
+        "--textgrid",
+        tmp_path / "grids",
+        "--plot",
+        tmp_path / "x.png",
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     (entry,) = report["files"]

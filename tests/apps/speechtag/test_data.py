@@ -38,8 +38,9 @@ def test_any_rate_depth_and_channels_are_read_at_16k(tmp_path, write_labelled):
     for rate, width, channels in ((8_000, 2, 1), (44_100, 4, 2), (22_050, 1, 1)):
         if width == 1:
             continue  # 8-bit WAV is unsigned; covered by read_wav below
-        u = data.read_labelled(write_labelled(tmp_path / f"r{rate}", "u", ["one"], rate, width,
-                                              channels))  # fmt: skip
+        u = data.read_labelled(
+            write_labelled(tmp_path / f"r{rate}", "u", ["one"], rate, width, channels)
+        )
         assert abs(len(u.audio) - len(ref.audio)) <= 1
         assert u.tiers == ref.tiers
     pcm8 = tmp_path / "u8.wav"
@@ -77,14 +78,24 @@ def test_bad_labels_and_folders_are_usage_errors(tmp_path, write_labelled):
         (tmp_path / "nothing", "no such folder"),
     ]
     for path, message in cases:
-        result = invoke("train", "--preset", "tiny", "--data", f"dir:{path}",
-                        "--run-dir", tmp_path / "run")  # fmt: skip
+        result = invoke(
+            "train", "--preset", "tiny", "--data", f"dir:{path}", "--run-dir", tmp_path / "run"
+        )
         assert result.exit_code == 2, (path, result.output)
         assert message in result.output, (path, result.output)
         assert "Traceback" not in result.output
         assert not (tmp_path / "run").exists()
-    result = invoke("train", "--preset", "tiny", "--data", f"dir:{grid}", "--word-tier", "lexicon",
-                    "--run-dir", tmp_path / "run")  # fmt: skip
+    result = invoke(
+        "train",
+        "--preset",
+        "tiny",
+        "--data",
+        f"dir:{grid}",
+        "--word-tier",
+        "lexicon",
+        "--run-dir",
+        tmp_path / "run",
+    )
     assert result.exit_code == 2 and "has no tier 'lexicon'" in result.output
     for args, message in [
         (["train", "--data", "librispeech"], "unknown data source 'librispeech'"),

@@ -33,8 +33,10 @@ def test_spec_augment_masks_only_while_training():
     masked = model._augment(x, tf.constant([50, 50, 50, 50]))
     zeros = 1.0 - masked.numpy()
     assert zeros.sum() > 0 and np.isin(masked.numpy(), [0.0, 1.0]).all()
-    inputs = {"waveform": np.random.default_rng(0).normal(0, 0.1, [2, 3000]).astype(np.float32),
-              "length": np.array([3000, 3000], np.int32)}  # fmt: skip
+    inputs = {
+        "waveform": np.random.default_rng(0).normal(0, 0.1, [2, 3000]).astype(np.float32),
+        "length": np.array([3000, 3000], np.int32),
+    }
     a, b = model(inputs)["phones"], model(inputs)["phones"]
     np.testing.assert_array_equal(a, b)
 
@@ -48,7 +50,7 @@ def test_channel_augment_noise_and_cuts_only_while_training():
     assert np.abs(model.features(audio, length, training=True)[0].numpy() - plain).mean() > 0.1
     spectrum = tf.signal.stft(audio, data.WINDOW, data.HOP, fft_length=512)
     out = model._corrupt(spectrum, tf.fill([64], tf.shape(spectrum)[1])).numpy()
-    power = lambda z: (np.abs(z) ** 2).mean(axis=(1, 2))  # noqa: E731
+    power = lambda z: (np.abs(z) ** 2).mean(axis=(1, 2))
     hertz = np.linspace(0, 8000, 257)
     cut = power(out[:, :, hertz > 7000]) == 0  # cut rows: nothing above the cut
     assert 8 <= cut.sum() <= 36

@@ -36,8 +36,9 @@ def test_the_corpus_is_deterministic_cached_and_rebuilt_when_damaged(tmp_path, m
     for u in manifest["utterances"]:
         splits[u["split"]].add(u["voice"])
     assert not (splits["train"] & (splits["validation"] | splits["test"]))
-    assert all(v.startswith("en-us-nyc") or v.split("+")[-1] in synth.TEST_VARIANTS
-               for v in splits["test"])  # fmt: skip
+    assert all(
+        v.startswith("en-us-nyc") or v.split("+")[-1] in synth.TEST_VARIANTS for v in splits["test"]
+    )
     monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "b"))
     again = synth.ensure(TINY_CORPUS, quiet=True)
     for name in manifest["files"]:

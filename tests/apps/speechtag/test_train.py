@@ -38,8 +38,18 @@ def test_training_on_a_folder_of_textgrids(tmp_path, write_labelled):
     path = tmp_path / "data"
     for k in range(5):
         write_labelled(path, f"u{k}", ["one", "two", "three"][: 1 + k % 3], textgrid=True)
-    result = invoke("train", "--preset", "tiny", "--data", f"dir:{path}", "--epochs", "1",
-                    "--run-dir", tmp_path / "run", "--quiet")  # fmt: skip
+    result = invoke(
+        "train",
+        "--preset",
+        "tiny",
+        "--data",
+        f"dir:{path}",
+        "--epochs",
+        "1",
+        "--run-dir",
+        tmp_path / "run",
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     tagset = features.TagSet.load(tmp_path / "run")
     assert tagset.words == ("sil", "one", "three", "two")

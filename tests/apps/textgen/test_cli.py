@@ -84,9 +84,17 @@ def test_generate_on_tf_serving_gives_the_local_text(saved_model, run_dir, Stand
             assert remote.exit_code == 0, remote.output
             assert remote.stdout == local.stdout
         remote_beam = invoke(
-            "generate", saved_model, "--prompt", "KING", "--beam", 3, "--length", 12,
-            "--server", server.grpc_url,
-        )  # fmt: skip
+            "generate",
+            saved_model,
+            "--prompt",
+            "KING",
+            "--beam",
+            3,
+            "--length",
+            12,
+            "--server",
+            server.grpc_url,
+        )
         assert remote_beam.stdout == beam.stdout
         assert {what for _, what in server.requests} >= {":predict", "Predict"}
         for extra, message in [

@@ -18,9 +18,19 @@ def test_user_files_and_folders(tmp_path):
     train, val = data.load_text(cfg.DataConfig(source=f"file:{tmp_path / 'docs'}"))
     assert len(train) + len(val) == 30_002 and "É" in train + val
     result = invoke(
-        "train", "--preset", "tiny", "--data", f"file:{tmp_path / 'docs'}", "--cell", "elman",
-        "--run-dir", tmp_path / "r", "--quiet", "--epochs", 1,
-    )  # fmt: skip
+        "train",
+        "--preset",
+        "tiny",
+        "--data",
+        f"file:{tmp_path / 'docs'}",
+        "--cell",
+        "elman",
+        "--run-dir",
+        tmp_path / "r",
+        "--quiet",
+        "--epochs",
+        1,
+    )
     assert result.exit_code == 0, result.output
     assert "É" in data.Vocab.load(tmp_path / "r").ids
 

@@ -19,8 +19,13 @@ def test_saved_model_signatures(saved_model, run_dir, model_and_generator):
     assert set(loaded.signatures) == {"serving_default", "prime", "step"}
     serve = loaded.signatures["serving_default"]
     assert set(serve.structured_input_signature[1]) == {
-        "prompt", "max_new_chars", "temperature", "top_k", "top_p", "seed"
-    }  # fmt: skip
+        "prompt",
+        "max_new_chars",
+        "temperature",
+        "top_k",
+        "top_p",
+        "seed",
+    }
     request = {
         "prompt": tf.constant(["ROMEO:", "", "ROMEO:"]),
         "max_new_chars": tf.constant([12, 5, 12]),

@@ -63,9 +63,17 @@ def test_tbptt_carries_the_state_across_windows(tmp_path):
 
 def test_tbptt_training_runs(tmp_path):
     result = invoke(
-        "train", "--preset", "tiny", "--tbptt", 8, "--cell", "gru", "--run-dir", tmp_path / "r",
+        "train",
+        "--preset",
+        "tiny",
+        "--tbptt",
+        8,
+        "--cell",
+        "gru",
+        "--run-dir",
+        tmp_path / "r",
         "--quiet",
-    )  # fmt: skip
+    )
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     assert config["data"]["tbptt"] == 8 and config["model"]["cell"] == "gru"
@@ -97,11 +105,30 @@ def test_activation_regularisers_add_to_the_training_loss_only(tmp_path):
 def test_awd_options_train_end_to_end_with_adamw(tmp_path):
     run = tmp_path / "r"
     result = invoke(
-        "train", "--preset", "tiny", "--tbptt", 16, "--dropout", 0.2, "--locked-dropout",
-        "--input-dropout", 0.1, "--embedding-dropout", 0.1, "--weight-dropout", 0.3,
-        "--activation-reg", 1, "--temporal-reg", 1, "--weight-decay", 0.1, "--run-dir", run,
+        "train",
+        "--preset",
+        "tiny",
+        "--tbptt",
+        16,
+        "--dropout",
+        0.2,
+        "--locked-dropout",
+        "--input-dropout",
+        0.1,
+        "--embedding-dropout",
+        0.1,
+        "--weight-dropout",
+        0.3,
+        "--activation-reg",
+        1,
+        "--temporal-reg",
+        1,
+        "--weight-decay",
+        0.1,
+        "--run-dir",
+        run,
         "--quiet",
-    )  # fmt: skip
+    )
     assert result.exit_code == 0, result.output
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["weight_dropout"] == 0.3 and config["model"]["locked"] is True
