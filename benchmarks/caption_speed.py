@@ -18,7 +18,6 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from apps.caption import data, strips
 from apps.caption.export import Captioner, png_bytes
 from apps.caption.model import build_model
 from rnnkit.serving import layout
+from rnnkit.testing.bench import speed_parser
 from rnnkit.testing.serving import save_unchecked
 
 BATCHES = (1, 32)
@@ -49,11 +49,8 @@ def _saved_model(given, preset: str) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = speed_parser(__doc__, cfg.PRESETS)
     parser.add_argument("--saved-model", help="a version folder or a TF Serving base path")
-    parser.add_argument("--preset", default="quick", choices=sorted(cfg.PRESETS))
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     loaded = tf.saved_model.load(str(_saved_model(args.saved_model, args.preset)))

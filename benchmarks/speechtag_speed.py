@@ -20,7 +20,6 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -36,6 +35,7 @@ from apps.speechtag.export import Tagger
 from apps.speechtag.features import TagSet
 from apps.speechtag.model import build_model
 from rnnkit.serving import layout
+from rnnkit.testing.bench import speed_parser
 from rnnkit.testing.serving import save_unchecked
 
 CHUNK = 320  # 20 ms
@@ -58,13 +58,10 @@ def _saved_model(given, preset: str, streaming: bool) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = speed_parser(__doc__, cfg.PRESETS)
     parser.add_argument("--offline", help="offline model: a version folder or a base path")
     parser.add_argument("--streaming", help="streaming model: a version folder or a base path")
-    parser.add_argument("--preset", default="quick", choices=sorted(cfg.PRESETS))
     parser.add_argument("--seconds", type=float, default=2.0, help="audio per utterance")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     offline = tf.saved_model.load(str(_saved_model(args.offline, args.preset, False)))

@@ -14,7 +14,6 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from apps.textgen import data, export
 from apps.textgen.export import generate_request
 from apps.textgen.model import build_model
 from rnnkit.serving import layout
+from rnnkit.testing.bench import speed_parser
 from rnnkit.testing.serving import save_unchecked
 
 
@@ -40,12 +40,9 @@ def _saved_model(args) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = speed_parser(__doc__, cfg.PRESETS)
     parser.add_argument("--saved-model", help="a version folder or a model base path")
-    parser.add_argument("--preset", default="quick", choices=sorted(cfg.PRESETS))
     parser.add_argument("--chars", type=int, default=200, help="characters per request")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     path = _saved_model(args)

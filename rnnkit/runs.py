@@ -141,12 +141,16 @@ def open_model(
 class RunFile:
     """Mixin for a frozen dataclass kept as JSON in a run folder and in an export's assets.
 
-    The subclass names its file (``FILE = "series.json"``) and its app
-    (``APP = "forecast"``, for the message when the file is missing).
+    The subclass names its file and its app (for the message when the file
+    is missing): ``class SeriesInfo(RunFile, file="series.json", app="forecast")``.
     """
 
     FILE: str
     APP: str
+
+    def __init_subclass__(cls, file: str, app: str, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.FILE, cls.APP = file, app
 
     def save(self, folder: str | os.PathLike) -> Path:
         return write_json(Path(folder) / self.FILE, dataclasses.asdict(self))

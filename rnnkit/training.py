@@ -149,10 +149,4 @@ def fit(
         if not state.chief:
             shutil.rmtree(state.ckpt_dir, ignore_errors=True)
         state.write_metrics()
-    return FitResult(
-        model=state.model,
-        step=state.step,
-        status=state.status,
-        history=state.history,
-        best=state.best,
-    )
+    return FitResult(state.model, state.step, state.status, state.history, state.best)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import ClassVar
 
 import numpy as np
 import tensorflow as tf
@@ -23,17 +22,12 @@ from rnnkit.runs import RunFile
 YEAR, WEEK, DAY = 31_556_952.0, 604_800.0, 86_400.0  # seconds; a mean Gregorian year
 
 INFO_FILE = "series.json"
-
-
 EXAMPLES_FILE = "examples.npz"
 
 
 @dataclasses.dataclass(frozen=True)
-class SeriesInfo(RunFile):
+class SeriesInfo(RunFile, file=INFO_FILE, app="forecast"):
     """The series as a trained model sees it; JSON in ``RUN/series.json``."""
-
-    FILE: ClassVar[str] = INFO_FILE
-    APP: ClassVar[str] = "forecast"
 
     name: str
     targets: tuple[str, ...]

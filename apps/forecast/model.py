@@ -82,12 +82,12 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
 
     def __init__(
         self,
-        config: ModelConfig,
-        lookback: int,
-        horizon: int,
-        n_features: int,
-        n_targets: int,
-        n_calendar: int,
+        config,
+        lookback,
+        horizon,
+        n_features,
+        n_targets,
+        n_calendar,
         lags=(),
         member_bases=(0,),
         **kwargs,
@@ -266,39 +266,27 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
 
 
 def build_model(
-    config: ModelConfig,
-    lookback: int,
-    horizon: int,
-    n_features: int,
-    n_targets: int,
-    n_calendar: int,
-    seasons: tuple[int, ...] = (),
+    config: ModelConfig, *sizes: int, seasons: tuple[int, ...] = ()
 ) -> SeriesForecaster:
     """A built ``SeriesForecaster`` (its variables exist, so checkpoints restore into it).
 
-    ``seasons``: the series' seasons, the main one first. Unless
-    ``config.base == "naive"``, those longer than one step and at most
-    ``lookback`` become lags, and the main one (if among them) the base of
-    ``config.members`` members; ``"auto"`` adds as many members correcting
-    the naive forecast. With no such season every member is naive.
+    - ``sizes``: ``lookback, horizon, n_features, n_targets, n_calendar``,
+      as ``SeriesForecaster`` takes them.
+    - ``seasons``: the series' seasons, the main one first. Unless
+      ``config.base == "naive"``, those longer than one step and at most
+      ``lookback`` become lags, and the main one (if among them) the base
+      of ``config.members`` members; ``"auto"`` adds as many members
+      correcting the naive forecast. With no such season every member is
+      naive.
     """
-    lags = ()
+    lookback, lags = sizes[0], ()
     if config.base != "naive":
         lags = tuple(s for s in seasons if 1 < s <= lookback)
     main = seasons[0] if lags and seasons[0] in lags else 0
     bases = (main,) * config.members
     if config.base == "auto" and main:
         bases += (0,) * config.members
-    model = SeriesForecaster(
-        config,
-        lookback,
-        horizon,
-        n_features,
-        n_targets,
-        n_calendar,
-        lags=lags,
-        member_bases=bases,
-    )
+    model = SeriesForecaster(config, *sizes, lags=lags, member_bases=bases)
     model.build()
     return model
 
@@ -311,12 +299,5 @@ def build_for_run(config: ForecastConfig, run_dir: Path) -> SeriesForecaster:
 def build_model_for(config: ModelConfig, info: SeriesInfo) -> SeriesForecaster:
     """The model for a series: its window sizes, features and calendar come from ``info``."""
     n_calendar = 2 * len(info.periods)  # a sine and a cosine per period
-    return build_model(
-        config,
-        info.lookback,
-        info.horizon,
-        info.n_features,
-        info.n_targets,
-        n_calendar,
-        seasons=info.seasons or (info.season,),
-    )
+    sizes = (info.lookback, info.horizon, info.n_features, info.n_targets, n_calendar)
+    return build_model(config, *sizes, seasons=info.seasons or (info.season,))

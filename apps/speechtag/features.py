@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
 
 import tensorflow as tf
 
@@ -20,17 +19,12 @@ from apps.speechtag.data import HOP, SAMPLE_RATE, WINDOW, LabelSet
 from rnnkit.runs import RunFile
 
 TAGSET_FILE = "tagset.json"
-
-
 EXAMPLES_FILE = "examples.npz"
 
 
 @dataclasses.dataclass(frozen=True)
-class TagSet(RunFile):
+class TagSet(RunFile, file=TAGSET_FILE, app="speechtag"):
     """The tags of each tier and where the data came from; JSON in ``RUN/tagset.json``."""
-
-    FILE: ClassVar[str] = TAGSET_FILE
-    APP: ClassVar[str] = "speechtag"
 
     phones: tuple[str, ...]
     words: tuple[str, ...]
@@ -44,8 +38,6 @@ class TagSet(RunFile):
 
 
 FFT = 512
-
-
 PRIOR_FRAMES = 100.0  # the running normalisation starts from the training statistics, this strong
 
 

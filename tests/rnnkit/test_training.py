@@ -118,6 +118,16 @@ def test_loss_falls_and_the_run_dir_holds_everything(tmp_path):
     assert val_losses == pytest.approx([h["val_loss"] for h in metrics["history"]], rel=1e-6)
 
 
+def _resume(run):
+    """``fit`` continued in ``run``; returns its result and the steps it trained."""
+    steps = []
+    on_step = lambda step, loss: steps.append(step)
+    resumed = training.fit(
+        _make_task(), CONFIG, run, "default", resume=True, verbose=False, on_step=on_step
+    )
+    return resumed, steps
+
+
 def _weights(model):
     return [w.numpy() for w in model.weights]
 
@@ -137,16 +147,7 @@ def test_resume_continues_from_the_saved_step(tmp_path, how):
     saved = 5 if how == "ctrl_c" else 4
     assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith(f"ckpt-{saved}")
 
-    steps = []
-    resumed = training.fit(
-        _make_task(),
-        CONFIG,
-        run,
-        "default",
-        resume=True,
-        verbose=False,
-        on_step=lambda step, loss: steps.append(step),
-    )
+    resumed, steps = _resume(run)
     assert steps == list(range(saved + 1, 9))
     assert resumed.step == whole.step == 8
     for a, b in zip(_weights(resumed.model), _weights(whole.model)):
@@ -198,16 +199,7 @@ def test_a_crash_after_an_epochs_last_step_redoes_its_end_once(tmp_path):
     with pytest.raises(RuntimeError):
         training.fit(task, CONFIG, run, "default", verbose=False)
     assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith("ckpt-4")
-    steps = []
-    resumed = training.fit(
-        _make_task(),
-        CONFIG,
-        run,
-        "default",
-        resume=True,
-        verbose=False,
-        on_step=lambda step, loss: steps.append(step),
-    )
+    resumed, steps = _resume(run)
     assert steps == [5, 6, 7, 8]
     assert [h["val_loss"] for h in resumed.history] == pytest.approx(
         [h["val_loss"] for h in whole.history], rel=1e-5
