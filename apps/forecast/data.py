@@ -210,8 +210,37 @@ def frame_to_series(
     defaults: tuple[int, int, int] | None = None,
     split: bool = True,
 ) -> Series:
-    targets = tuple(targets)
-    covariates = tuple(config.covariates or ())
+    """A checked ``Series`` from a data frame: its columns, times on one grid, gaps filled.
+
+    ``defaults``: the data set's ``(season, lookback, horizon)``, used where
+    ``config`` leaves them None. Every problem is an ``InputError`` naming it.
+    """
+    targets, covariates = tuple(targets), tuple(config.covariates or ())
+    _check_columns(frame, name, time_col, targets, covariates)
+    times = _parse_times(frame[time_col], time_col)
+    values = np.stack([_numbers(frame, c, name) for c in targets + covariates], axis=1)
+    freq = config.freq or default_freq or _infer_freq(times)
+    grid = _grid(times, freq, name)
+    values = pd.DataFrame(values, index=times).reindex(grid).to_numpy()
+    values = _fill_gaps(values, grid, name, targets + covariates, config.fill)
+    seasons, lookback, horizon = _window_sizes(config, freq, defaults)
+    val_start, test_start = _split_points(len(grid), config, lookback, horizon, name, split)
+    return Series(
+        name=name,
+        times=grid,
+        values=values.astype(np.float64),
+        targets=targets,
+        covariates=covariates,
+        freq=freq,
+        seasons=seasons,
+        lookback=lookback,
+        horizon=horizon,
+        val_start=val_start,
+        test_start=test_start,
+    )
+
+
+def _check_columns(frame, name, time_col, targets, covariates) -> None:
     columns = [str(c) for c in frame.columns]
     for column in (time_col, *targets, *covariates):
         if column not in columns:
@@ -222,7 +251,9 @@ def frame_to_series(
     if len(frame) == 0:
         raise InputError(f"{name} holds no rows")
 
-    raw_times = frame[time_col]
+
+def _parse_times(raw_times: pd.Series, time_col: str) -> pd.DatetimeIndex:
+    """Increasing timestamps (time zones dropped) from a column of text or numbers."""
     times = pd.to_datetime(raw_times, errors="coerce", format="mixed", utc=True)
     if times.isna().any():
         row = int(np.argmax(times.isna().to_numpy()))
@@ -237,10 +268,11 @@ def frame_to_series(
         raise InputError(
             f"timestamps must increase: {times[row]} (data row {row + 1}) follows {times[row - 1]}"
         )
-    where = name
-    values = np.stack([_numbers(frame, c, where) for c in targets + covariates], axis=1)
+    return times
 
-    freq = config.freq or default_freq or _infer_freq(times)
+
+def _grid(times: pd.DatetimeIndex, freq: str | None, name: str) -> pd.DatetimeIndex:
+    """Every step of ``freq`` from the first time to the last; each time must be on it."""
     if freq is None:
         raise InputError(
             f"cannot infer the frequency of {name}'s timestamps (irregular steps): "
@@ -258,27 +290,30 @@ def frame_to_series(
     if off_grid.any():
         row = int(np.argmax(off_grid))
         raise InputError(f"timestamp {times[row]} (data row {row + 1}) is off the {freq} grid")
-    values = pd.DataFrame(values, index=times).reindex(grid).to_numpy()
-    missing = np.isnan(values)
-    if missing.any():
-        first = grid[int(np.argmax(missing.any(axis=1)))]
-        count = int(missing.sum())
-        count_text = f"{count} missing value{'s' if count != 1 else ''}"
-        if missing.all(axis=0).any():
-            column = (targets + covariates)[int(np.argmax(missing.all(axis=0)))]
-            raise InputError(f"column {column!r} of {name} holds no value")
-        if config.fill == "error":
-            raise InputError(
-                f"{name} has {count_text} (the first at {first}): "
-                "pass --fill interpolate to fill them"
-            )
-        filled = pd.DataFrame(values).interpolate(limit_direction="both")
-        values = filled.to_numpy()
-        print(
-            f"Warning: {count_text} in {name} (the first at {first}) interpolated",
-            file=sys.stderr,
-        )
+    return grid
 
+
+def _fill_gaps(values: np.ndarray, grid, name: str, columns, fill: str) -> np.ndarray:
+    """Missing values interpolated (with a warning), or an error with ``fill="error"``."""
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    first = grid[int(np.argmax(missing.any(axis=1)))]
+    count = int(missing.sum())
+    count_text = f"{count} missing value{'s' if count != 1 else ''}"
+    if missing.all(axis=0).any():
+        column = columns[int(np.argmax(missing.all(axis=0)))]
+        raise InputError(f"column {column!r} of {name} holds no value")
+    if fill == "error":
+        raise InputError(
+            f"{name} has {count_text} (the first at {first}): pass --fill interpolate to fill them"
+        )
+    print(f"Warning: {count_text} in {name} (the first at {first}) interpolated", file=sys.stderr)
+    return pd.DataFrame(values).interpolate(limit_direction="both").to_numpy()
+
+
+def _window_sizes(config: DataConfig, freq: str, defaults) -> tuple[tuple[int, ...], int, int]:
+    """``(seasons, lookback, horizon)``: the config's, else the data set's, else from ``freq``."""
     seasons = config.season or ((defaults[0] if defaults else _season_of(freq)),)
     season, longest = seasons[0], max(seasons)
     horizon = config.horizon or (defaults[2] if defaults else (season if 1 < season <= 64 else 8))
@@ -296,7 +331,11 @@ def frame_to_series(
             f"--lookback {lookback} is shorter than the season {longest}: the model reads the "
             "values one season back, so the lookback must cover every --season"
         )
-    n = len(grid)
+    return tuple(seasons), lookback, horizon
+
+
+def _split_points(n: int, config: DataConfig, lookback: int, horizon: int, name: str, split: bool):
+    """``(val_start, test_start)``; enough points for the windows, else an ``InputError``."""
     test_start = n - max(int(round(config.test_fraction * n)), horizon)
     val_start = test_start - max(int(round(config.val_fraction * n)), horizon)
     if not split:
@@ -312,19 +351,7 @@ def frame_to_series(
             f"and test) is shorter than lookback {lookback} + horizon {horizon}; "
             "lower --lookback or --horizon"
         )
-    return Series(
-        name=name,
-        times=grid,
-        values=values.astype(np.float64),
-        targets=targets,
-        covariates=covariates,
-        freq=freq,
-        seasons=tuple(seasons),
-        lookback=lookback,
-        horizon=horizon,
-        val_start=val_start,
-        test_start=test_start,
-    )
+    return val_start, test_start
 
 
 def origins(series: Series, start: int, stop: int, count: int | None, stride: int) -> np.ndarray:
