@@ -77,28 +77,14 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
     info = SeriesInfo.fit(series, config)
     info.save(run_dir)
     train_at = data.origins(series, 0, series.val_start, None, 1)
-    val_at = data.origins(series, series.val_start, series.test_start, None, 1)
     train_inputs, train_target = _examples(info, data.windows(series, train_at))
-    val_windows = data.windows(series, val_at)
-    val_inputs, val_target = _examples(info, val_windows)
-    targets = series.values[:, : info.n_targets]
-    snaive = baseline.seasonal_naive(
-        targets, val_at, info.horizon, info.season, series.val_start, INTERVAL
-    )
-    snaive_mase = metrics(val_windows["actual"], *snaive, info.mase_scale)["mase"]
+    val = _Validation(series, info)
     # Real requests for the SavedModel's warmup and self-check; written
     # atomically (every worker of a multi-worker job writes the same file).
     buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        history=val_windows["history"][-2:],
-        future_times=val_windows["future_times"][-2:],
-    )
+    history, future = val.windows["history"][-2:], val.windows["future_times"][-2:]
+    np.savez(buffer, history=history, future_times=future)
     write_bytes(run_dir / EXAMPLES_FILE, buffer.getvalue())
-    holder: dict = {}
-
-    def build():
-        return build_model_for(config.model, info)
 
     def loss(model, batch, training):
         inputs, target = batch
@@ -110,50 +96,67 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
         return dataset.batch(config.train.batch_size)
 
     def val_data():
-        dataset = tf.data.Dataset.from_tensor_slices((val_inputs, val_target))
+        dataset = tf.data.Dataset.from_tensor_slices((val.inputs, val.target))
         return dataset.batch(config.train.batch_size)
 
-    def forecaster(model):
-        if holder.get("model") is not model:
-            holder.update(model=model, forecaster=Forecaster(model, info))
-        return holder["forecaster"]
+    build = lambda: build_model_for(config.model, info)
+    return Task(
+        build, loss, train_data, val_data, samples=val.samples, validation_metrics=val.metrics
+    )
 
-    last = tf.constant(val_windows["history"][:, -1, : info.n_targets])
-    low, high = interval_index(info.quantiles)
 
-    def backtest_raw(mean, raw):
-        out = to_original(info, mean, raw, last)
-        q = out["quantiles"].numpy()
-        return metrics(
-            val_windows["actual"], out["mean"], q[:, :, low], q[:, :, high], info.mase_scale
+class _Validation:
+    """The validation windows: what each epoch backtests, calibrates and draws."""
+
+    def __init__(self, series: data.Series, info: SeriesInfo):
+        self.series, self.info = series, info
+        self.at = data.origins(series, series.val_start, series.test_start, None, 1)
+        self.windows = data.windows(series, self.at)
+        self.inputs, self.target = _examples(info, self.windows)
+        targets = series.values[:, : info.n_targets]
+        snaive = baseline.seasonal_naive(
+            targets, self.at, info.horizon, info.season, series.val_start, INTERVAL
         )
+        self.snaive_mase = metrics(self.windows["actual"], *snaive, info.mase_scale)["mase"]
+        self.last = tf.constant(self.windows["history"][:, -1, : info.n_targets])
+        self._forecaster: tuple = (None, None)
 
-    def validation_metrics(model):
-        # Each candidate weighting of the members (seasonal, naive, all) is
-        # backtested on the raw quantiles; the best MASE is kept, then the
-        # calibration is fitted on the same windows.
-        means, quantiles = model.member_outputs(val_inputs)
+    def _backtest_raw(self, mean, raw) -> dict:
+        out = to_original(self.info, mean, raw, self.last)
+        q = out["quantiles"].numpy()
+        low, high = interval_index(self.info.quantiles)
+        actual = self.windows["actual"]
+        return metrics(actual, out["mean"], q[:, :, low], q[:, :, high], self.info.mase_scale)
+
+    def metrics(self, model) -> dict:
+        """Each candidate weighting of the members (seasonal, naive, all) is
+        backtested on the raw quantiles; the best MASE is kept, then the
+        calibration is fitted on the same windows."""
+        means, quantiles = model.member_outputs(self.inputs)
         scored = []
         for name, weights in model.candidate_weights():
             mean, raw = model.combine(means, quantiles, weights)
-            scored.append((backtest_raw(mean, raw), name, weights, raw))
+            scored.append((self._backtest_raw(mean, raw), name, weights, raw))
         found, name, weights, raw = min(scored, key=lambda s: s[0]["mase"])
         model.member_weights.assign(weights)
-        model.calibration.assign(calibration_offsets(raw.numpy(), val_target, info.quantiles))
+        offsets = calibration_offsets(raw.numpy(), self.target, self.info.quantiles)
+        model.calibration.assign(offsets)
         chosen = {f"{n}_mase": s["mase"] for s, n, _, _ in scored} if len(scored) > 1 else {}
         return {
             "mae": found["mae"],
             "mase": found["mase"],
             "raw_coverage": found["coverage"],
-            "seasonal_naive_mase": snaive_mase,
+            "seasonal_naive_mase": self.snaive_mase,
             **chosen,
         }
 
-    def samples(model, epoch):
-        # The last validation window: its history, forecast fan and actuals.
-        last = val_at[-1:]
+    def samples(self, model, epoch) -> dict:
+        """The last validation window: its history, forecast fan and actuals."""
+        if self._forecaster[0] is not model:
+            self._forecaster = (model, Forecaster(model, self.info))
+        info, series, last = self.info, self.series, self.at[-1:]
         window = data.windows(series, last)
-        _, _, _, out = rnn_forecast(forecaster(model), window)
+        _, _, _, out = rnn_forecast(self._forecaster[1], window)
         o = int(last[0])
         figure = fan_figure(
             info,
@@ -165,10 +168,6 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
             title=f"{info.name}: last validation window, epoch {epoch}",
         )
         return {"forecast/validation": figures.image(figure)}
-
-    return Task(
-        build, loss, train_data, val_data, samples=samples, validation_metrics=validation_metrics
-    )
 
 
 def train_warnings(best: dict) -> list[str]:
