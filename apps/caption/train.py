@@ -175,7 +175,7 @@ def _check_backbone(m) -> None:
     import click
 
     from apps.caption.model import backbone_encoder
-    from rnnkit.app import InputError
+    from rnnkit.errors import InputError
 
     try:
         backbone_encoder(m.encoder, m.height, m.width, m.encoder_weights, m.fine_tune)

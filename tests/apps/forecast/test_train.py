@@ -125,9 +125,9 @@ def test_tensorboard_holds_losses_backtest_and_fan_plot(run_dir):
     val = EventAccumulator(str(run_dir / "tb" / "validation"))
     val.Reload()
     assert {"loss", "mae", "mase", "raw_coverage"} <= set(val.Tags()["tensors"])
-    train = EventAccumulator(str(run_dir / "tb" / "train"))
-    train.Reload()
-    images = train.Tensors("forecast/validation")
+    events = EventAccumulator(str(run_dir / "tb" / "train"))
+    events.Reload()
+    images = events.Tensors("forecast/validation")
     assert [e.step for e in images] == [4, 8]
     width, height, png = images[-1].tensor_proto.string_val
     assert png.startswith(b"\x89PNG") and (int(width), int(height)) == (640, 280)

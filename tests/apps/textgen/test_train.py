@@ -33,11 +33,11 @@ def test_train_writes_the_run_directory(run_dir):
 
 
 def test_tensorboard_holds_losses_and_generated_text(run_dir):
-    train = EventAccumulator(str(run_dir / "tb" / "train"))
-    train.Reload()
-    tags = set(train.Tags()["tensors"])
+    events = EventAccumulator(str(run_dir / "tb" / "train"))
+    events.Reload()
+    tags = set(events.Tags()["tensors"])
     assert {"loss", "learning_rate", "steps_per_sec", "bits_per_char"} <= tags
-    samples = train.Tensors("samples/temperature_0.8")
+    samples = events.Tensors("samples/temperature_0.8")
     assert [s.step for s in samples] == [6, 12]
     text = samples[-1].tensor_proto.string_val[0].decode()
     assert text.startswith("ROMEO:") and len(text) == len("ROMEO:") + 300
