@@ -80,3 +80,31 @@ def test_every_app_has_the_same_modules(app):
     assert not (folder / "data").exists()  # shipped data lives in assets/
     if (folder / "assets").exists():
         assert (folder / "assets" / "ATTRIBUTION.md").exists()
+
+
+def _bound_names(path: Path) -> set[str]:
+    """The names a module binds at its top level (definitions, assignments, imports)."""
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def test_every_import_of_a_project_name_finds_it():
+    """Also imports inside functions, which only fail when they run."""
+    modules = _modules()
+    missing = []
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in modules:
+                bound = _bound_names(modules[node.module])
+                for alias in node.names:
+                    if alias.name not in bound and f"{node.module}.{alias.name}" not in modules:
+                        missing.append(f"{name}:{node.lineno} {node.module}.{alias.name}")
+    assert missing == []
