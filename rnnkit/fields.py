@@ -6,7 +6,7 @@ A setting is written once, as a field of an app's frozen config dataclass::
 
 From that one line rnnkit checks the value whenever a config is made
 (``check``, called by ``Config.__post_init__``), builds the ``--units``
-option of ``train`` (``rnnkit.cli_options``), and parses ``--set
+option of ``train`` (``rnnkit.options.field_options``), and parses ``--set
 model.units=384`` (``parse``). A field without ``flag`` is still reachable
 through ``--set``. Every check raises ``ValueError`` in Keras's wording
 (what was expected, what was received); the CLI turns it into a one-line
@@ -20,7 +20,7 @@ import difflib
 import functools
 import types
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 _KEY = "rnnkit"
@@ -32,16 +32,18 @@ class Spec:
 
     Attributes:
         help: one line for ``--help``.
-        flag: the option's name (``"--units"``), or None: reachable by ``--set`` only.
+        flag: the option's name (``"--units"``), True (named after the field), or
+            None: reachable by ``--set`` only.
         off: the negative flag of a boolean (``"--offline"``; default ``--no-NAME``).
         choices: the allowed values.
         min, max, min_open, max_open: the allowed range of a number.
         metavar: the option's metavar in ``--help``.
-        path: a path option (``click.Path``): ``"file"`` (an existing file).
+        path: a path option (``click.Path``): ``"file"`` (an existing file) or
+            ``"dir"`` (a folder).
     """
 
     help: str
-    flag: str | None = None
+    flag: str | bool | None = None
     off: str | None = None
     choices: tuple | None = None
     min: float | None = None
@@ -249,25 +251,6 @@ def check(config: Any) -> None:
             value = tuple(value)  # from config.json
             object.__setattr__(config, field.name, value)
         check_value(field.name, value, kind, optional, spec_of(field))
-
-
-# -- the older helpers, for configs that are not ``Config`` dataclasses ---------------------
-
-
-def positive_ints(config, *names: str, optional: bool = False) -> None:
-    """Each named field is an integer >= 1 (or None, with ``optional``)."""
-    for name in names:
-        check_value(name, getattr(config, name), int, optional, Spec("", min=1))
-
-
-def one_of(config, name: str, choices: Iterable) -> None:
-    """The named field is one of ``choices``."""
-    check_value(name, getattr(config, name), object, False, Spec("", choices=tuple(choices)))
-
-
-def rate(config, name: str) -> None:
-    """The named field is a rate in [0, 1) (dropout)."""
-    check_value(name, getattr(config, name), float, False, Spec("", **RATE))
 
 
 def flags(cls: type) -> list[Leaf]:
