@@ -1,4 +1,4 @@
-"""rnnkit.app: configs to JSON and back, run directories, atomic files."""
+"""rnnkit.configs and rnnkit.runs: configs to JSON and back, run directories, atomic files."""
 
 import dataclasses
 import json
@@ -8,8 +8,8 @@ import stat
 import pytest
 
 from rnnkit import configs, errors, runs
+from rnnkit.configs import TrainConfig
 from rnnkit.files import write_json
-from rnnkit.training import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
