@@ -323,7 +323,7 @@ def train_examples(config: DataConfig, epoch: int) -> list[Example]:
     return digit_examples(config, "train", config.strips, seed=epoch)
 
 
-# -- images --------------------------------------------------------------------------------
+# -- pipelines -----------------------------------------------------------------------------
 
 
 def pairs(examples: Sequence[Example], vocab: Vocabulary, config: DataConfig) -> tuple:

@@ -187,6 +187,3 @@ def _check_backbone(m) -> None:
             "rnnkit never downloads weights)",
             err=True,
         )
-
-
-# -- evaluation ----------------------------------------------------------------------------

@@ -80,12 +80,6 @@ def per_example_loss(model, inputs, tags, training):
     return total
 
 
-# -- tagging -------------------------------------------------------------------------------
-
-
-# -- training ------------------------------------------------------------------------------
-
-
 def make_task(config: SpeechtagConfig, run_dir: Path) -> Task:
     """Loads the data, saves ``tagset.json`` into ``run_dir`` and returns the task."""
     parts = load_data(config.data)

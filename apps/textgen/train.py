@@ -47,47 +47,22 @@ def make_task(config: TextgenConfig, run_dir: Path) -> Task:
         )
     # A short validation split (a small user file) gets shorter windows.
     val_len = max(1, min(seq_len, len(val_ids) - 1))
-    carried: list[tf.Variable] = []
-    holder: dict = {}
+    carried = _CarriedState(batch) if window else None
 
     def build():
         model = build_model(config.model, len(vocab))
-        if window:
-            # One state per replica (sync-on-read): each replica's rows of
-            # window n + 1 continue its rows of window n. The state is not
-            # checkpointed: a resumed run starts its next window from zeros.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            carried[:] = [
-                tf.Variable(
-                    s,
-                    trainable=False,
-                    synchronization=tf.VariableSynchronization.ON_READ,
-                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
-                )
-                for s in model.zero_states(batch // replicas)
-            ]
+        if carried is not None:
+            carried.create(model)
         return model
 
-    ar, tar = config.model.activation_reg, config.model.temporal_reg
-
     def loss(model, batch_data, training):
-        states = None
-        if len(batch_data) == 3:
-            inputs, targets, first = batch_data
-            keep = 1.0 - tf.cast(first, tf.float32)[:, None]
-            states = [v * keep for v in carried]
-        else:
-            inputs, targets = batch_data
+        inputs, targets, *first = batch_data
+        states = carried.read(first[0]) if first else None
         logits, new_states, raw, dropped = model.forward(inputs, states, training=training)
-        if states is not None:
-            for v, s in zip(carried, new_states):
-                v.assign(tf.stop_gradient(s))
+        if first:
+            carried.write(new_states)
         found = per_char_loss(logits, targets)
-        if training and ar:
-            found += ar * tf.reduce_mean(tf.square(dropped), axis=[1, 2])
-        if training and tar:
-            found += tar * tf.reduce_mean(tf.square(raw[:, 1:] - raw[:, :-1]), axis=[1, 2])
-        return found
+        return found + _activation_penalty(config.model, raw, dropped) if training else found
 
     def train_data(epoch):
         seed = config.seed * 1000 + epoch
@@ -97,11 +72,67 @@ def make_task(config: TextgenConfig, run_dir: Path) -> Task:
             return data.stream_batches(train_ids[: usable + offset], window, batch, offset)
         return data.random_windows(train_ids, seq_len, batch, seed)
 
-    def samples(model, epoch):
-        if "generator" not in holder:
-            holder["generator"] = Generator(model, vocab)
-        out = holder["generator"].generate(
-            prompt=tf.constant([config.sample_prompt]),
+    val_data = lambda: data.val_windows(val_ids, val_len, batch)
+    samples = _Samples(vocab, config.sample_prompt)
+    return Task(build, loss, train_data, val_data, derived_metrics, samples=samples)
+
+
+class _CarriedState:
+    """TBPTT's state: each replica's rows of window n + 1 continue its rows of window n.
+
+    One state per replica (sync-on-read variables). It is not checkpointed:
+    a resumed run starts its next window from zeros.
+    """
+
+    def __init__(self, batch: int):
+        self.batch = batch
+        self.variables: list[tf.Variable] = []
+
+    def create(self, model) -> None:
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.variables = [
+            tf.Variable(
+                s,
+                trainable=False,
+                synchronization=tf.VariableSynchronization.ON_READ,
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+            )
+            for s in model.zero_states(self.batch // replicas)
+        ]
+
+    def read(self, first):
+        """The carried states, zero for the rows whose stream starts anew (``first``)."""
+        keep = 1.0 - tf.cast(first, tf.float32)[:, None]
+        return [v * keep for v in self.variables]
+
+    def write(self, states) -> None:
+        for v, s in zip(self.variables, states):
+            v.assign(tf.stop_gradient(s))
+
+
+def _activation_penalty(config, raw, dropped):
+    """AR and TAR per example: the last layer's (dropped) output and its step-to-step change."""
+    penalty = 0.0
+    if config.activation_reg:
+        penalty += config.activation_reg * tf.reduce_mean(tf.square(dropped), axis=[1, 2])
+    if config.temporal_reg:
+        change = raw[:, 1:] - raw[:, :-1]
+        penalty += config.temporal_reg * tf.reduce_mean(tf.square(change), axis=[1, 2])
+    return penalty
+
+
+class _Samples:
+    """Text for TensorBoard after each epoch: 300 characters after the sample prompt."""
+
+    def __init__(self, vocab, prompt: str):
+        self.vocab, self.prompt = vocab, prompt
+        self.generator = None
+
+    def __call__(self, model, epoch):
+        if self.generator is None:
+            self.generator = Generator(model, self.vocab)
+        out = self.generator.generate(
+            prompt=tf.constant([self.prompt]),
             max_new_chars=tf.constant([300]),
             temperature=tf.constant([0.8]),
             top_k=tf.constant([0]),
@@ -109,12 +140,3 @@ def make_task(config: TextgenConfig, run_dir: Path) -> Task:
             seed=tf.constant([epoch]),
         )
         return {"samples/temperature_0.8": out["text"][0].numpy().decode("utf-8")}
-
-    val_data = lambda: data.val_windows(val_ids, val_len, batch)
-    return Task(build, loss, train_data, val_data, derived_metrics, samples=samples)
-
-
-# -- sampling ------------------------------------------------------------------------------
-
-
-# -- evaluation ----------------------------------------------------------------------------
