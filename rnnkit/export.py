@@ -129,6 +129,7 @@ def export(
     try:
         tf.saved_model.save(module, str(tmp), signatures=dict(signatures))
         layout.write_warmup(tmp / layout.WARMUP_FILE, app, warmup)
+        layout.write_marker(tmp, app)
         # What `rnnkit serving check` asks of every version: TF Serving's
         # session loader, its ops, batch-major signatures, the warmup replayed.
         checks = check_version(tmp, app)
@@ -147,6 +148,10 @@ def export(
                 raise ExportError(f"self-check failed: {type(e).__name__}: {e}") from e
         while True:
             target = app_dir / str((layout.versions(app_dir) or [0])[-1] + 1)
+            if target.exists() and not target.is_dir():
+                raise ExportError(
+                    f"{target} is a file, not a version folder: move it away, then export again"
+                )
             try:
                 # A rename never replaces a non-empty folder: if another export
                 # took this version meanwhile, take the next one.

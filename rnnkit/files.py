@@ -1,25 +1,43 @@
-"""Atomic file writes: a temporary file in the same folder, then a rename."""
+"""Atomic file writes: a temporary file in the same folder, then a rename.
 
+The temporary name comes from ``mkstemp`` (random, created exclusively), so
+no file planted at a predictable name (a symlink to a victim) is written
+through.
+"""
+
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
-def write_bytes(path: str | os.PathLike, content: bytes) -> None:
-    """Writes ``content`` so that readers see the old file or the whole new one, never a part."""
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """A fresh temporary path beside ``path`` for a writer that takes a file name.
+
+    When the block ends without an error the file is renamed over ``path``;
+    otherwise it is removed. ``suffix``: a name ending the writer insists on
+    (Keras's ``.weights.h5``).
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
+        yield Path(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from other users
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
+
+
+def write_bytes(path: str | os.PathLike, content: bytes) -> None:
+    """Writes ``content`` so that readers see the old file or the whole new one, never a part."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(content)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from rnnkit.errors import RESTART_EXIT_CODE
+from rnnkit.files import atomic_path
 
 _LOST_WORKER_ERRORS = (
     tf.errors.UnavailableError,
@@ -114,9 +114,7 @@ def trim_events(folder: str | Path, keep: Callable[[Path, tf.compat.v1.Event], b
         if len(kept) == seen:
             continue
         dropped += seen - len(kept)
-        tmp = path.with_name(f".rnnkit-trim-{os.getpid()}")
-        with tf.io.TFRecordWriter(str(tmp)) as writer:
+        with atomic_path(path) as tmp, tf.io.TFRecordWriter(str(tmp)) as writer:
             for record in kept:
                 writer.write(record)
-        tmp.replace(path)
     return dropped

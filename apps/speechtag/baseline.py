@@ -22,6 +22,7 @@ from apps.speechtag.features import (
     utterance_normalise,
     widen_starts,
 )
+from rnnkit.files import atomic_path
 
 CONTEXT = 5
 MAX_FRAMES = 200_000  # training frames sampled for the MLP
@@ -100,9 +101,8 @@ def load_or_train_mlp(path: Path, train_batches, n_mels, n_phones, n_words, seed
         model.load_weights(path)
         return model
     model = train_mlp(train_batches(), n_mels, n_phones, n_words, seed=seed)
-    tmp = path.with_name(f".{path.stem}.tmp.weights.h5")
-    model.save_weights(tmp)
-    tmp.replace(path)
+    with atomic_path(path, suffix=".weights.h5") as tmp:
+        model.save_weights(tmp)
     return model
 
 

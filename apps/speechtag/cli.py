@@ -1,7 +1,6 @@
 """``rnnkit speechtag``: train, evaluate, export (built by rnnkit), tag and synth."""
 
 import json
-import os
 from pathlib import Path
 
 import click
@@ -14,7 +13,7 @@ from apps.speechtag.features import TAGSET_FILE, TagSet
 from rnnkit import app as rapp
 from rnnkit import figures, runs
 from rnnkit.errors import InputError
-from rnnkit.files import write_bytes, write_text
+from rnnkit.files import atomic_path, write_bytes, write_text
 from rnnkit.options import add_options, input_errors, server_options
 
 APP = rapp.App.from_package(
@@ -79,12 +78,8 @@ def write_textgrid(path: Path, tiers: dict, duration: float) -> None:
             if s["label"] != data.SILENCE and s["start"] < min(s["end"], duration)
         ]
         grid.addTier(textgrid.IntervalTier(name, entries, 0, duration))
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         grid.save(str(tmp), format="long_textgrid", includeBlankSpaces=True)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 @group.command()

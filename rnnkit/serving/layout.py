@@ -10,6 +10,7 @@ TensorFlow is imported only by the functions that read or write records.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,6 +20,9 @@ import numpy as np
 from rnnkit.files import write_text
 
 WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
+# What marks a version as written by rnnkit.export (TF Serving ignores it):
+# only such versions make a folder a model of models.config.
+MARKER_FILE = Path("assets.extra") / "rnnkit.json"
 MAX_WARMUP_RECORDS = 1000
 MODELS_CONFIG = "models.config"
 
@@ -65,6 +69,22 @@ def version(path: str | os.PathLike) -> Path | None:
     """``path`` when it is a version folder (holds ``saved_model.pb``), else its latest version."""
     path = Path(path)
     return path if (path / "saved_model.pb").exists() else latest(path)
+
+
+def write_marker(version: str | os.PathLike, model_name: str) -> None:
+    path = Path(version) / MARKER_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, json.dumps({"model": model_name, "written_by": "rnnkit.export"}) + "\n")
+
+
+def is_rnnkit_version(version: str | os.PathLike) -> bool:
+    """A complete version that rnnkit exported: ``saved_model.pb``, ``variables/``, the marker."""
+    version = Path(version)
+    return (
+        (version / "saved_model.pb").is_file()
+        and (version / "variables").is_dir()
+        and (version / MARKER_FILE).is_file()
+    )
 
 
 def tensor_proto(value):
@@ -125,7 +145,10 @@ def replay_warmup(loaded, path: str | os.PathLike) -> list[dict[str, np.ndarray]
 
 
 def write_models_config(base_dir: str | os.PathLike) -> Path:
-    """``base_dir/models.config``: every model folder holding a version.
+    """``base_dir/models.config``: every folder holding a complete version rnnkit exported.
+
+    Other folders beside them (``photos/2019``) are not models, whatever
+    their subfolders are called.
 
     For TF Serving's ``--model_config_file``. Paths are absolute on this
     machine; mount ``base_dir`` at the same path in the server's container,
@@ -138,7 +161,7 @@ def write_models_config(base_dir: str | os.PathLike) -> Path:
     base_dir = Path(base_dir).resolve()
     config = config_pb2.ModelServerConfig()
     for model_dir in sorted(p for p in base_dir.iterdir() if p.is_dir()):
-        if versions(model_dir):
+        if any(is_rnnkit_version(model_dir / str(v)) for v in versions(model_dir)):
             entry = config.model_config_list.config.add()
             entry.name = model_dir.name
             entry.base_path = str(model_dir)

@@ -98,13 +98,14 @@ def test_non_finite_warmup_output_fails_the_export(tmp_path):
 
 def test_models_config_lists_every_app(tmp_path):
     _export(tmp_path)
+    # Folders beside the exports that rnnkit did not write are not models.
     other = tmp_path / "saved_models" / "other" / "1"
     other.mkdir(parents=True)
     (tmp_path / "saved_models" / "empty").mkdir()
     path = layout.write_models_config(tmp_path / "saved_models")
     config = text_format.Parse(path.read_text(), model_server_config_pb2.ModelServerConfig())
     entries = {c.name: c for c in config.model_config_list.config}
-    assert sorted(entries) == ["other", "tagger"]
+    assert sorted(entries) == ["tagger"]
     assert entries["tagger"].base_path == str((tmp_path / "saved_models" / "tagger").resolve())
     assert entries["tagger"].model_platform == "tensorflow"
 

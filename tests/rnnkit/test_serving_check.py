@@ -50,6 +50,7 @@ def _save_unchecked(base, module, signatures, warmup, app="bad"):
     path = base / app / "1"
     tf.saved_model.save(module, str(path), signatures=signatures)
     layout.write_warmup(path / layout.WARMUP_FILE, app, warmup)
+    layout.write_marker(path, app)
     layout.write_models_config(base)
     return path
 
