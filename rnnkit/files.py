@@ -12,6 +12,25 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from rnnkit.errors import InputError
+
+
+def inside(folder: str | os.PathLike, name, where: str) -> Path:
+    """``folder / name``, when a data file's ``name`` stays inside ``folder``.
+
+    An absolute name, or one that resolves outside the folder (``..``, a
+    symlink that leads out), is refused with an ``InputError`` naming the
+    entry, before anything outside is looked at.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"{where}: {name!r} is not a file name")
+    if Path(name).is_absolute():
+        raise InputError(f"{where}: {name!r} is an absolute path; names must be inside {folder}")
+    path = Path(folder) / name
+    if not path.resolve().is_relative_to(Path(folder).resolve()):
+        raise InputError(f"{where}: {name!r} leads outside {folder}")
+    return path
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:

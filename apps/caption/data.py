@@ -28,6 +28,7 @@ from apps.caption import strips
 from apps.caption.config import DataConfig, ModelConfig
 from apps.caption.features import decode_image, images
 from rnnkit.errors import InputError
+from rnnkit.files import inside
 from rnnkit.tfds import load_prepared
 
 PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
@@ -151,11 +152,12 @@ def check_image_file(path: str, where: str) -> None:
 
 
 def _find_image(name: str, folders: Sequence[Path], where: str) -> str:
+    """The first of ``folders`` that holds ``name``; a name that leaves a folder is refused."""
     for folder in folders:
-        if (folder / name).is_file():
-            path = str(folder / name)
-            check_image_file(path, where)
-            return path
+        path = inside(folder, name, f"{where}: image file name")
+        if path.is_file():
+            check_image_file(str(path), where)
+            return str(path)
     shown = ", ".join(str(f) for f in folders)
     raise InputError(f"{where}: image file {name!r} not found (looked in {shown})")
 
@@ -173,6 +175,9 @@ def read_coco(path: str | Path) -> list[Example]:
         raise InputError(f"{path} is not a JSON file: {e}") from None
     if not isinstance(found, dict) or not {"images", "annotations"} <= set(found):
         raise InputError(f"{path} is not a COCO captions file: it needs 'images' and 'annotations'")
+    for key in ("images", "annotations"):
+        if not isinstance(found[key], list):
+            raise InputError(f"{path}: '{key}' must be a list, not {type(found[key]).__name__}")
     folders = [path.parent, path.parent / "images"]
     if path.stem.startswith("captions_"):
         folders.append(path.parent.parent / path.stem.removeprefix("captions_"))
@@ -184,6 +189,7 @@ def read_coco(path: str | Path) -> list[Example]:
             raise InputError(
                 f"{path}: an image entry lacks 'id' or 'file_name': {image!r}"
             ) from None
+        inside(path.parent, files[image["id"]], f"{path}: image file name")
     captions = collections.defaultdict(list)
     for n, note in enumerate(found["annotations"]):
         try:

@@ -21,6 +21,7 @@ Frames: a 25 ms window every 10 ms; frame ``i`` covers samples
 from __future__ import annotations
 
 import dataclasses
+import glob
 import io
 import math
 import struct
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.errors import InputError
+from rnnkit.files import inside
 
 SAMPLE_RATE = 16_000
 WINDOW = 400  # 25 ms at 16 kHz
@@ -264,6 +266,9 @@ def read_folder(path: str | Path, tier_names: dict[str, str] | None = None) -> l
     wavs = sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".wav" and p.is_file())
     if not wavs:
         raise InputError(f"{folder} holds no WAV files")
+    for wav in wavs:  # a symlink that leads out of the folder is refused, labels too
+        for path in (wav, *(p for p in wav.parent.glob(f"{glob.escape(wav.stem)}.*"))):
+            inside(folder, str(path.relative_to(folder)), f"{folder}: file")
     utterances = [read_labelled(wav, tier_names) for wav in wavs]
     for u, wav in zip(utterances, wavs):
         u.name = str(wav.relative_to(folder).with_suffix(""))

@@ -3,12 +3,12 @@
 import json
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
 from apps.caption import config as cfg
 from apps.caption import data, features
 from rnnkit.testing import cli as rcli
+from rnnkit.testing.datafiles import write_coco, write_images
 
 invoke = rcli.invoker("caption")
 
@@ -24,41 +24,8 @@ def test_vocabulary_round_trip_unknown_words_and_min_count(tmp_path):
     assert data.Vocabulary.load(tmp_path / "v.txt").tokens == vocab.tokens
 
 
-def _write_images(folder, n, seed=0):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    names = []
-    for i in range(n):
-        shape = (int(rng.integers(20, 60)), int(rng.integers(30, 90)), 3)
-        pixels = tf.constant(rng.integers(0, 255, shape), tf.uint8)
-        name = f"im{i}.jpg" if i % 2 else f"im{i}.png"
-        encoded = tf.io.encode_jpeg(pixels) if i % 2 else tf.io.encode_png(pixels)
-        (folder / name).write_bytes(encoded.numpy())
-        names.append(name)
-    return names
-
-
-def _write_coco(root, n=12):
-    names = _write_images(root / "val2017", n)
-    colours = ["red", "green", "blue"]
-    notes = []
-    for i in range(n):
-        for k in range(3):
-            notes.append(
-                {"image_id": 100 + i, "caption": f"A {colours[i % 3]} square, number {k}."}
-            )
-    coco = {
-        "images": [{"id": 100 + i, "file_name": name} for i, name in enumerate(names)],
-        "annotations": notes,
-    }
-    path = root / "annotations" / "captions_val2017.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(coco))
-    return path
-
-
 def test_coco_reader_keeps_every_reference_and_finds_the_images(tmp_path):
-    path = _write_coco(tmp_path)
+    path = write_coco(tmp_path)
     examples = data.read_coco(path)
     assert len(examples) == 12
     first = examples[0]
@@ -73,14 +40,14 @@ def test_coco_reader_keeps_every_reference_and_finds_the_images(tmp_path):
 
 
 def test_flickr_readers_token_file_and_csv(tmp_path):
-    names = _write_images(tmp_path / "Flicker8k_Dataset", 3)
+    names = write_images(tmp_path / "Flicker8k_Dataset", 3)
     lines = [f"{n}#{k}\tA dog number {k} ." for n in names for k in range(5)]
     (tmp_path / "Flickr8k.token.txt").write_text("\n".join(lines) + "\n")
     examples = data.read_flickr(tmp_path)
     assert [Path(e.image).name for e in examples] == sorted(names)
     assert examples[0].references[4] == "a dog number 4"
     other = tmp_path / "kaggle"
-    names = _write_images(other / "Images", 2)
+    names = write_images(other / "Images", 2)
     rows = ["image,caption"] + [f'{n},"A cat, sitting {k}."' for n in names for k in range(2)]
     (other / "captions.txt").write_text("\n".join(rows))
     examples = data.read_flickr(other)
@@ -88,7 +55,7 @@ def test_flickr_readers_token_file_and_csv(tmp_path):
 
 
 def test_train_on_coco_and_evaluate_on_flickr(tmp_path):
-    path = _write_coco(tmp_path / "coco", n=20)
+    path = write_coco(tmp_path / "coco", n=20)
     run = tmp_path / "run"
     result = invoke(
         "train", "--preset", "tiny", "--data", f"coco:{path}", "--run-dir", run, "--quiet"
@@ -96,7 +63,7 @@ def test_train_on_coco_and_evaluate_on_flickr(tmp_path):
     assert result.exit_code == 0, result.output
     vocab = (run / data.VOCAB_FILE).read_text().split()
     assert {"red", "green", "blue", "square"} <= set(vocab)
-    names = _write_images(tmp_path / "flickr" / "Images", 3, seed=5)
+    names = write_images(tmp_path / "flickr" / "Images", 3, seed=5)
     rows = ["image,caption"] + [f"{n},a red square number 1" for n in names]
     (tmp_path / "flickr" / "captions.txt").write_text("\n".join(rows))
     result = invoke("evaluate", run, "--data", f"flickr:{tmp_path / 'flickr'}", "--json")
@@ -106,7 +73,7 @@ def test_train_on_coco_and_evaluate_on_flickr(tmp_path):
 
 
 def test_bad_caption_data_are_one_line_usage_errors(tmp_path):
-    good = _write_coco(tmp_path / "c")
+    good = write_coco(tmp_path / "c")
     coco = json.loads(good.read_text())
     cases = {}
     (tmp_path / "notjson.json").write_text("{nope")
@@ -143,14 +110,14 @@ def test_bad_caption_data_are_one_line_usage_errors(tmp_path):
         assert len(result.output.strip().splitlines()) == 1, result.output
         assert not (tmp_path / f"run-{name}").exists()  # nothing half-made is left
     flickr = tmp_path / "f"
-    _write_images(flickr / "Images", 1)
+    write_images(flickr / "Images", 1)
     (flickr / "Flickr8k.token.txt").write_text("im0.png#0\ta cat\nim0.png a dog without a tab\n")
     result = invoke("train", "--preset", "tiny", "--data", f"flickr:{flickr}", "--quiet")
     assert result.exit_code == 2 and "line 2: expected NAME.jpg#N<TAB>caption" in result.output
 
 
 def test_a_bad_image_file_in_caption_data_is_named_at_load(tmp_path):
-    good = _write_coco(tmp_path / "c")
+    good = write_coco(tmp_path / "c")
     folder = good.parent.parent / "val2017"
     whole = folder / "im0.png"
     png = whole.read_bytes()
