@@ -21,7 +21,6 @@ Frames: a 25 ms window every 10 ms; frame ``i`` covers samples
 from __future__ import annotations
 
 import dataclasses
-import glob
 import io
 import math
 import struct
@@ -43,6 +42,7 @@ TIERS = ("phones", "words")
 SILENCE_ALIASES = {"", "sil", "sp", "<eps>", "h#", "pau", "epi", "#", "<sil>", "silence"}
 # eSpeak's stress and length marks that the tags leave out.
 STRESS_MARKS = "',%="
+LABEL_SUFFIXES = (".TextGrid", ".textgrid", ".PHN", ".phn", ".WRD", ".wrd")
 
 
 @dataclasses.dataclass
@@ -267,7 +267,8 @@ def read_folder(path: str | Path, tier_names: dict[str, str] | None = None) -> l
     if not wavs:
         raise InputError(f"{folder} holds no WAV files")
     for wav in wavs:  # a symlink that leads out of the folder is refused, labels too
-        for path in (wav, *(p for p in wav.parent.glob(f"{glob.escape(wav.stem)}.*"))):
+        labels = [wav.with_suffix(s) for s in LABEL_SUFFIXES]
+        for path in [wav, *(p for p in labels if p.exists())]:
             inside(folder, str(path.relative_to(folder)), f"{folder}: file")
     utterances = [read_labelled(wav, tier_names) for wav in wavs]
     for u, wav in zip(utterances, wavs):
