@@ -22,7 +22,7 @@ def inside(folder: str | os.PathLike, name, where: str) -> Path:
     symlink that leads out), is refused with an ``InputError`` naming the
     entry, before anything outside is looked at.
     """
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str) or not name.strip() or "\0" in name:
         raise InputError(f"{where}: {name!r} is not a file name")
     if Path(name).is_absolute():
         raise InputError(f"{where}: {name!r} is an absolute path; names must be inside {folder}")

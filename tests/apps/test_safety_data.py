@@ -37,6 +37,7 @@ def _refused(result, *words, run=None):
         ("images/../../../outside.png", ("leads outside",)),
         ("/etc/passwd", ("absolute path",)),
         (7, ("is not a file name",)),
+        ("im\x000.png", ("is not a file name",)),
     ],
 )
 def test_coco_names_that_leave_the_folder_are_refused(tmp_path, name, words):
