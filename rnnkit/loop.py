@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -168,14 +169,7 @@ def restore(loop: Loop, resume: bool) -> None:
     done = int(counters["epochs_done"])
     loop.epoch = epoch = done if done >= 0 else step // loop.steps_per_epoch
     redo_end = step > 0 and step == (epoch + 1) * loop.steps_per_epoch
-    metrics_path = run_dir / "metrics.json"
-    if metrics_path.exists():
-        saved = json.loads(metrics_path.read_text())
-        loop.history = [h for h in saved.get("history", []) if h["epoch"] <= epoch]
-        loop.best = saved.get("best")
-        if loop.best is not None and loop.best["epoch"] > epoch:
-            key = f"val_{loop.task.monitor}"
-            loop.best = min(loop.history, key=lambda h: h.get(key, h["loss"]), default=None)
+    loop.history, loop.best = _saved_history(run_dir / "metrics.json", epoch, loop.task.monitor)
     if loop.chief:
         # The steps after the checkpoint are logged again; so is a redone epoch end.
         def keep(path, event):
@@ -197,6 +191,32 @@ def _check_finite(loop: Loop, loss: float, norm: float) -> None:
         f"{loop.step + 1} (epoch {loop.epoch + 1}); last good checkpoint: {kept}. Lower the "
         "learning rate or the clip norm."
     )
+
+
+def _saved_history(path: Path, epoch: int, monitor: str) -> tuple[list[dict], dict | None]:
+    """The history and best record of ``metrics.json`` up to ``epoch``.
+
+    A file cut short or edited by hand does not stop a resume: the
+    checkpoint holds the training state, so training continues without the
+    earlier epochs' records (a warning names the file).
+    """
+    if not path.exists():
+        return [], None
+    try:
+        saved = json.loads(path.read_text())
+        history = [h for h in saved.get("history", []) if int(h["epoch"]) <= epoch]
+        best = saved.get("best")
+        if best is not None and int(best["epoch"]) > epoch:
+            key = f"val_{monitor}"
+            best = min(history, key=lambda h: h.get(key, h["loss"]), default=None)
+        return history, best
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        print(
+            f"Warning: {path} is damaged ({type(e).__name__}: {e}); the epochs before the "
+            "checkpoint are left out of it",
+            file=sys.stderr,
+        )
+        return [], None
 
 
 def run_epoch(loop: Loop, train_step, stop_request: recovery.StopRequest) -> float:

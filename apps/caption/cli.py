@@ -125,9 +125,12 @@ def caption(source, images, beam, as_json, plot, **server):
 def compose(digits, out, split, seed, gap):
     """Draw DIGITS (such as 652) as a strip PNG, as the embedded data draws them."""
     with input_errors():
-        if not digits.isdigit():
+        if not (digits.isascii() and digits.isdigit()):
             raise InputError(f"DIGITS must be digits 0-9. Received: {digits!r}")
-        style = cfg.StripStyle() if gap is None else cfg.StripStyle(gap=gap)
+        try:
+            style = cfg.StripStyle() if gap is None else cfg.StripStyle(gap=gap)
+        except ValueError as e:
+            raise InputError(f"--gap: {e}") from None
         rng = np.random.default_rng(seed)
         indices = strips.split_indices(split)
         strip = strips.compose(indices, rng, style, digits=[int(d) for d in digits])

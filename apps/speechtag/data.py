@@ -117,10 +117,7 @@ def normalise_label(label: str) -> str:
 
 
 def read_wav(path: str | Path | bytes) -> tuple[np.ndarray, int]:
-    """``(float32 mono samples in [-1, 1], sample rate)``; any bit depth, channels mixed down.
-
-    Raises ``InputError`` for a file that is not a readable, non-empty WAV.
-    """
+    """``(float32 mono samples in [-1, 1], rate)``, channels mixed; else an ``InputError``."""
     from scipy.io import wavfile
 
     name = "the WAV data" if isinstance(path, bytes) else str(path)
@@ -131,6 +128,8 @@ def read_wav(path: str | Path | bytes) -> tuple[np.ndarray, int]:
         raise InputError(f"{name} is not a readable WAV file: {e}") from None
     if data.size == 0:
         raise InputError(f"{name} holds no audio samples")
+    if rate <= 0:
+        raise InputError(f"{name} declares a sample rate of {rate} Hz")
     if data.dtype.kind == "u":  # 8-bit WAV is unsigned, centred on 128
         data = (data.astype(np.float32) - 128.0) / 128.0
     elif data.dtype.kind == "i":
