@@ -75,3 +75,13 @@ class Runs:
             out = self._factory.mktemp("saved") / app
             self._made[key] = export(app, self.run(app, *options), out)
         return self._made[key]
+
+
+def usage_error(result: Result, *words: str) -> str:
+    """Checks that a command ended as bad input should: exit code 2 and one ``Error:`` line
+    holding every one of ``words``, no traceback. Returns that line."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and all(w in errors[0] for w in words), result.output
+    return errors[0]

@@ -22,12 +22,10 @@ def _train(app, source, run):
 
 
 def _refused(result, *words, run=None):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    error = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(error) == 1 and all(w in error[0] for w in words), result.output
+    """A one-line usage error, and no run folder left behind."""
+    line = rcli.usage_error(result, *words)
     assert run is None or not run.exists()
-    return error[0]
+    return line
 
 
 @pytest.mark.parametrize(
