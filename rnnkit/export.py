@@ -132,7 +132,7 @@ def export(
         layout.write_marker(tmp, app)
         # What `rnnkit serving check` asks of every version: TF Serving's
         # session loader, its ops, batch-major signatures, the warmup replayed.
-        checks = check_version(tmp, app)
+        checks = check_version(tmp, app, isolate=False)
         failed = [c for c in checks if c.ok is False]
         if failed:
             reasons = "; ".join(f"{c.check}: {c.detail}" for c in failed)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.configs import config_from_dict
-from rnnkit.errors import InputError
+from rnnkit.errors import InputError, first_line
 from rnnkit.files import write_json
 
 RUNS_DIR = Path("runs")
@@ -113,7 +113,11 @@ def open_model(
     source = Path(source)
     if not source.exists():
         raise InputError(f"no such run or SavedModel: {source}")
-    source = layout.version(source) or source
+    version = layout.version(source)
+    if version is not None and version != source and not (version / "saved_model.pb").exists():
+        # TF Serving would try this version too: name it rather than serve an older one.
+        raise InputError(f"{version}, the newest version of {source}, has no saved_model.pb")
+    source = version or source
     if not (source / "saved_model.pb").exists():
         if server is not None:
             raise InputError(
@@ -125,9 +129,7 @@ def open_model(
         if not (source / "assets" / name).is_file():
             raise InputError(f"{source} is not a {app.name} SavedModel: it has no assets/{name}")
     if server is None:
-        import tensorflow as tf
-
-        signatures = tf.saved_model.load(str(source)).signatures
+        signatures = _load_checked(source)
     else:
         from rnnkit.serving.client import connect
 
@@ -136,6 +138,29 @@ def open_model(
     if missing:
         raise InputError(f"{source} is not a {app.name} SavedModel: it has no `{missing[0]}`")
     return Opened(path=source, assets=source / "assets", signatures=signatures)
+
+
+def _load_checked(source: Path):
+    """The signatures of a SavedModel from anywhere, loaded only once its ops are checked.
+
+    ``tf.saved_model.load`` runs the model's init op and restores its
+    variables: ``static_problems`` reads ``saved_model.pb`` first and
+    refuses any op outside the allowlist before anything of it runs.
+    """
+    from rnnkit.serving.ops import static_problems
+
+    if not (source / "variables" / "variables.index").is_file():
+        raise InputError(f"{source} is an incomplete SavedModel: no variables/variables.index")
+    problems = static_problems(source)
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise InputError(f"{source} was not loaded: {problems[0]}{more}")
+    import tensorflow as tf
+
+    try:
+        return tf.saved_model.load(str(source)).signatures
+    except Exception as e:  # a cut variables file, a graph this TF cannot import
+        raise InputError(f"cannot load the SavedModel {source}: {first_line(e)}") from None
 
 
 class RunFile:

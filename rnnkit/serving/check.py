@@ -13,6 +13,10 @@ its contract:
 - the graphs use only ops a stock build has;
 - the warmup records replay through the loaded session, at most 1000.
 
+A version is untrusted until checked: ``rnnkit.serving.ops`` reads its
+``saved_model.pb`` first, and only a version whose every reachable op is on
+the allowlist is loaded, in a child process with a time and memory limit.
+
 Each check gives a ``Check``; ``passed(checks)`` is the verdict.
 """
 
@@ -24,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from rnnkit.errors import first_line
+from rnnkit.errors import InputError, first_line
+from rnnkit.serving.batching import batching_problem
 from rnnkit.serving.layout import (
     BATCHING_FILE,
     MAX_WARMUP_RECORDS,
@@ -32,7 +37,7 @@ from rnnkit.serving.layout import (
     read_warmup,
     version_folders,
 )
-from rnnkit.serving.ops import forbidden_ops, graph_ops
+from rnnkit.serving.ops import op_count, static_problems
 
 INIT_OP_SIGNATURE = "__saved_model_init_op"
 _UNNAMED = re.compile(r"^(input|output)_\d+$")
@@ -99,67 +104,11 @@ def check_models_config(base_dir: str | os.PathLike) -> list[Check]:
     return checks
 
 
-def batching_parameters_class():
-    """TF Serving's ``BatchingParameters`` message (session_bundle_config.proto, which
-    tensorflow-serving-api does not ship), built from its field numbers and types."""
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, wrappers_pb2
-
-    pool = descriptor_pool.DescriptorPool()
-    wrappers = descriptor_pb2.FileDescriptorProto()
-    wrappers_pb2.DESCRIPTOR.CopyToProto(wrappers)
-    pool.Add(wrappers)
-    file = descriptor_pb2.FileDescriptorProto(
-        name="rnnkit_batching.proto",
-        package="tensorflow.serving",
-        dependency=["google/protobuf/wrappers.proto"],
-        syntax="proto3",
-    )
-    message = file.message_type.add(name="BatchingParameters")
-    F = descriptor_pb2.FieldDescriptorProto
-    for number, (name, kind) in enumerate(
-        [
-            ("max_batch_size", ".google.protobuf.Int64Value"),
-            ("batch_timeout_micros", ".google.protobuf.Int64Value"),
-            ("max_enqueued_batches", ".google.protobuf.Int64Value"),
-            ("num_batch_threads", ".google.protobuf.Int64Value"),
-            ("thread_pool_name", ".google.protobuf.StringValue"),
-        ],
-        start=1,
-    ):
-        message.field.add(
-            name=name, number=number, type=F.TYPE_MESSAGE, type_name=kind, label=F.LABEL_OPTIONAL
-        )
-    message.field.add(
-        name="allowed_batch_sizes", number=6, type=F.TYPE_INT64, label=F.LABEL_REPEATED
-    )
-    message.field.add(
-        name="pad_variable_length_inputs", number=7, type=F.TYPE_BOOL, label=F.LABEL_OPTIONAL
-    )
-    pool.Add(file)
-    return message_factory.GetMessageClass(
-        pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters")
-    )
-
-
 def check_batching(path: Path) -> Check:
     """``batching.config`` parses as ``BatchingParameters`` with sane sizes."""
-    from google.protobuf import text_format
-
-    try:
-        params = text_format.Parse(path.read_text(), batching_parameters_class()())
-    except (text_format.ParseError, UnicodeDecodeError) as e:
-        return Check(path.name, "parses", False, f"not a BatchingParameters: {e}")
-    size = params.max_batch_size.value if params.HasField("max_batch_size") else None
-    if size is not None and size < 1:
-        return Check(path.name, "parses", False, "max_batch_size must be at least 1")
-    allowed = list(params.allowed_batch_sizes)
-    if allowed and (allowed != sorted(allowed) or (size is not None and allowed[-1] != size)):
-        return Check(
-            path.name,
-            "parses",
-            False,
-            "allowed_batch_sizes must increase and end at max_batch_size",
-        )
+    problem, size = batching_problem(path)
+    if problem:
+        return Check(path.name, "parses", False, problem)
     return Check(path.name, "parses", True, f"BatchingParameters, max_batch_size {size}")
 
 
@@ -250,35 +199,78 @@ def _missing(version: Path) -> list[str]:
     return [f for f in ("saved_model.pb", "variables") if not (version / f).exists()]
 
 
-def check_version(path: str | os.PathLike, subject: str | None = None) -> list[Check]:
-    """Every check of one version folder: ops, session loading, signatures, warmup."""
+# A version is loaded and replayed in a child process under these limits.
+TIME_LIMIT_S = 300
+MEMORY_LIMIT_GIB = 8
+
+
+def check_version(
+    path: str | os.PathLike, subject: str | None = None, *, isolate: bool = True
+) -> list[Check]:
+    """Every check of one version folder: ops, session loading, signatures, warmup.
+
+    The ops are read from ``saved_model.pb`` first; the version is loaded
+    only when they all pass, and with ``isolate`` (the default: the version
+    is someone else's) in a child process under ``TIME_LIMIT_S`` and
+    ``MEMORY_LIMIT_GIB``. ``export`` checks its own fresh export in-process.
+    """
     path = Path(path)
     subject = subject or str(path)
-    pb = path / "saved_model.pb"
     missing = _missing(path)
     if missing:
         return [Check(subject, "complete", False, f"missing {', '.join(missing)}")]
-    checks = []
     try:
-        ops, xla = graph_ops(pb)
-    except Exception as e:  # a truncated or foreign file
-        return [Check(subject, "saved_model.pb", False, f"unreadable: {e}")]
-    bad = forbidden_ops(ops)
-    for op, why in sorted(bad.items()):
-        checks.append(Check(subject, "ops", False, f"{op}: {why}"))
-    if xla:
-        checks.append(
-            Check(
-                subject,
-                "ops",
-                False,
-                f"_XlaMustCompile on {sorted(xla)[:3]}: jit_compile functions need XLA, "
-                "which a stock TF Serving build lacks",
-            )
-        )
-    if not bad and not xla:
-        checks.append(Check(subject, "ops", True, f"{len(ops)} op types, all in stock TF Serving"))
+        problems = static_problems(path)
+    except InputError as e:
+        return [Check(subject, "saved_model.pb", False, str(e))]
+    if problems:
+        checks = [Check(subject, "ops", False, p) for p in problems]
+        return checks + [Check(subject, "loads", None, "not loaded: it failed the static check")]
+    checks = [Check(subject, "ops", True, f"{op_count(path)} op types, all on the allowlist")]
+    if not isolate:
+        return checks + load_checks(path, subject)
+    return checks + _load_in_child(path, subject)
 
+
+def _load_in_child(path: Path, subject: str) -> list[Check]:
+    """``load_checks`` in ``python -m rnnkit.serving.check``, limited in time and memory."""
+    import json
+    import subprocess
+    import sys
+
+    def limit_memory():
+        import resource
+
+        size = MEMORY_LIMIT_GIB << 30
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+    command = [sys.executable, "-m", "rnnkit.serving.check", str(path), subject]
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=TIME_LIMIT_S,
+            preexec_fn=limit_memory,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        why = f"loading and replaying took over {TIME_LIMIT_S} s; stopped"
+        return [Check(subject, "loads", False, why)]
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        why = (
+            f"the loading process ended with code {done.returncode} (memory limit "
+            f"{MEMORY_LIMIT_GIB} GiB): {tail}"
+        )
+        return [Check(subject, "loads", False, why)]
+    return [Check(**c) for c in json.loads(lines[-1])]
+
+
+def load_checks(path: Path, subject: str) -> list[Check]:
+    """Session loading, signatures and warmup replay of a version that passed the static check."""
+    checks = []
     records = _read_warmup(path)
     graph = tf.Graph()
     logger, level = tf.get_logger(), tf.get_logger().level
@@ -362,3 +354,11 @@ def _check_warmup(records, session, signatures, subject: str) -> Check:
                 why = f"record {i} ({name}) gave non-finite `{key}`"
                 return Check(subject, "warmup", False, why)
     return Check(subject, "warmup", True, f"{len(records)} records replayed")
+
+
+if __name__ == "__main__":  # the child process of check_version
+    import json
+    import sys
+
+    found = load_checks(Path(sys.argv[1]), sys.argv[2])
+    print(json.dumps([dataclasses.asdict(c) for c in found]))

@@ -12,6 +12,7 @@ from google.protobuf import text_format
 from rnnkit import export
 from rnnkit.kernels import native
 from rnnkit.serving import check, layout
+from rnnkit.serving.batching import batching_parameters_class
 from rnnkit.serving.cli import group
 
 H = 3
@@ -187,7 +188,7 @@ def test_ops_a_server_should_not_run_fail_the_export(tmp_path, body, op):
 
     module = Leaky()
     warmup = {"serving_default": [{"x": np.ones((1, 3), "float32")}]}
-    with pytest.raises(export.ExportError, match=f"ops: {op}"):
+    with pytest.raises(export.ExportError, match=f"ops: {op} in function"):
         export.export(module, {"serving_default": module.serve}, tmp_path, "leaky", warmup)
     assert layout.versions(tmp_path / "leaky") == []
 
@@ -226,13 +227,18 @@ def test_a_native_op_left_in_the_graph_fails(tmp_path):
 
     module = Native()
     warmup = {"serving_default": [{"xp": np.ones((2, 5, 4 * H), "float32")}]}
-    with pytest.raises(export.ExportError, match="RnnkitLstmForward: an rnnkit native kernel"):
+    with pytest.raises(
+        export.ExportError, match="RnnkitLstmForward in function .*: an rnnkit native kernel"
+    ):
         export.export(module, {"serving_default": module.serve}, tmp_path / "x", "native", warmup)
 
     base = tmp_path / "saved_models"
     _save_unchecked(base, module, {"serving_default": module.serve}, warmup)
     failed = _failures(base)
-    assert failed[0].detail.startswith("RnnkitLstmForward: an rnnkit native kernel")
+    assert failed[0].detail.startswith("RnnkitLstmForward in function `__inference_serve")
+    assert failed[0].detail.endswith(
+        "an rnnkit native kernel: a stock server does not have the library"
+    )
     result = _cli(base)
     assert result.exit_code == 1 and "FAIL  bad/1: ops: RnnkitLstmForward" in result.output
 
@@ -250,7 +256,7 @@ def test_the_batching_config_is_written_once_and_checked(tmp_path):
     _export(base)
     batching = base / layout.BATCHING_FILE
     assert batching.read_text() == layout.BATCHING_CONFIG
-    params = check.batching_parameters_class()()
+    params = batching_parameters_class()()
     text_format.Parse(batching.read_text(), params)
     assert params.max_batch_size.value == 32 and params.pad_variable_length_inputs
     batching.write_text("max_batch_size { value: 8 }\nallowed_batch_sizes: [2, 4]\n")
