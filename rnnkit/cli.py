@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -18,6 +19,7 @@ import uuid
 import click
 
 import rnnkit
+from rnnkit import loopback
 from rnnkit.errors import RESTART_EXIT_CODE
 from rnnkit.runs import RUN_ID_ENV
 
@@ -57,7 +59,7 @@ def free_ports(n: int) -> list[int]:
     sockets = [socket.socket() for _ in range(n)]
     try:
         for s in sockets:
-            s.bind(("localhost", 0))
+            s.bind((loopback.HOST, 0))
         return [s.getsockname()[1] for s in sockets]
     finally:
         for s in sockets:
@@ -78,7 +80,9 @@ def _why(code: int) -> str:
     return f"failed with exit code {code}"
 
 
-def _run_workers(workers, command, run_id, grace_period) -> tuple[dict[int, int], list[int]]:
+def _run_workers(
+    workers, command, run_id, grace_period, preload
+) -> tuple[dict[int, int], list[int]]:
     """Runs one attempt of the job.
 
     Returns every worker's exit code, and the workers that failed before the
@@ -87,7 +91,7 @@ def _run_workers(workers, command, run_id, grace_period) -> tuple[dict[int, int]
     would otherwise wait for the coordination service to notice.
     """
     ports = free_ports(workers)
-    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    cluster = {"worker": [f"{loopback.HOST}:{p}" for p in ports]}
     processes, pumps = [], []
     for index in range(workers):
         env = dict(os.environ)
@@ -95,6 +99,8 @@ def _run_workers(workers, command, run_id, grace_period) -> tuple[dict[int, int]
             {"cluster": cluster, "task": {"type": "worker", "index": index}}
         )
         env[RUN_ID_ENV] = run_id
+        if preload is not None:
+            env = loopback.environment(env, preload)
         try:
             process = subprocess.Popen(
                 list(command), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -168,9 +174,21 @@ def launch(workers, max_restarts, grace_period, command):
         rnnkit launch --workers 2 --max-restarts 3 -- rnnkit textgen train --preset tiny
     """
     run_id = os.environ.get(RUN_ID_ENV) or f"launch-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="rnnkit-launch-") as private:
+        preload = loopback.build(private)
+        if preload is None:
+            click.echo(
+                "launch: warning: no C compiler (cc) to build the loopback guard: the workers' "
+                "unauthenticated gRPC servers listen on every interface (docs/security.md)",
+                err=True,
+            )
+        _launch(workers, max_restarts, grace_period, command, run_id, preload)
+
+
+def _launch(workers, max_restarts, grace_period, command, run_id, preload) -> None:
     restarts = 0
     while True:
-        codes, failed = _run_workers(workers, command, run_id, grace_period)
+        codes, failed = _run_workers(workers, command, run_id, grace_period, preload)
         if not failed:
             return
         # The cause, rather than a peer that stopped because of it.

@@ -156,3 +156,20 @@ def test_a_tf_config_rnnkit_cannot_train_with_is_refused(tf_config, message):
         strategies.read_tf_config(tf_config)
     assert strategies.read_tf_config("") is None
     assert strategies.read_tf_config('{"task": {}}') is None
+
+
+@pytest.mark.parametrize(
+    "manifest, label",
+    [("tfjob.yaml", "training.kubeflow.org/job-name"), ("indexed-job.yaml", "job-name")],
+)
+def test_only_the_jobs_own_pods_reach_its_grpc_port(manifest, label):
+    """The label each controller puts on the job's pods selects them, and only they may connect."""
+    docs = _documents(manifest)
+    job = docs.get("TFJob") or docs["Job"]
+    policy = docs["NetworkPolicy"]["spec"]
+    own = {label: job["metadata"]["name"]}
+    assert policy["podSelector"]["matchLabels"] == own
+    assert policy["policyTypes"] == ["Ingress"]
+    [rule] = policy["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": own}}]
+    assert [p["port"] for p in rule["ports"]] == [2222]
