@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from rnnkit import recovery, steps
 from rnnkit.configs import TrainConfig
+from rnnkit.errors import InputError
 from rnnkit.files import write_json
 from rnnkit.optimizers import make_optimizer
 from rnnkit.strategies import is_chief
@@ -158,9 +159,7 @@ def restore(loop: Loop, resume: bool) -> None:
     if not resume:
         counters["epochs_done"].assign(0)
         return
-    latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
-    if latest is None:
-        raise FileNotFoundError(f"No checkpoint to resume from in {run_dir / 'ckpt'}.")
+    latest = _whole_checkpoint(run_dir / "ckpt")
     loop.checkpoint.restore(latest).assert_existing_objects_matched()
     loop.step = loop.last_saved = step = int(counters["step"])
     # The epochs whose end is done; from the step for checkpoints older than
@@ -179,6 +178,22 @@ def restore(loop: Loop, resume: bool) -> None:
             return not redo_end or (path.parent.name == "train" and in_loop)
 
         recovery.trim_events(run_dir / "tb", keep)
+
+
+def _whole_checkpoint(folder: Path) -> str:
+    """The newest checkpoint in ``folder`` that reads whole; a damaged newer one is named."""
+    found = recovery.checkpoints(folder)
+    if not found:
+        raise FileNotFoundError(f"No checkpoint to resume from in {folder}.")
+    problems = []
+    for prefix in found:
+        why = recovery.damage(prefix)
+        if why is None:
+            for problem in problems:
+                print(f"Warning: {problem}; resuming from {prefix}", file=sys.stderr)
+            return prefix
+        problems.append(why)
+    raise InputError(f"no checkpoint in {folder} can be read: {problems[0]}")
 
 
 def _check_finite(loop: Loop, loss: float, norm: float) -> None:

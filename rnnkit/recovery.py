@@ -11,6 +11,9 @@
 - ``trim_events``: a restarted run logs again the TensorBoard steps after
   its checkpoint; the dead attempt's events there are dropped first, so no
   step appears twice.
+- ``checkpoints`` and ``damage``: a checkpoint cut short (a disk filled, a
+  copy interrupted) is found by reading it whole (TF checks each tensor's
+  CRC) before anything restores from it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from rnnkit.errors import RESTART_EXIT_CODE
+from rnnkit.errors import RESTART_EXIT_CODE, first_line
 from rnnkit.files import atomic_path
 
 _LOST_WORKER_ERRORS = (
@@ -118,3 +121,44 @@ def trim_events(folder: str | Path, keep: Callable[[Path, tf.compat.v1.Event], b
             for record in kept:
                 writer.write(record)
     return dropped
+
+
+def checkpoints(folder: str | Path) -> list[str]:
+    """The checkpoints a ``CheckpointManager`` keeps in ``folder``, newest first.
+
+    From its ``checkpoint`` file, or, when that file is missing or damaged,
+    from the ``*.index`` files themselves.
+    """
+    folder = Path(folder)
+    try:
+        state = tf.train.get_checkpoint_state(str(folder))
+    except Exception:  # a damaged state file: the index files still say what is there
+        state = None
+    if state is not None and state.all_model_checkpoint_paths:
+        paths = [str(folder / Path(p).name) for p in state.all_model_checkpoint_paths]
+    else:
+        paths = [str(p.with_suffix("")) for p in folder.glob("*.index")]
+    return sorted(paths, key=_number, reverse=True)
+
+
+def _number(prefix: str) -> int:
+    tail = prefix.rpartition("-")[2]
+    return int(tail) if tail.isdigit() else -1
+
+
+def damage(prefix: str) -> str | None:
+    """What makes the checkpoint at ``prefix`` unreadable, naming the file; None when whole."""
+    index = Path(prefix + ".index")
+    if not index.is_file():
+        return f"{index} is missing"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+    except (tf.errors.OpError, ValueError) as e:
+        return f"{index} cannot be read: {first_line(e)}"
+    data = ", ".join(str(p) for p in sorted(index.parent.glob(Path(prefix).name + ".data-*")))
+    try:
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except (tf.errors.OpError, IndexError, ValueError) as e:
+        return f"{data or prefix + '.data-*'} cannot be read: {first_line(e)}"
+    return None

@@ -61,6 +61,11 @@ def load_run(app, run_dir: str | os.PathLike) -> Run:
     checkpoint = checkpoint or tf.train.latest_checkpoint(str(run_dir / "ckpt"))
     if checkpoint is None:
         raise InputError(f"{run_dir} holds no checkpoint yet: train it first")
+    from rnnkit.recovery import damage
+
+    why = damage(checkpoint)
+    if why is not None:
+        raise InputError(f"the run's checkpoint is damaged: {why}")
     model = app.build_model(config, run_dir)
     status = tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
     try:

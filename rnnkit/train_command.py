@@ -95,7 +95,7 @@ def _outcome(app, run_dir: Path, error: BaseException, multi: bool) -> tuple[int
         )
     if isinstance(error, training.TrainingDiverged):
         return 1, f"Error: {error}"
-    if isinstance(error, FileNotFoundError):
+    if isinstance(error, (FileNotFoundError, InputError)):
         return 2, f"Error: {error}"
     return None
 

@@ -4,10 +4,13 @@ Each case is a real file or command line; each gave a traceback before.
 """
 
 import json
+import shutil
 import struct
+from pathlib import Path
 
 import pytest
 
+from rnnkit import recovery
 from rnnkit.testing import cli as rcli
 
 
@@ -61,3 +64,45 @@ def test_resume_survives_a_damaged_metrics_file(tmp_path, damage):
     assert "metrics.json is damaged" in result.output
     saved = json.loads(metrics.read_text())
     assert saved["status"] == "completed" and [h["epoch"] for h in saved["history"]] == [2]
+
+
+def _cut(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _run_copy(run_dir, tmp_path):
+    return shutil.copytree(run_dir, tmp_path / "run")
+
+
+@pytest.mark.parametrize("app", ["textgen"])
+def test_resume_falls_back_past_a_cut_checkpoint(run_dir, tmp_path):
+    run = _run_copy(run_dir, tmp_path)
+    kept = recovery.checkpoints(run / "ckpt")
+    assert len(kept) >= 2, kept
+    [newest_data] = (run / "ckpt").glob(Path(kept[0]).name + ".data-*")
+    _cut(newest_data)
+    result = rcli.invoke("textgen", "train", "--resume", "--run-dir", run, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert f"Warning: {newest_data} cannot be read" in result.output
+    assert f"resuming from {kept[1]}" in result.output
+    assert recovery.damage(recovery.checkpoints(run / "ckpt")[0]) is None  # saved again, whole
+    for prefix in recovery.checkpoints(run / "ckpt"):
+        for data in (run / "ckpt").glob(Path(prefix).name + ".data-*"):
+            _cut(data)
+    result = rcli.invoke("textgen", "train", "--resume", "--run-dir", run, "--quiet")
+    rcli.usage_error(result, f"no checkpoint in {run / 'ckpt'} can be read")
+
+
+@pytest.mark.parametrize("app", ["textgen"])
+@pytest.mark.parametrize("cut", ["data", "index"])
+def test_a_cut_checkpoint_is_named_by_the_verbs_and_export(run_dir, tmp_path, cut):
+    run = _run_copy(run_dir, tmp_path)
+    [best] = recovery.checkpoints(run / "ckpt" / "best")
+    [damaged] = (run / "ckpt" / "best").glob(
+        Path(best).name + (".data-*" if cut == "data" else ".index")
+    )
+    _cut(damaged)
+    rcli.usage_error(rcli.invoke("textgen", "generate", run, "--length", "5"), str(damaged))
+    out = tmp_path / "saved" / "textgen"
+    rcli.usage_error(rcli.invoke("textgen", "export", run, "--out", out), str(damaged))
+    assert not out.exists() or not any(out.iterdir())
