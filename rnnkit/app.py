@@ -23,7 +23,7 @@ from typing import Any
 import click
 
 from rnnkit import runs
-from rnnkit.files import write_json
+from rnnkit.files import check_writable, write_json
 from rnnkit.options import add_options, input_errors
 from rnnkit.runs import Run
 from rnnkit.train_command import train_command
@@ -138,6 +138,7 @@ def app_group(app: App) -> click.Group:
         """Quality of a trained run next to the app's baseline."""
         with input_errors():
             run = runs.load_run(app, run_dir)
+            check_writable(run.path / "evaluation.json")
             report = app.evaluate(run, options)
         write_json(run.path / "evaluation.json", report)
         click.echo(json.dumps(report, indent=2) if as_json else app.format_report(report))
@@ -156,6 +157,7 @@ def app_group(app: App) -> click.Group:
         from rnnkit import export as rexport
 
         with input_errors():
+            check_writable(out, folder=True)
             run = runs.load_run(app, run_dir)
             exported = app.export(run)
         out = out.resolve()

@@ -9,7 +9,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from rnnkit.errors import InputError
@@ -32,6 +32,63 @@ def inside(folder: str | os.PathLike, name, where: str) -> Path:
     return path
 
 
+def check_writable(
+    path: str | os.PathLike, *, folder: bool = False, make_parents: bool = False
+) -> None:
+    """``InputError`` unless ``path`` can be written: checked before a command's work starts.
+
+    A file's folder must exist (unless ``make_parents``: the command makes
+    it); with ``folder``, ``path`` is a folder made as needed, under the
+    nearest folder that exists. Nothing on the way may
+    be a file, and the folder written into must take a new file (tried with
+    a ``mkstemp`` file, removed at once: permissions, read-only mounts and
+    root all answer truly).
+    """
+    path = Path(path).absolute()
+    if folder and path.exists() and not path.is_dir():
+        raise InputError(f"cannot write {path}: it is a file, not a folder")
+    if not folder and path.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder")
+    nearest = path if folder else path.parent
+    while not nearest.exists() and nearest != nearest.parent:
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        raise InputError(f"cannot write {path}: {nearest} is a file, not a folder")
+    if not folder and not make_parents and nearest != path.parent:
+        raise InputError(f"cannot write {path}: its folder does not exist")
+    try:
+        fd, probe = tempfile.mkstemp(dir=nearest, prefix=".rnnkit-probe-")
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {nearest} is not writable ({e.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _share(tmp: str) -> None:
+    """mkstemp's 0600 would hide the file from other users: the umask's mode instead."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+
+
+def write_all(contents: Mapping[Path, bytes]) -> None:
+    """Writes every file of ``contents`` or none: all are staged beside their targets first."""
+    staged = []
+    try:
+        for path, content in contents.items():
+            path = Path(path)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as file:
+                file.write(content)
+            _share(tmp)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """A fresh temporary path beside ``path`` for a writer that takes a file name.
@@ -45,9 +102,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from other users
+        _share(tmp)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -19,7 +19,7 @@ import click
 
 from rnnkit import configs, runs
 from rnnkit.errors import RESTART_EXIT_CODE, InputError, first_line
-from rnnkit.files import write_json
+from rnnkit.files import check_writable, write_json
 from rnnkit.options import SET_OPTION, CliInputError, add_options, field_options, input_errors
 
 
@@ -183,6 +183,7 @@ def _start_run(app, strategy: str, config, run_dir, resume: str, epochs):
     else:
         run_dir = run_dir or runs.new_run_dir(app.name)
         resume = _check_run_dir(app, config, run_dir, resume, chief)
+    check_writable(run_dir, folder=True)
     return dist, chief, config, run_dir, resume, _make_task(app, config, run_dir, chief)
 
 

@@ -14,7 +14,7 @@ from apps.caption.data import load_vocabulary
 from rnnkit import app as rapp
 from rnnkit import runs
 from rnnkit.errors import InputError
-from rnnkit.files import write_bytes
+from rnnkit.files import check_writable, write_bytes
 from rnnkit.options import add_options, input_errors, server_options
 
 APP = rapp.App.from_package(
@@ -64,6 +64,8 @@ def _read_image(path: Path) -> bytes:
 def caption(source, images, beam, as_json, plot, **server):
     """Caption IMAGES with a run (RUN_DIR) or a SavedModel (or its TF Serving base path)."""
     with input_errors():
+        if plot is not None:
+            check_writable(plot, make_parents=True)
         contents = [_read_image(p) for p in images]
         opened = runs.open_model(APP, source, **server)
         if opened.run is None:
@@ -127,6 +129,7 @@ def compose(digits, out, split, seed, gap):
     with input_errors():
         if not (digits.isascii() and digits.isdigit()):
             raise InputError(f"DIGITS must be digits 0-9. Received: {digits!r}")
+        check_writable(out, make_parents=True)
         try:
             style = cfg.StripStyle() if gap is None else cfg.StripStyle(gap=gap)
         except ValueError as e:

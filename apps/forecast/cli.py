@@ -16,7 +16,7 @@ from apps.forecast.features import INFO_FILE, SeriesInfo
 from rnnkit import app as rapp
 from rnnkit import figures, runs
 from rnnkit.errors import InputError
-from rnnkit.files import write_bytes, write_text
+from rnnkit.files import check_writable, write_all
 from rnnkit.options import add_options, field_options, input_errors, server_options
 
 # The data options of ``predict``: the same fields as ``train``'s.
@@ -103,8 +103,8 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
     """
     with input_errors():
         for path in (out, plot):
-            if path is not None and not path.resolve().parent.is_dir():
-                raise InputError(f"cannot write {path}: its folder does not exist")
+            if path is not None:
+                check_writable(path)
         forecast, info = _open(source, **server)
         config = info.data_config(
             source=source_data,
@@ -130,8 +130,7 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
     times = series.future_times(info.horizon)
     with input_errors():  # a server that fails: one line, exit 2
         result = forecast(history, data.unix_seconds(times)[None])
-    write_text(out, forecast_table(info, times, result))
-    click.echo(f"Forecast of {info.horizon} steps from {times[0]} to {times[-1]}: {out}")
+    outputs = {out: forecast_table(info, times, result).encode("utf-8")}
     if plot is not None:
         shown = min(len(series.times), max(info.lookback, 3 * info.horizon))
         figure = plots.fan_figure(
@@ -142,5 +141,8 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
             {k: v[0] for k, v in result.items()},
             title=f"{series.name}: forecast from {series.times[-1].date()}",
         )
-        write_bytes(plot, figures.png(figure))
+        outputs[plot] = figures.png(figure)
+    write_all(outputs)  # the CSV and the plot, or neither
+    click.echo(f"Forecast of {info.horizon} steps from {times[0]} to {times[-1]}: {out}")
+    if plot is not None:
         click.echo(f"Plot: {plot}")

@@ -1,6 +1,7 @@
 """``rnnkit speechtag``: train, evaluate, export (built by rnnkit), tag and synth."""
 
 import json
+import tempfile
 from pathlib import Path
 
 import click
@@ -13,7 +14,7 @@ from apps.speechtag.features import TAGSET_FILE, TagSet
 from rnnkit import app as rapp
 from rnnkit import figures, runs
 from rnnkit.errors import InputError
-from rnnkit.files import atomic_path, write_bytes, write_text
+from rnnkit.files import atomic_path, check_writable, write_all
 from rnnkit.options import add_options, input_errors, server_options
 
 APP = rapp.App.from_package(
@@ -82,6 +83,18 @@ def write_textgrid(path: Path, tiers: dict, duration: float) -> None:
         grid.save(str(tmp), format="long_textgrid", includeBlankSpaces=True)
 
 
+def _plot_path(plot: Path, wav: Path, count: int) -> Path:
+    return plot if count == 1 else plot.with_name(f"{plot.stem}-{wav.stem}.png")
+
+
+def textgrid_bytes(tiers: dict, duration: float) -> bytes:
+    """``write_textgrid``'s file, as bytes (written with the command's other outputs)."""
+    with tempfile.TemporaryDirectory(prefix="rnnkit-textgrid-") as private:
+        path = Path(private) / "grid.TextGrid"
+        write_textgrid(path, tiers, duration)
+        return path.read_bytes()
+
+
 @group.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -108,8 +121,13 @@ def tag(source, files, tier, as_json, textgrid, plot, **server):
     become segments.
     """
     with input_errors():
-        if plot is not None and not plot.resolve().parent.is_dir():
-            raise InputError(f"cannot write {plot}: its folder does not exist")
+        if textgrid is not None:
+            check_writable(textgrid, folder=True)
+        for path in files:  # every output, checked before the work
+            if textgrid is not None:
+                check_writable(textgrid / f"{path.stem}.TextGrid", make_parents=True)
+            if plot is not None:
+                check_writable(_plot_path(plot, path, len(files)))
         audio = []
         for path in files:
             if not path.is_file():
@@ -121,7 +139,7 @@ def tag(source, files, tier, as_json, textgrid, plot, **server):
         references = [_reference(path) for path in files] if plot is not None else None
         tag_fn, tagset = _open(source, **server)
     labels = tagset.labels
-    results = []
+    results, outputs = [], {}
     for path, samples, k in zip(files, audio, range(len(files))):
         with input_errors():  # a server that fails: one line, exit 2
             log_probs, frames = tag_fn(samples[None], np.array([len(samples)], np.int32))
@@ -136,10 +154,9 @@ def tag(source, files, tier, as_json, textgrid, plot, **server):
                 found[name][-1]["end"] = round(duration, 3)
         results.append({"file": str(path), "duration": round(duration, 3), "segments": found})
         if textgrid is not None:
-            textgrid.mkdir(parents=True, exist_ok=True)
-            write_textgrid(textgrid / f"{path.stem}.TextGrid", found, duration)
+            outputs[textgrid / f"{path.stem}.TextGrid"] = textgrid_bytes(found, duration)
         if plot is not None:
-            target = plot if len(files) == 1 else plot.with_name(f"{plot.stem}-{path.stem}.png")
+            target = _plot_path(plot, path, len(files))
             reference = references[k]
             if reference is not None:
                 figure = plots.utterance_figure(reference, paths, labels, title=str(path))
@@ -149,7 +166,12 @@ def tag(source, files, tier, as_json, textgrid, plot, **server):
                     for t in TIERS
                 }
                 figure = plots.tiers_figure(samples, tiers, labels, title=str(path))
-            write_bytes(target, figures.png(figure))
+            outputs[target] = figures.png(figure)
+    if textgrid is not None:
+        textgrid.mkdir(parents=True, exist_ok=True)
+    write_all(outputs)  # every TextGrid and plot, or none
+    for target in outputs:
+        if target.suffix == ".png":
             click.echo(f"Plot: {target}", err=True)
     if as_json:
         shown = [
@@ -184,13 +206,13 @@ def tag(source, files, tier, as_json, textgrid, plot, **server):
 def synth_command(text, voice, out, seed, rate):
     """Synthesize one labelled utterance of digit words (TEXT) with eSpeak NG."""
     with input_errors():
-        if not out.resolve().parent.is_dir():
-            raise InputError(f"cannot write {out}: its folder does not exist")
+        check_writable(out)
         wav, labels = synth.utterance(text, voice, seed=seed, rate=rate)
+    outputs = {out: wav}
     for tier, suffix in (("phones", ".PHN"), ("words", ".WRD")):
         lines = "".join(f"{s} {e} {label}\n" for s, e, label in labels[tier])
-        write_text(out.with_suffix(suffix), lines)
-    write_bytes(out, wav)
+        outputs[out.with_suffix(suffix)] = lines.encode("utf-8")
+    write_all(outputs)
     seconds = ", ".join(
         f"{label} {s / data.SAMPLE_RATE:.2f}-{e / data.SAMPLE_RATE:.2f}"
         for s, e, label in labels["words"]
