@@ -182,7 +182,26 @@ def _infer_freq(times: pd.DatetimeIndex) -> str | None:
     return votes.most_common(1)[0][0] if votes else None
 
 
+# Larger than any measurement; the model's float32 math (a square in a
+# standard deviation) overflows from about 1e19.
+LARGEST = 1e15
+
+
 def _numbers(frame: pd.DataFrame, column: str, where: str) -> np.ndarray:
+    """The column as float64; missing values are NaN, infinite or huge ones an error."""
+    values = _parse_numbers(frame, column, where)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(values) | (np.abs(values) > LARGEST)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise InputError(
+            f"column {column!r} of {where} holds {frame[column].iloc[row]!r} (data row "
+            f"{row + 1}): values must be finite and within ±{LARGEST:g}; rescale the series"
+        )
+    return values
+
+
+def _parse_numbers(frame: pd.DataFrame, column: str, where: str) -> np.ndarray:
     raw = frame[column]
     if pd.api.types.is_numeric_dtype(raw):
         return raw.to_numpy(np.float64)

@@ -106,3 +106,18 @@ def test_a_cut_checkpoint_is_named_by_the_verbs_and_export(run_dir, tmp_path, cu
     out = tmp_path / "saved" / "textgen"
     rcli.usage_error(rcli.invoke("textgen", "export", run, "--out", out), str(damaged))
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    "value, shown", [("inf", "'inf'"), ("1e300", "'1e300'"), ("-inf", "'-inf'")]
+)
+def test_forecast_data_with_infinite_or_huge_values_is_one_line(tmp_path, value, shown):
+    rows = ["day,sales"] + [f"2024-01-{d:02d},{50 + d % 7}" for d in range(1, 29)]
+    rows[9] = f"2024-01-09,{value}"
+    path = tmp_path / "s.csv"
+    path.write_text("\n".join(rows) + "\n")
+    run = tmp_path / "run"
+    args = ["--data", f"csv:{path}", "--time-col", "day", "--target", "sales", "--run-dir", run]
+    result = rcli.invoke("forecast", "train", "--preset", "tiny", "--quiet", *args)
+    rcli.usage_error(result, f"column 'sales' of", f"holds {shown} (data row 9)", "rescale")
+    assert not run.exists()  # before: training "diverged" and left a run with no checkpoint
