@@ -119,5 +119,5 @@ def test_forecast_data_with_infinite_or_huge_values_is_one_line(tmp_path, value,
     run = tmp_path / "run"
     args = ["--data", f"csv:{path}", "--time-col", "day", "--target", "sales", "--run-dir", run]
     result = rcli.invoke("forecast", "train", "--preset", "tiny", "--quiet", *args)
-    rcli.usage_error(result, f"column 'sales' of", f"holds {shown} (data row 9)", "rescale")
+    rcli.usage_error(result, "column 'sales' of", f"holds {shown} (data row 9)", "rescale")
     assert not run.exists()  # before: training "diverged" and left a run with no checkpoint
