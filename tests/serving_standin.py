@@ -69,7 +69,9 @@ class _Model:
 class StandIn:
     """Serves ``saved_models/models.config`` on loopback ports (REST and gRPC)."""
 
-    def __init__(self, saved_models: Path, delay: float = 0.0):
+    def __init__(self, saved_models: Path, delay: float = 0.0, rest_predict=None):
+        """``rest_predict(handler)``, when given, answers every REST predict request itself
+        (a misbehaving server, for the client's safety tests)."""
         config = text_format.Parse(
             (Path(saved_models) / "models.config").read_text(),
             model_server_config_pb2.ModelServerConfig(),
@@ -78,6 +80,7 @@ class StandIn:
             c.name: _Model(layout.latest(c.base_path)) for c in config.model_config_list.config
         }
         self.delay = delay
+        self.rest_predict = rest_predict
         self.requests: list[tuple[str, str]] = []  # (protocol, what) of each request served
 
     def find(self, name: str, version: int | None) -> _Model:
@@ -135,6 +138,8 @@ class StandIn:
                                 },
                             },
                         )
+                    if standin.rest_predict is not None:
+                        return standin.rest_predict(self)
                     model = standin.find(name, version)
                     length = int(self.headers.get("Content-Length", 0))
                     body = json.loads(self.rfile.read(length))

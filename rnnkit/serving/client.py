@@ -7,8 +7,16 @@ signatures' dtypes come from the server's model metadata.
 
 Every failure (no server, a timeout, an unknown model, a version that is not
 loaded, a refused request) is a ``ServingError``: one line, exit code 2.
+
+A server's reply is untrusted: ``--timeout`` bounds each call as a whole (a
+server that sends a byte a second is stopped), a reply larger than
+``MAX_REPLY_BYTES`` is refused as it arrives, and a reply that is not the
+JSON object TF Serving sends, or whose batch differs from the request's, is
+named in one line.
 """
 
+import json
+import threading
 import urllib.parse
 
 import numpy as np
@@ -20,6 +28,11 @@ from rnnkit.serving import rest
 
 class ServingError(InputError):
     """TF Serving could not answer the request."""
+
+
+# Far above any rnnkit reply (a batch of 32 captions with attention maps is
+# about 2 MB of JSON); gRPC's own default limit is 4 MB.
+MAX_REPLY_BYTES = 64 << 20
 
 
 def _numpy_dtype(name: str):
@@ -87,6 +100,9 @@ class Client:
     def _metadata(self) -> dict:
         raise NotImplementedError
 
+    def _late(self) -> ServingError:
+        return ServingError(f"TF Serving at {self.url} did not answer within {self.timeout:g} s")
+
     def _not_found(self, detail: str) -> ServingError:
         """Tells a missing model from a version that is not loaded."""
         if self.version is not None:
@@ -121,28 +137,86 @@ class RestClient(Client):
         return f"{self.url.rstrip('/')}/v1/models/{urllib.parse.quote(self.model)}{version}"
 
     def _call(self, method: str, url: str, body=None) -> dict:
+        """The reply's JSON object, within ``timeout`` seconds in all and ``MAX_REPLY_BYTES``."""
         import requests
 
         if getattr(self, "_session", None) is None:
             self._session = requests.Session()  # keeps the connection between calls
+        outcome: dict = {}
+
+        def fetch():
+            try:
+                outcome["reply"] = self._fetch(method, url, body)
+            except Exception as e:  # handed to the caller's thread
+                outcome["error"] = e
+
+        # requests' timeout bounds each socket read, not the call: a daemon
+        # thread does the call and is left behind when the deadline passes.
+        worker = threading.Thread(target=fetch, daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            raise self._late()
+        if "error" in outcome:
+            raise self._failure(outcome["error"]) from None
+        status, content = outcome["reply"]
         try:
-            response = self._session.request(method, url, json=body, timeout=self.timeout)
-        except requests.Timeout:
-            raise ServingError(
-                f"TF Serving at {self.url} did not answer within {self.timeout:g} s"
-            ) from None
-        except requests.ConnectionError:
-            raise ServingError(f"cannot reach TF Serving at {self.url}: is it running?") from None
-        try:
-            document = response.json()
+            document = json.loads(content)
         except ValueError:
-            document = {"error": response.text.strip()[:200] or f"HTTP {response.status_code}"}
-        if response.status_code == 404:
+            text = content[:200].decode("utf-8", "replace").strip()
+            if status == 200:
+                why = f"{self.where()} sent a reply that is not JSON: {text[:60]!r}"
+                raise ServingError(why) from None
+            document = {"error": text or f"HTTP {status}"}
+        if status == 404 and isinstance(document, dict):
             raise self._not_found(str(document.get("error", "not found")))
-        if response.status_code != 200 or "error" in document:
-            error = document.get("error", f"HTTP {response.status_code}")
-            raise ServingError(f"{self.where()} refused the request: {error}")
+        if status != 200:
+            error = document.get("error") if isinstance(document, dict) else None
+            raise ServingError(f"{self.where()} refused the request: {error or f'HTTP {status}'}")
+        if not isinstance(document, dict):
+            shown = json.dumps(document)[:60]
+            raise ServingError(f"{self.where()} sent a reply that is not a JSON object: {shown}")
+        if "error" in document:
+            raise ServingError(f"{self.where()} refused the request: {document['error']}")
         return document
+
+    def _fetch(self, method: str, url: str, body) -> tuple[int, bytes]:
+        """``(status, body)``, read in pieces so an oversized reply stops as it arrives."""
+        response = self._session.request(method, url, json=body, timeout=self.timeout, stream=True)
+        with response:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+                raise _TooLarge(int(declared))
+            pieces, size = [], 0
+            for piece in response.iter_content(chunk_size=1 << 16):
+                size += len(piece)
+                if size > MAX_REPLY_BYTES:
+                    raise _TooLarge(size)
+                pieces.append(piece)
+        return response.status_code, b"".join(pieces)
+
+    def _failure(self, error: Exception) -> ServingError:
+        """One line for what went wrong on the way."""
+        import requests
+
+        if isinstance(error, _TooLarge):
+            return ServingError(
+                f"{self.where()} sent a reply larger than {MAX_REPLY_BYTES >> 20} MiB; stopped"
+            )
+        if isinstance(error, requests.Timeout):
+            return self._late()
+        text = str(error)
+        closed = isinstance(error, requests.exceptions.ChunkedEncodingError) or any(
+            words in text for words in ("RemoteDisconnected", "Connection aborted", "BadStatusLine")
+        )
+        if closed:
+            return ServingError(
+                f"{self.url} closed the connection before a whole reply (is it TF Serving's REST "
+                "port, 8501? its gRPC port takes grpc://)"
+            )
+        if isinstance(error, requests.ConnectionError):
+            return ServingError(f"cannot reach TF Serving at {self.url}: is it running?")
+        return ServingError(f"{self.where()} failed: {type(error).__name__}: {text[:200]}")
 
     def _metadata(self) -> dict:
         document = self._call("GET", self._path() + "/metadata")
@@ -168,9 +242,26 @@ class RestClient(Client):
         body = rest.row_request(inputs, signature)
         document = self._call("POST", self._path() + ":predict", body)
         try:
-            return rest.parse_reply(document, outputs)
-        except (rest.MappingError, KeyError, ValueError) as e:
+            found = rest.parse_reply(document, outputs)
+        except (rest.MappingError, KeyError, ValueError, TypeError, IndexError) as e:
             raise ServingError(f"{self.where()} sent a reply rnnkit cannot read: {e}") from None
+        _check_batch(self, inputs, found)
+        return found
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _check_batch(client: Client, inputs: dict, outputs: dict) -> None:
+    """Every output has the request's batch size (a reply of ``[]`` does not)."""
+    batch = {np.shape(v)[0] for v in inputs.values() if np.ndim(v)}
+    for name, value in outputs.items():
+        size = np.shape(value)[0] if np.ndim(value) else None
+        if batch and size not in batch:
+            raise ServingError(
+                f"{client.where()} sent `{name}` for a batch of {size}, not of {batch.pop()}"
+            )
 
 
 class GrpcClient(Client):
@@ -211,8 +302,13 @@ class GrpcClient(Client):
         except grpc.RpcError as e:
             code, detail = e.code(), (e.details() or "").strip()
             if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise self._late() from None
+            # gRPC's words for an HTTP/1 server on the port (TF Serving's REST port).
+            http1 = ("http1", "failed parsing http/2")
+            if code == grpc.StatusCode.UNAVAILABLE and any(w in detail.lower() for w in http1):
                 raise ServingError(
-                    f"TF Serving at {self.url} did not answer within {self.timeout:g} s"
+                    f"{self.url} answers HTTP/1.x, not gRPC: give its REST port as http:// "
+                    "(8501), or TF Serving's gRPC port (8500)"
                 ) from None
             if code == grpc.StatusCode.UNAVAILABLE:
                 raise ServingError(
@@ -256,7 +352,12 @@ class GrpcClient(Client):
         for name, value in inputs.items():
             request.inputs[name].CopyFrom(tensor_proto(value))
         response = self._rpc("Predict", request)
-        return {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
+        try:
+            found = {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
+        except (TypeError, ValueError) as e:
+            raise ServingError(f"{self.where()} sent a reply rnnkit cannot read: {e}") from None
+        _check_batch(self, inputs, found)
+        return found
 
 
 def connect(url: str, model: str, version: int | None = None, timeout: float = 30.0) -> Client:
