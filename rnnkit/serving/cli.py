@@ -24,11 +24,14 @@ def group() -> None:
 def check(saved_models, as_json):
     """Will `tensorflow_model_server --model_config_file=SAVED_MODELS/models.config` serve it?
 
-    Parses models.config with TF Serving's protos, checks every version folder,
-    loads each served version with the session loader (tag serve), checks its
-    signatures and ops, and replays its warmup records. One line per check and
-    a verdict; exit 0 when TF Serving will serve every model, 1 when not.
-    SAVED_MODELS may also be one version folder.
+    Parses models.config with TF Serving's protos and checks every version
+    folder. Each served version's saved_model.pb is read first: an op outside
+    rnnkit's allowlist of stock TF ops, anywhere a loader or client reaches,
+    fails it before anything of it runs. A version that passes is loaded in a
+    child process (time and memory limited) with the session loader (tag
+    serve); its signatures are checked and its warmup records replayed. One
+    line per check and a verdict; exit 0 when TF Serving will serve every
+    model, 1 when not. SAVED_MODELS may also be one version folder.
     """
     from rnnkit.serving import check as checks_
 

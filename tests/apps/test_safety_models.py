@@ -203,3 +203,18 @@ def test_an_asset_name_that_leads_outside_is_refused(tmp_path):
     assert ops.asset_problems(proto.meta_graphs[0], version) == [
         f"asset `a:0`: '../../etc/passwd' leads outside {version / 'assets'}"
     ]
+
+
+@pytest.mark.parametrize("app", ["forecast"])
+def test_the_loading_child_has_a_time_and_a_memory_limit(app, saved_model, monkeypatch):
+    from rnnkit.serving import check
+
+    [passed] = [c for c in check.check_version(saved_model) if c.check == "loads"]
+    assert passed.ok, passed.line()  # the same version loads within the limits
+    monkeypatch.setattr(check, "TIME_LIMIT_S", 0.5)
+    [late] = [c for c in check.check_version(saved_model) if c.check == "loads"]
+    assert (late.ok, late.detail) == (False, "loading and replaying took over 0.5 s; stopped")
+    monkeypatch.setattr(check, "TIME_LIMIT_S", 300)
+    monkeypatch.setattr(check, "MEMORY_LIMIT_GIB", 1)
+    [big] = [c for c in check.check_version(saved_model) if c.check == "loads"]
+    assert big.ok is False and "(memory limit 1 GiB)" in big.detail, big.line()
