@@ -322,7 +322,7 @@ def _check_warmup(records, session, signatures, subject: str) -> Check:
     if records is None:
         return Check(subject, "warmup", None, f"no {WARMUP_FILE}: the first requests are slow")
     if isinstance(records, Exception):
-        return Check(subject, "warmup", False, f"unreadable records: {type(records).__name__}")
+        return Check(subject, "warmup", False, f"unreadable records: {records}")
     if len(records) > MAX_WARMUP_RECORDS:
         return Check(
             subject,

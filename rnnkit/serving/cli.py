@@ -103,6 +103,8 @@ def request(app, saved_models, signature, server, model_version, as_json):
         if not (version / layout.WARMUP_FILE).is_file():
             raise InputError(f"{version} has no {layout.WARMUP_FILE} to build a request from")
         warmup = layout.read_warmup(version / layout.WARMUP_FILE)
+        if not warmup:
+            raise InputError(f"{version / layout.WARMUP_FILE} holds no warmup record")
         records = [inputs for name, inputs in warmup if name == signature]
         if not records:
             names = sorted({name for name, _ in warmup})

@@ -122,14 +122,20 @@ def write_warmup(path: Path, model_name: str, requests: Mapping[str, Sequence[Ma
 def read_warmup(path: str | os.PathLike) -> list[tuple[str, dict[str, np.ndarray]]]:
     """The ``(signature, inputs)`` of every warmup record in a file."""
     import tensorflow as tf
+    from google.protobuf.message import DecodeError
     from tensorflow_serving.apis import prediction_log_pb2
 
+    from rnnkit.errors import InputError, first_line
+
     out = []
-    for record in tf.data.TFRecordDataset(str(path)):
-        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
-        request = log.predict_log.request
-        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
-        out.append((request.model_spec.signature_name or "serving_default", inputs))
+    try:
+        for record in tf.data.TFRecordDataset(str(path)):
+            log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+            request = log.predict_log.request
+            inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+            out.append((request.model_spec.signature_name or "serving_default", inputs))
+    except (tf.errors.OpError, DecodeError, ValueError, TypeError) as e:
+        raise InputError(f"{path} holds damaged warmup records: {first_line(e)}") from None
     return out
 
 

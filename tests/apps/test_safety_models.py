@@ -218,3 +218,15 @@ def test_the_loading_child_has_a_time_and_a_memory_limit(app, saved_model, monke
     monkeypatch.setattr(check, "MEMORY_LIMIT_GIB", 1)
     [big] = [c for c in check.check_version(saved_model) if c.check == "loads"]
     assert big.ok is False and "(memory limit 1 GiB)" in big.detail, big.line()
+
+
+@pytest.mark.parametrize("app", ["forecast"])
+def test_cut_warmup_records_are_one_line(app, saved_model, tmp_path):
+    base = tmp_path / "saved"
+    version = shutil.copytree(saved_model, base / "forecast" / "1")
+    records = version / layout.WARMUP_FILE
+    records.write_bytes(records.read_bytes()[:50])
+    result = rcli.invoke("serving", "request", "forecast", "--saved-models", base)
+    rcli.usage_error(result, f"{records} holds damaged warmup records")
+    result = rcli.invoke("serving", "check", version)
+    assert result.exit_code == 1 and "warmup: unreadable records" in result.output
