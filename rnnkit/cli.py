@@ -3,7 +3,8 @@
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ.get("RNNKIT_VERBOSE", "") in ("", "0"):  # rnnkit.quiet.VERBOSE_ENV
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import importlib
 import json
@@ -19,7 +20,7 @@ import uuid
 import click
 
 import rnnkit
-from rnnkit import loopback
+from rnnkit import loopback, quiet
 from rnnkit.errors import RESTART_EXIT_CODE
 from rnnkit.runs import RUN_ID_ENV
 
@@ -41,6 +42,8 @@ class _LazyGroup(click.Group):
 
     def get_command(self, ctx, name):
         if name in GROUPS:
+            if name in APPS:  # an app's modules import TensorFlow: quietly
+                quiet.import_tensorflow()
             module, _, attribute = GROUPS[name].partition(":")
             return getattr(importlib.import_module(module), attribute)
         return super().get_command(ctx, name)
@@ -50,8 +53,22 @@ class _LazyGroup(click.Group):
     name="rnnkit", cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}
 )
 @click.version_option(rnnkit.__version__, prog_name="rnnkit")
+@click.option(
+    "--verbose",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: _be_verbose() if value else None,
+    help=f"Show TensorFlow's start-up and info lines (or set {quiet.VERBOSE_ENV}=1).",
+)
 def cli() -> None:
     """Recurrent-network apps on Keras 3 and TensorFlow."""
+
+
+def _be_verbose() -> None:
+    os.environ[quiet.VERBOSE_ENV] = "1"
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "2":
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
 
 
 def free_ports(n: int) -> list[int]:

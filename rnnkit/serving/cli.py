@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from rnnkit import quiet
 from rnnkit.errors import InputError
 from rnnkit.options import input_errors
 
@@ -33,6 +34,7 @@ def check(saved_models, as_json):
     line per check and a verdict; exit 0 when TF Serving will serve every
     model, 1 when not. SAVED_MODELS may also be one version folder.
     """
+    quiet.import_tensorflow()
     from rnnkit.serving import check as checks_
 
     with input_errors():
@@ -94,6 +96,7 @@ def request(app, saved_models, signature, server, model_version, as_json):
     Prints the URL, the JSON body (row format; bytes as {"b64": ...}) and a
     curl line that sends it, for calling TF Serving from any language.
     """
+    quiet.import_tensorflow()
     from rnnkit.serving import layout, rest
 
     with input_errors():

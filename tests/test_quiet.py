@@ -1,0 +1,61 @@
+"""TensorFlow's start-up noise stays off a command's stderr; anything else still shows.
+
+Real processes: the ``rnnkit`` command as a user runs it, and a stand-in
+``tensorflow`` package that writes one noise line and one real error to the
+stderr file descriptor while it is imported.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+RNNKIT = [sys.executable, "-m", "rnnkit.cli"]
+
+
+def _run(args, **env):
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=300, env={**os.environ, **env}
+    )
+
+
+@pytest.mark.slow
+def test_a_command_prints_no_tensorflow_lines_unless_verbose(tmp_path):
+    train = [*RNNKIT, "textgen", "train", "--preset", "tiny", "--epochs", "1", "--quiet"]
+    quiet = _run([*train, "--run-dir", str(tmp_path / "a")])
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    assert "Done (completed" in quiet.stdout
+    loud = _run([*train, "--run-dir", str(tmp_path / "b")], RNNKIT_VERBOSE="1")
+    assert loud.returncode == 0, loud.stderr
+    assert "oneDNN custom operations are on" in loud.stderr  # the lines are real, and back
+    flag = _run([*RNNKIT, "--verbose", "textgen", "--help"])
+    assert "oneDNN custom operations are on" in flag.stderr
+
+
+def test_real_errors_during_the_import_are_replayed(tmp_path):
+    fake = tmp_path / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        textwrap.dedent(
+            """
+            import os
+            os.write(2, b"I0000 port.cc:153] oneDNN custom operations are on. You may see\\n")
+            os.write(2, b"E0000 loader.cc:1] a real problem with a kernel library\\n")
+
+            class config:
+                list_physical_devices = staticmethod(lambda: [])
+
+            constant = lambda value: value
+            transpose = lambda x: x
+            function = lambda f: f
+            """
+        )
+    )
+    code = "from rnnkit import quiet; quiet.import_tensorflow(); print('imported')"
+    done = _run([sys.executable, "-c", code], PYTHONPATH=f"{tmp_path}:{os.getcwd()}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "imported\n"
+    assert done.stderr == "E0000 loader.cc:1] a real problem with a kernel library\n"
