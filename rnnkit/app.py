@@ -14,6 +14,7 @@ and ``seed``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import Any
 
 import click
 
-from rnnkit import runs
+from rnnkit import quiet, runs
 from rnnkit.files import check_writable, write_json
 from rnnkit.options import add_options, input_errors
 from rnnkit.runs import Run
@@ -69,6 +70,7 @@ class App:
         assets: the files every export carries in ``assets/``, checked
             before a SavedModel is loaded (``rnnkit.runs.open_model``).
         signatures: the signatures every export has.
+        no_tensorflow: the app's own commands that never import TensorFlow.
     """
 
     name: str
@@ -85,6 +87,7 @@ class App:
     train_warnings: Callable[[Mapping], Sequence[str]] | None = None
     assets: Sequence[str] = ()
     signatures: Sequence[str] = ("serving_default",)
+    no_tensorflow: Sequence[str] = ()
 
     @property
     def config_class(self) -> type:
@@ -99,23 +102,61 @@ class App:
         and ``evaluate.format_report``, ``export.export``; ``fields`` adds
         or overrides any other field.
         """
-        role = {r: importlib.import_module(f"{package}.{r}") for r in _ROLES}
+        # Only the config is imported now: the other roles import TensorFlow,
+        # which `rnnkit APP --help` must not wait for.
         found = dict(
             name=package.rpartition(".")[2],
             help=help,
-            presets=role["config"].PRESETS,
-            make_task=role["train"].make_task,
-            build_model=role["model"].build_for_run,
-            evaluate=role["evaluate"].evaluate,
-            format_report=role["evaluate"].format_report,
-            export=role["export"].export,
-            train_warnings=getattr(role["train"], "train_warnings", None),
+            presets=importlib.import_module(f"{package}.config").PRESETS,
+            make_task=_Deferred(f"{package}.train", "make_task"),
+            build_model=_Deferred(f"{package}.model", "build_for_run"),
+            evaluate=_Deferred(f"{package}.evaluate", "evaluate"),
+            format_report=_Deferred(f"{package}.evaluate", "format_report"),
+            export=_Deferred(f"{package}.export", "export"),
+            train_warnings=_Deferred(f"{package}.train", "train_warnings", missing=()),
         )
         return cls(**{**found, **fields})
 
 
-# The modules every app has, by role (docs/adding-an-app.md).
-_ROLES = ("config", "train", "model", "evaluate", "export")
+class _Deferred:
+    """``module.name``, imported on the first call; ``missing`` is returned where the
+    module has no such function (an app's optional parts)."""
+
+    _ABSENT = object()
+
+    def __init__(self, module: str, name: str, missing: Any = _ABSENT):
+        self.module, self.name, self.missing = module, name, missing
+
+    def __call__(self, *args, **kwargs):
+        function = getattr(importlib.import_module(self.module), self.name, None)
+        if function is None and self.missing is not self._ABSENT:
+            return self.missing
+        if function is None:
+            raise AttributeError(f"{self.module} has no {self.name}")
+        return function(*args, **kwargs)
+
+
+class TensorFlowGroup(click.Group):
+    """A group whose commands run TensorFlow: it is imported (quietly, ``rnnkit.quiet``)
+    when one of them runs, not for ``--help``. ``no_tensorflow``: commands that never
+    need it (``speechtag synth``, ``caption compose``)."""
+
+    def __init__(self, *args, no_tensorflow: Sequence[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.no_tensorflow = set(no_tensorflow)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        super().add_command(cmd, name)
+        if (name or cmd.name) in self.no_tensorflow or cmd.callback is None:
+            return
+        callback = cmd.callback
+
+        @functools.wraps(callback)
+        def run(*args, **kwargs):
+            quiet.import_tensorflow()
+            return callback(*args, **kwargs)
+
+        cmd.callback = run
 
 
 # -- the group -----------------------------------------------------------------------------
@@ -124,7 +165,7 @@ _ROLES = ("config", "train", "model", "evaluate", "export")
 def app_group(app: App) -> click.Group:
     """The click group of ``app``: ``train``, ``evaluate`` and ``export``."""
 
-    @click.group(name=app.name, help=app.help)
+    @click.group(name=app.name, help=app.help, cls=TensorFlowGroup, no_tensorflow=app.no_tensorflow)
     def group() -> None:
         pass
 

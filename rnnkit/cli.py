@@ -24,15 +24,16 @@ from rnnkit import loopback, quiet
 from rnnkit.errors import RESTART_EXIT_CODE
 from rnnkit.runs import RUN_ID_ENV
 
-# App name -> "module:attribute" of its click group. Importing an app imports
-# TensorFlow, so an app is loaded only when its command runs.
+# App name -> "module:attribute" of its click group, imported when named. An
+# app's commands import TensorFlow when they run (rnnkit.app.TensorFlowGroup),
+# not for --help.
 APPS = {
     "textgen": "apps.textgen.cli:group",
     "forecast": "apps.forecast.cli:group",
     "speechtag": "apps.speechtag.cli:group",
     "caption": "apps.caption.cli:group",
 }
-# Other groups that import TensorFlow, mounted the same way.
+# Other groups, mounted the same way.
 GROUPS = {**APPS, "serving": "rnnkit.serving.cli:group"}
 
 
@@ -42,8 +43,6 @@ class _LazyGroup(click.Group):
 
     def get_command(self, ctx, name):
         if name in GROUPS:
-            if name in APPS:  # an app's modules import TensorFlow: quietly
-                quiet.import_tensorflow()
             module, _, attribute = GROUPS[name].partition(":")
             return getattr(importlib.import_module(module), attribute)
         return super().get_command(ctx, name)

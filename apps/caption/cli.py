@@ -5,12 +5,9 @@ from pathlib import Path
 
 import click
 import numpy as np
-import tensorflow as tf
 
 from apps.caption import config as cfg
-from apps.caption import export as caption_export
-from apps.caption import features, strips
-from apps.caption.data import load_vocabulary
+from apps.caption import strips
 from rnnkit import app as rapp
 from rnnkit import runs
 from rnnkit.errors import InputError
@@ -28,13 +25,16 @@ APP = rapp.App.from_package(
         ),
         click.Option(["--data"], help="Score on another captioned image set (coco:PATH, ...)."),
     ],
-    assets=(caption_export.CONFIG_FILE,),
+    assets=("config.json",),  # export.CONFIG_FILE
     signatures=("serving_default", "greedy"),
+    no_tensorflow=("compose",),
 )
 group = rapp.app_group(APP)
 
 
 def _read_image(path: Path) -> bytes:
+    import tensorflow as tf
+
     try:
         contents = path.read_bytes()
     except OSError as e:
@@ -63,6 +63,12 @@ def _read_image(path: Path) -> bytes:
 @add_options(server_options())
 def caption(source, images, beam, as_json, plot, **server):
     """Caption IMAGES with a run (RUN_DIR) or a SavedModel (or its TF Serving base path)."""
+    import tensorflow as tf
+
+    from apps.caption import export as caption_export
+    from apps.caption import features
+    from apps.caption.data import load_vocabulary
+
     with input_errors():
         if plot is not None:
             check_writable(plot, make_parents=True)
@@ -138,5 +144,5 @@ def compose(digits, out, split, seed, gap):
         indices = strips.split_indices(split)
         strip = strips.compose(indices, rng, style, digits=[int(d) for d in digits])
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes(out, caption_export.png_bytes(strip.image))
+    write_bytes(out, strips.png_bytes(strip.image))
     click.echo(f"{out} ({strip.image.shape[1]}x{strip.image.shape[0]}): {strip.caption}")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from apps.caption import data, decoding, features
+from apps.caption import data, decoding, features, strips
 from apps.caption.config import CaptionConfig, DataConfig
 from apps.caption.data import VOCAB_FILE, load_vocabulary
 from rnnkit.app import Exported
@@ -81,11 +81,6 @@ class Captioner(ServingModule):
         return self._decode(image, self.beam_width)
 
 
-def png_bytes(image: np.ndarray) -> bytes:
-    pixels = image[..., None] if image.ndim == 2 else image
-    return tf.io.encode_png(tf.constant(pixels, tf.uint8)).numpy()
-
-
 def export(run: Run, beam: int | None = None) -> Exported:
     vocab = load_vocabulary(run.path)
     beam = beam or run.config.model.beam
@@ -94,8 +89,8 @@ def export(run: Run, beam: int | None = None) -> Exported:
     module.config_file = tf.saved_model.Asset(str(run.path / CONFIG_FILE))
     # Strips of the shipped digits, whatever the run trained on: a user's
     # image files never go into the published version's warmup records.
-    strips = data.digit_examples(DataConfig(), "test", 3, seed=0)
-    images = np.array([png_bytes(e.image) for e in strips], object)
+    examples = data.digit_examples(DataConfig(), "test", 3, seed=0)
+    images = np.array([strips.png_bytes(e.image) for e in examples], object)
     requests = {
         "serving_default": [{"image": images[:1]}, {"image": images}],
         "greedy": [{"image": images}],

@@ -152,3 +152,14 @@ def strips(
     indices = split_indices(split, corpus_seed)
     rng = np.random.default_rng([corpus_seed, SPLITS.index(split), seed])
     return [compose(indices, rng, style, max_digits) for _ in range(n)]
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A grey (H, W) or colour (H, W, C) uint8 image as PNG bytes (Pillow: no TensorFlow)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8).squeeze()).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -5,16 +5,10 @@ import io
 from pathlib import Path
 
 import click
-import numpy as np
-import pandas as pd
-import tensorflow as tf
 
 from apps.forecast import config as cfg
-from apps.forecast import data, plots
-from apps.forecast import export as forecast_export
-from apps.forecast.features import INFO_FILE, SeriesInfo
 from rnnkit import app as rapp
-from rnnkit import figures, runs
+from rnnkit import runs
 from rnnkit.errors import InputError
 from rnnkit.files import check_writable, write_all
 from rnnkit.options import add_options, field_options, input_errors, server_options
@@ -42,7 +36,7 @@ APP = rapp.App.from_package(
             help="Steps between origins (default: a quarter of the horizon).",
         ),
     ],
-    assets=(INFO_FILE,),
+    assets=("series.json",),  # features.INFO_FILE
 )
 
 group = rapp.app_group(APP)
@@ -50,6 +44,11 @@ group = rapp.app_group(APP)
 
 def _open(source: Path, **server):
     """``(forecast_fn, info)`` of a run or a SavedModel (here or on TF Serving)."""
+    import tensorflow as tf
+
+    from apps.forecast import export as forecast_export
+    from apps.forecast.features import SeriesInfo
+
     opened = runs.open_model(APP, source, **server)
     info = SeriesInfo.load(opened.assets)
     if opened.run is not None:
@@ -66,7 +65,7 @@ def _open(source: Path, **server):
     return forecast, info
 
 
-def forecast_table(info: SeriesInfo, times, out) -> str:
+def forecast_table(info, times, out) -> str:
     """CSV text: one row per (time, target) with the mean and every quantile."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -101,6 +100,12 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
     columns; writes the forecast as CSV (--out) and, with --plot, a PNG of
     the history and the forecast fan.
     """
+    import numpy as np
+    import pandas as pd
+
+    from apps.forecast import data, plots
+    from rnnkit import figures
+
     with input_errors():
         for path in (out, plot):
             if path is not None:

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import click
 import numpy as np
-import tensorflow as tf
 
-from apps.speechtag import data, decoding, metrics, plots, synth
+from apps.speechtag import data, metrics, synth
 from apps.speechtag.data import TIERS
-from apps.speechtag.features import TAGSET_FILE, TagSet
 from rnnkit import app as rapp
 from rnnkit import figures, runs
 from rnnkit.errors import InputError
@@ -27,7 +25,8 @@ APP = rapp.App.from_package(
             ["--data"], help="Score on another labelled folder (dir:PATH) with the same tiers."
         )
     ],
-    assets=(TAGSET_FILE,),
+    assets=("tagset.json",),  # features.TAGSET_FILE
+    no_tensorflow=("synth",),
 )
 
 group = rapp.app_group(APP)
@@ -38,6 +37,11 @@ def _open(source: Path, **server):
 
     ``tag_fn(waveform, length) -> (log_probs by tier, frames)``.
     """
+    import tensorflow as tf
+
+    from apps.speechtag import decoding
+    from apps.speechtag.features import TagSet
+
     opened = runs.open_model(APP, source, **server)
     tagset = TagSet.load(opened.assets)
     if opened.run is not None:
@@ -120,6 +124,8 @@ def tag(source, files, tier, as_json, textgrid, plot, **server):
     (Viterbi with a penalty for each change), so one-frame flickers do not
     become segments.
     """
+    from apps.speechtag import plots
+
     with input_errors():
         if textgrid is not None:
             check_writable(textgrid, folder=True)

@@ -3,11 +3,8 @@
 from pathlib import Path
 
 import click
-import tensorflow as tf
 
-from apps.textgen import decoding
-from apps.textgen import export as textgen_export
-from apps.textgen.data import VOCAB_FILE, Vocab
+from apps.textgen.config import MAX_NEW_CHARS
 from rnnkit import app as rapp
 from rnnkit import runs
 from rnnkit.options import add_options, input_errors, server_options
@@ -16,7 +13,7 @@ APP = rapp.App.from_package(
     __package__,
     help="Character-level text generation. --data: embedded (Shakespeare, the default), "
     "file:PATH (a UTF-8 text file or folder), tfds:tiny_shakespeare (with --data-dir).",
-    assets=(VOCAB_FILE,),
+    assets=("vocab.json",),  # data.VOCAB_FILE
     signatures=("serving_default", "prime", "step"),
 )
 
@@ -25,6 +22,9 @@ group = rapp.app_group(APP)
 
 def _open(source: Path, **server):
     """``(generate, prime, step, vocab)`` of a run or a SavedModel (here or on TF Serving)."""
+    from apps.textgen import export as textgen_export
+    from apps.textgen.data import Vocab
+
     opened = runs.open_model(APP, source, **server)
     vocab = Vocab.load(opened.assets)
     if opened.run is None:
@@ -37,9 +37,7 @@ def _open(source: Path, **server):
 @group.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--prompt", default="", help="Text to continue (default: a new speech).")
-@click.option(
-    "--length", type=click.IntRange(1, decoding.MAX_NEW_CHARS), default=300, show_default=True
-)
+@click.option("--length", type=click.IntRange(1, MAX_NEW_CHARS), default=300, show_default=True)
 @click.option(
     "--temperature", type=click.FloatRange(min=0), default=0.8, show_default=True, help="0: greedy."
 )
@@ -57,6 +55,11 @@ def generate(source, prompt, length, temperature, top_k, top_p, beam, seed, **se
     same text. With --beam W the W-beam most likely continuation is printed
     (sampling options are ignored).
     """
+    import tensorflow as tf
+
+    from apps.textgen import decoding
+    from apps.textgen import export as textgen_export
+
     with input_errors():
         generate_fn, prime, step, vocab = _open(source, **server)
     with input_errors():  # a server that fails mid-way: one line, exit 2

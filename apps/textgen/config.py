@@ -6,6 +6,8 @@ from rnnkit.configs import FULL_TRAIN, QUICK_TRAIN, TINY_TRAIN, AppConfig
 from rnnkit.fields import RATE, Config, setting
 
 CELLS = ("lstm", "gru", "elman")
+# The most characters one request may ask for (the CLI and the SavedModel agree).
+MAX_NEW_CHARS = 10_000
 
 
 @dataclasses.dataclass(frozen=True)

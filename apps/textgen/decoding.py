@@ -13,9 +13,6 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-MAX_NEW_CHARS = 10_000
-
-
 _MASK32 = 0xFFFFFFFF
 
 

@@ -16,8 +16,9 @@ id 0 any unknown character).
 import numpy as np
 import tensorflow as tf
 
+from apps.textgen.config import MAX_NEW_CHARS
 from apps.textgen.data import VOCAB_FILE, Vocab
-from apps.textgen.decoding import MAX_NEW_CHARS, sample
+from apps.textgen.decoding import sample
 from apps.textgen.model import CharRNN
 from rnnkit.app import Exported
 from rnnkit.export import ServingModule
