@@ -27,6 +27,7 @@ from rnnkit.configs import TrainConfig
 from rnnkit.errors import InputError
 from rnnkit.files import write_json
 from rnnkit.optimizers import make_optimizer
+from rnnkit.progress import progress
 from rnnkit.strategies import is_chief
 
 # What the loop logs every ``log_every`` steps (the rest is logged at an epoch's end).
@@ -240,9 +241,7 @@ def run_epoch(loop: Loop, train_step, stop_request: recovery.StopRequest) -> flo
     skip = loop.step - loop.epoch * per_epoch
     data = loop.task.train_data(loop.epoch).take(per_epoch).skip(skip)
     dist = loop.strategy.experimental_distribute_dataset(steps.shard_by_data(data))
-    bar = keras.utils.Progbar(
-        per_epoch, stateful_metrics=["loss", "steps/s"], verbose=int(loop.shown)
-    )
+    bar = progress(per_epoch, loop.shown)
     if loop.shown:
         print(f"Epoch {loop.epoch + 1}/{config.epochs}")
     bar.update(skip)
