@@ -80,9 +80,15 @@ def _outcome(app, run_dir: Path, error: BaseException, multi: bool) -> tuple[int
     if isinstance(error, KeyboardInterrupt):
         return 130, f"\nInterrupted; checkpoint saved. Continue with: {resume}"
     if isinstance(error, recovery.Preempted):
+        # `--resume auto` is the default only under a multi-worker TF_CONFIG.
+        again = (
+            "the same command continues from there (--resume auto)"
+            if multi
+            else f"continue with: {resume}"
+        )
         return RESTART_EXIT_CODE, (
             f"Preempted: checkpoint saved at step {error.step}. {restart} asks for a restart; "
-            "the same command continues from there (--resume auto)."
+            f"{again}."
         )
     if isinstance(error, recovery.WorkerLost):
         return RESTART_EXIT_CODE, (

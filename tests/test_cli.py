@@ -49,3 +49,37 @@ def test_launch_reports_a_failing_worker():
     )
     assert out.returncode == 3
     assert "worker exit codes [0, 3]" in out.stderr
+
+
+def test_sigterm_on_one_machine_names_the_command_that_continues(tmp_path, monkeypatch):
+    """Without a multi-worker TF_CONFIG `--resume auto` is not the default: say what works.
+
+    The signal after step 3 is seen in step 4 (it rides on the step's all-reduce).
+    """
+    import os
+    import signal
+
+    from rnnkit import training
+    from rnnkit.testing import cli as rcli
+
+    fit = training.fit
+
+    def preempted_at_step_3(*args, **kwargs):
+        def on_step(step, loss):
+            if step == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        return fit(*args, **kwargs, on_step=on_step)
+
+    monkeypatch.setattr(training, "fit", preempted_at_step_3)
+    run = tmp_path / "run"
+    result = rcli.invoke("textgen", "train", "--preset", "tiny", "--run-dir", run, "--quiet")
+    assert result.exit_code == 138, result.output
+    again = f"rnnkit textgen train --resume --run-dir {run}"
+    assert (
+        f"checkpoint saved at step 4. Exit code 138 asks for a restart; continue with: {again}."
+        in (result.output)
+    )
+    monkeypatch.setattr(training, "fit", fit)
+    result = rcli.invoke("textgen", "train", "--resume", "--run-dir", run, "--quiet")
+    assert result.exit_code == 0 and "Done (completed, step 12)" in result.output
