@@ -9,6 +9,7 @@ import click
 
 from rnnkit import quiet
 from rnnkit.errors import InputError
+from rnnkit.files import check_writable, write_text
 from rnnkit.options import input_errors
 
 
@@ -69,6 +70,11 @@ def check(saved_models, as_json):
     sys.exit(0 if ok else 1)
 
 
+# Longer bodies go to a file: a command line of hundreds of KB fails
+# ("Argument list too long") and fills the terminal.
+MAX_INLINE_BODY = 4096
+
+
 @group.command()
 @click.argument("app")
 @click.option(
@@ -89,12 +95,20 @@ def check(saved_models, as_json):
     help="TF Serving's REST address, for the URL and curl line.",
 )
 @click.option("--model-version", type=click.IntRange(min=1), help="Pin a version in the URL.")
+@click.option(
+    "--body-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Write the body here (default for bodies over {MAX_INLINE_BODY // 1024} KB: "
+    "APP-request.json in the current folder); curl then reads it with -d @FILE.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON document: url, body, curl.")
-def request(app, saved_models, signature, server, model_version, as_json):
+def request(app, saved_models, signature, server, model_version, body_file, as_json):
     """An example REST predict request for APP, from its latest version's warmup data.
 
-    Prints the URL, the JSON body (row format; bytes as {"b64": ...}) and a
-    curl line that sends it, for calling TF Serving from any language.
+    Prints the URL, the JSON body (row format; bytes as {"b64": ...}; keys
+    sorted) and a curl line that sends it, for calling TF Serving from any
+    language. A body over a few KB (speechtag's waveforms) goes to a file, as
+    a shell refuses a command line that long.
     """
     quiet.import_tensorflow()
     from rnnkit.serving import layout, rest
@@ -117,14 +131,26 @@ def request(app, saved_models, signature, server, model_version, as_json):
         body = rest.row_request(records[0], None if signature == "serving_default" else signature)
     pinned = f"/versions/{model_version}" if model_version else ""
     url = f"{server.rstrip('/')}/v1/models/{app}{pinned}:predict"
-    compact = json.dumps(body, separators=(",", ":"))
-    curl = f"curl -s -X POST {shlex.quote(url)} -H 'Content-Type: application/json' -d " + (
-        shlex.quote(compact)
-    )
+    compact = json.dumps(body, separators=(",", ":"), sort_keys=True)
+    if body_file is None and len(compact) > MAX_INLINE_BODY:
+        body_file = Path(f"{app}-request.json")
+    data = shlex.quote(compact)
+    if body_file is not None:
+        with input_errors():
+            check_writable(body_file)
+        write_text(body_file, compact + "\n")
+        data = shlex.quote(f"@{body_file}")
+    curl = f"curl -s -X POST {shlex.quote(url)} -H 'Content-Type: application/json' -d {data}"
     if as_json:
-        click.echo(json.dumps({"url": url, "body": body, "curl": curl}, indent=2))
+        document = {"url": url, "body": body, "curl": curl}
+        if body_file is not None:
+            document["body_file"] = str(body_file)
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
         return
     click.echo(f"POST {url}")
-    click.echo(json.dumps(body, indent=2))
+    if body_file is None:
+        click.echo(json.dumps(body, indent=2, sort_keys=True))
+    else:
+        click.echo(f"(the body, {len(compact) // 1024} KB, is in {body_file})")
     click.echo()
     click.echo(curl)

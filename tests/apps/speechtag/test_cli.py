@@ -90,3 +90,20 @@ def test_tag_on_tf_serving_gives_the_local_segments(saved_model, tmp_path, Stand
             remote = invoke("tag", saved_model, wav, "--json", "--server", url)
             assert remote.exit_code == 0, remote.output
             assert json.loads(remote.stdout) == json.loads(local.stdout)
+
+
+def test_a_large_example_request_goes_to_a_file(saved_model, tmp_path, monkeypatch):
+    """A waveform body is hundreds of KB: too long for a shell's command line."""
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    base = saved_model.parent.parent
+    result = rcli.invoke("serving", "request", "speechtag", "--saved-models", base, "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["body_file"] == "speechtag-request.json"
+    assert shlex.split(document["curl"])[-2:] == ["-d", "@speechtag-request.json"]
+    assert len(document["curl"]) < 300
+    written = (tmp_path / "speechtag-request.json").read_text()
+    assert json.loads(written) == document["body"] and len(written) > 4096
+    assert list(document["body"]["instances"][0]) == sorted(document["body"]["instances"][0])
