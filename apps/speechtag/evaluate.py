@@ -52,7 +52,7 @@ def score(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> dict:
         source = options["data"]
         if not source.startswith("dir:"):
             raise InputError(f"evaluate --data takes dir:PATH; received {source!r}")
-        utterances = data.read_folder(source[4:], tier_names(config.data))
+        utterances = labels.read_folder(source[4:], tier_names(config.data))
         labels.check(utterances)
         described = f"{len(utterances)} files of {source[4:]}"
     # The run's corpus is needed either way: the MLP trains on its training part

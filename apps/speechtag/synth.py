@@ -40,11 +40,11 @@ from apps.speechtag.data import (
     SILENCE,
     Utterance,
     espeak_phone,
-    read_timit,
     read_wav,
     resample,
     wav_bytes,
 )
+from apps.speechtag.labels import read_timit
 from rnnkit.errors import InputError
 
 VERSION = 3  # bump when the generator's output changes
