@@ -11,13 +11,22 @@ values before it are read) and returns ``point, lower, upper``, each
 - ``ets``: statsmodels' ``ETSModel`` (additive errors, damped additive
   trend, additive season when the series has one: Holt-Winters), refitted at
   every origin on everything before it; intervals from the fitted model.
+  Refitting takes minutes, so with ``cache`` (a run's folder) the forecasts
+  are kept, keyed by the data before the last origin and every setting.
 """
 
 from __future__ import annotations
 
+import hashlib
+import sys
+import time
 import warnings
+from pathlib import Path
 
 import numpy as np
+
+# Bump when ets() would forecast differently for the same inputs.
+ETS_VERSION = 1
 
 
 def _naive_points(values, at, horizon, season):
@@ -49,14 +58,48 @@ def naive(values, at, horizon, train_end, levels=(0.1, 0.9)):
     return seasonal_naive(values, at, horizon, 1, train_end, levels)
 
 
-def ets(values, at, horizon, season, levels=(0.1, 0.9)):
+def _cache_key(values, at, horizon, season, levels) -> str:
+    import statsmodels
+
+    at = np.asarray(at, np.int64)
+    digest = hashlib.sha256(np.ascontiguousarray(values[: at.max()], np.float64).tobytes())
+    digest.update(at.tobytes())
+    digest.update(repr((horizon, season, tuple(levels), ETS_VERSION)).encode())
+    digest.update(statsmodels.__version__.encode())
+    return digest.hexdigest()[:20]
+
+
+def ets(values, at, horizon, season, levels=(0.1, 0.9), cache: Path | None = None):
+    """ETS forecasts at every origin; read from ``cache/ets-KEY.npz`` when kept there."""
+    from rnnkit.files import atomic_path
+
+    path = None
+    if cache is not None:
+        path = Path(cache) / f"ets-{_cache_key(values, at, horizon, season, levels)}.npz"
+        if path.is_file():
+            with np.load(path) as kept:
+                return kept["point"], kept["lower"], kept["upper"]
+    found = _fit_ets(values, at, horizon, season, levels)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez(tmp, point=found[0], lower=found[1], upper=found[2])
+    return found
+
+
+def _fit_ets(values, at, horizon, season, levels):
     import pandas as pd
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     alpha = 1.0 - (levels[1] - levels[0])
     point, lower, upper = (np.zeros([len(at), horizon, values.shape[1]]) for _ in range(3))
+    print(f"ETS baseline: refitting at {len(at)} origins", file=sys.stderr, flush=True)
+    start = last = time.monotonic()
     for i, origin in enumerate(at):
+        if time.monotonic() - last > 10:  # a minute or two in all: say how far it is
+            print(f"ETS baseline: origin {i + 1} of {len(at)}", file=sys.stderr, flush=True)
+            last = time.monotonic()
         for t in range(values.shape[1]):
             # A pandas series: ETSModel.get_prediction fails on a bare array.
             y = pd.Series(values[:origin, t])
@@ -78,4 +121,6 @@ def ets(values, at, horizon, season, levels=(0.1, 0.9)):
             point[i, :, t] = frame["mean"].to_numpy()
             lower[i, :, t] = frame["pi_lower"].to_numpy()
             upper[i, :, t] = frame["pi_upper"].to_numpy()
+    took = time.monotonic() - start
+    print(f"ETS baseline: refitted in {took:.0f} s", file=sys.stderr, flush=True)
     return point, lower, upper

@@ -55,8 +55,13 @@ def rnn_forecast(forecaster: Forecaster, windows: dict) -> tuple[np.ndarray, ...
     return out["mean"], out["quantiles"][:, :, low], out["quantiles"][:, :, high], out
 
 
-def backtest(forecaster: Forecaster, series: data.Series, windows: int, stride: int | None) -> dict:
-    """Rolling-origin backtest over the last ``windows`` origins of the test part."""
+def backtest(
+    forecaster: Forecaster, series: data.Series, windows: int, stride: int | None, cache=None
+) -> dict:
+    """Rolling-origin backtest over the last ``windows`` origins of the test part.
+
+    ``cache``: a folder that keeps the ETS baseline's forecasts between calls.
+    """
     info = forecaster.info
     stride = stride or max(1, info.horizon // 4)
     at = data.origins(series, series.test_start, len(series.times), windows, stride)
@@ -79,7 +84,9 @@ def backtest(forecaster: Forecaster, series: data.Series, windows: int, stride: 
         info.mase_scale,
     )
     models["ets"] = metrics(
-        actual, *baseline.ets(values, at, info.horizon, info.season, INTERVAL), info.mase_scale
+        actual,
+        *baseline.ets(values, at, info.horizon, info.season, INTERVAL, cache=cache),
+        info.mase_scale,
     )
     return {
         "data": series.name,
@@ -99,11 +106,13 @@ def backtest(forecaster: Forecaster, series: data.Series, windows: int, stride: 
 
 def evaluate(run: Run, options: dict) -> dict:
     """The backtest of a trained run on its own data set (read again from its source)."""
-    return score(run.config, run.model, SeriesInfo.load(run.path), options)
+    info = SeriesInfo.load(run.path)
+    return score(run.config, run.model, info, options, cache=run.path / "cache")
 
 
-def score(config: ForecastConfig, model, info: SeriesInfo, options: dict) -> dict:
+def score(config: ForecastConfig, model, info: SeriesInfo, options: dict, cache=None) -> dict:
     """The backtest of ``model`` on the data set of ``config``."""
     series = data.load_series(config.data)
-    report = backtest(Forecaster(model, info), series, options["windows"], options["stride"])
+    windows, stride = options["windows"], options["stride"]
+    report = backtest(Forecaster(model, info), series, windows, stride, cache)
     return {"source": config.data.source, "members": model.chosen_members(), **report}

@@ -59,3 +59,30 @@ def test_evaluate_backtests_the_rnn_and_the_baselines(run_dir):
     assert json.loads((run_dir / "evaluation.json").read_text()) == report
     table = invoke("evaluate", run_dir, "--windows", 3).output
     assert "seasonal_naive" in table and "MASE" in table
+
+
+def test_ets_forecasts_are_kept_in_the_run_and_refit_when_the_data_change(
+    tmp_path, monkeypatch, capsys
+):
+    t = np.arange(120, dtype=np.float64)
+    values = (5 + 0.5 * t + 2 * np.sin(2 * np.pi * t / 12))[:, None]
+    at = np.array([96, 102])
+    first = baseline.ets(values, at, 6, 12, cache=tmp_path)
+    assert "ETS baseline: refitting at 2 origins" in capsys.readouterr().err
+    assert len(list(tmp_path.glob("ets-*.npz"))) == 1
+
+    def no_refit(*args):
+        raise AssertionError("refitted although the forecasts were kept")
+
+    fit = baseline._fit_ets
+    monkeypatch.setattr(baseline, "_fit_ets", no_refit)
+    again = baseline.ets(values, at, 6, 12, cache=tmp_path)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert capsys.readouterr().err == ""  # kept: nothing to wait for
+    monkeypatch.setattr(baseline, "_fit_ets", fit)
+    changed = values.copy()
+    changed[50] += 1.0  # data before the last origin: another key
+    baseline.ets(changed, at, 6, 12, cache=tmp_path)
+    baseline.ets(values, at, 6, 12, (0.05, 0.95), cache=tmp_path)  # another interval
+    assert len(list(tmp_path.glob("ets-*.npz"))) == 3
