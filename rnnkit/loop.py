@@ -56,6 +56,8 @@ class Loop:
     best_manager: tf.train.CheckpointManager
     ckpt_dir: Path
     writers: dict = dataclasses.field(default_factory=dict)
+    profile_steps: tuple[int, int] | None = None  # trace these steps (train --profile-steps)
+    profiling: bool = False
     verbose: bool = True
     on_step: Callable[[int, float], None] | None = None
     step: int = 0
@@ -86,6 +88,18 @@ class Loop:
                 if self.chief
                 else tf.summary.create_noop_writer()
             )
+
+    def profile(self, stop: bool = False) -> None:
+        """Starts TensorFlow's profiler before the first traced step; stops it after the last."""
+        if self.profile_steps is None:
+            return
+        first, last = self.profile_steps
+        if not self.profiling and not stop and self.step + 1 == first:
+            tf.profiler.experimental.start(str(self.run_dir / "tb" / "train"))
+            self.profiling = True
+        elif self.profiling and (stop or self.step >= last):
+            tf.profiler.experimental.stop()
+            self.profiling = False
 
     def learning_rate(self) -> float:
         # The schedule's value at the optimizer's iteration count, i.e. this step.
@@ -250,6 +264,7 @@ def run_epoch(loop: Loop, train_step, stop_request: recovery.StopRequest) -> flo
     if skip == 0:
         loop.counters["epoch_loss"].assign(0.0)
     for batch in dist:
+        loop.profile()
         loss, norm, stops = (float(v) for v in train_step(batch, stop_request.flag()))
         _check_finite(loop, loss, norm)
         loop.step += 1
@@ -273,6 +288,7 @@ def run_epoch(loop: Loop, train_step, stop_request: recovery.StopRequest) -> flo
         if stops > 0:
             loop.save_unless_saved()
             raise recovery.Preempted(loop.step)
+        loop.profile()
         if loop.on_step is not None:
             loop.on_step(loop.step, loss)
     return start

@@ -149,7 +149,27 @@ def _train_options(app) -> list[click.Option]:
             "restarted worker continues); never: start a new run (the default otherwise).",
         ),
         click.Option(["--quiet"], is_flag=True, help="No progress bar."),
+        click.Option(
+            ["--profile-steps"],
+            metavar="A,B",
+            callback=_step_range,
+            help="Trace training steps A to B with TensorFlow's profiler into RUN/tb/train "
+            "(TensorBoard's Profile tab, with tensorboard-plugin-profile).",
+        ),
     ]
+
+
+def _step_range(ctx, param, value) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    first, _, last = value.partition(",")
+    try:
+        steps = (int(first), int(last))
+    except ValueError:
+        raise click.BadParameter(f"expected two step numbers A,B, got {value!r}") from None
+    if not 1 <= steps[0] <= steps[1]:
+        raise click.BadParameter(f"steps count from 1 and A <= B, got {value!r}")
+    return steps
 
 
 SHOW_CONFIG_OPTION = click.Option(
@@ -201,7 +221,9 @@ def train_command(app) -> click.Command:
 
     @click.command()
     @add_options([*own, SET_OPTION, SHOW_CONFIG_OPTION])
-    def train(preset, strategy, run_dir, resume, quiet, settings, show_config, **given):
+    def train(
+        preset, strategy, run_dir, resume, quiet, profile_steps, settings, show_config, **given
+    ):
         """Train a model; checkpoints, TensorBoard logs and metrics go to the run directory."""
         from rnnkit import training
 
@@ -229,6 +251,7 @@ def train_command(app) -> click.Command:
                 strategy=dist,
                 resume=resume == "always",
                 verbose=not quiet,
+                profile_steps=profile_steps,
             )
         except (KeyboardInterrupt, Exception) as e:
             outcome = _outcome(app, run_dir, e, multi)

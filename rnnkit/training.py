@@ -40,6 +40,7 @@ import tensorflow as tf
 from rnnkit import loop, recovery, steps
 from rnnkit.configs import TrainConfig
 from rnnkit.errors import first_line
+from rnnkit.hparams import write_hparams
 from rnnkit.loop import TrainingDiverged
 from rnnkit.strategies import is_multi_worker, make_strategy
 
@@ -97,6 +98,7 @@ def fit(
     resume: bool = False,
     verbose: bool = True,
     on_step: Callable[[int, float], None] | None = None,
+    profile_steps: tuple[int, int] | None = None,
 ) -> FitResult:
     """Trains ``task`` under ``strategy``, writing everything under ``run_dir``.
 
@@ -110,11 +112,14 @@ def fit(
     if isinstance(strategy, str):
         strategy = make_strategy(strategy)
     state = loop.start(task, config, Path(run_dir), strategy, verbose, on_step)
+    state.profile_steps = profile_steps if state.chief else None
     loop.restore(state, resume)
     model, optimizer = state.model, state.optimizer
     train_step = steps.make_train_step(task, model, optimizer, strategy, config.clip_norm)
     validate = steps.make_validate(task, model, strategy, config.validation_steps)
     state.open_writers()
+    if state.chief and state.step == 0:  # a new run (a resumed one wrote them)
+        write_hparams(Path(run_dir))
     try:
         with recovery.StopRequest() as stop_request:
             while state.epoch < config.epochs and state.status == "running":
@@ -144,6 +149,7 @@ def fit(
         state.status = "failed"
         raise
     finally:
+        state.profile(stop=True)
         for writer in state.writers.values():
             writer.flush()
         if not state.chief:

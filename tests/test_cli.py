@@ -83,3 +83,16 @@ def test_sigterm_on_one_machine_names_the_command_that_continues(tmp_path, monke
     monkeypatch.setattr(training, "fit", fit)
     result = rcli.invoke("textgen", "train", "--resume", "--run-dir", run, "--quiet")
     assert result.exit_code == 0 and "Done (completed, step 12)" in result.output
+
+
+def test_profile_steps_write_a_trace_for_tensorboard(tmp_path):
+    from rnnkit.testing import cli as rcli
+
+    run = tmp_path / "run"
+    args = ["train", "--preset", "tiny", "--epochs", "1", "--quiet", "--run-dir", run]
+    result = rcli.invoke("textgen", *args, "--profile-steps", "2,3")
+    assert result.exit_code == 0, result.output
+    [trace] = (run / "tb" / "train" / "plugins" / "profile").glob("*/*.xplane.pb")
+    assert trace.stat().st_size > 1000
+    for bad in ("3,2", "0,2", "two"):
+        rcli.usage_error(rcli.invoke("textgen", *args, "--profile-steps", bad), "--profile-steps")

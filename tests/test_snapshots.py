@@ -13,8 +13,11 @@ from rnnkit.testing.snapshot import SNAPSHOTS, cli_options
 ADDED: dict[str, set[str]] = {
     # --set KEY=VALUE reaches every config field; --show-config prints the result;
     # --weight-decay (AdamW) was textgen's only, and the training loop is every app's.
-    **{f"{app} train": {"settings", "show_config", "weight_decay"} for app in APPS},
-    "textgen train": {"settings", "show_config"},
+    # --profile-steps traces steps for TensorBoard's Profile tab (issue 26).
+    **{
+        f"{app} train": {"settings", "show_config", "weight_decay", "profile_steps"} for app in APPS
+    },
+    "textgen train": {"settings", "show_config", "profile_steps"},
 }
 
 

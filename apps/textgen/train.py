@@ -122,7 +122,12 @@ def _activation_penalty(config, raw, dropped):
 
 
 class _Samples:
-    """Text for TensorBoard after each epoch: 300 characters after the sample prompt."""
+    """Text for TensorBoard after each epoch: 300 characters after the sample prompt.
+
+    TensorBoard renders text as Markdown: the sample goes in a fenced code
+    block so its line breaks and spaces show as generated; the tag names the
+    sampling settings.
+    """
 
     def __init__(self, vocab, prompt: str):
         self.vocab, self.prompt = vocab, prompt
@@ -139,4 +144,5 @@ class _Samples:
             top_p=tf.constant([0.95]),
             seed=tf.constant([epoch]),
         )
-        return {"samples/temperature_0.8": out["text"][0].numpy().decode("utf-8")}
+        text = out["text"][0].numpy().decode("utf-8")
+        return {"samples/temperature_0.8_top_p_0.95": f"```\n{text}\n```"}

@@ -37,10 +37,12 @@ def test_tensorboard_holds_losses_and_generated_text(run_dir):
     events.Reload()
     tags = set(events.Tags()["tensors"])
     assert {"loss", "learning_rate", "steps_per_sec", "bits_per_char"} <= tags
-    samples = events.Tensors("samples/temperature_0.8")
+    samples = events.Tensors("samples/temperature_0.8_top_p_0.95")
     assert [s.step for s in samples] == [6, 12]
-    text = samples[-1].tensor_proto.string_val[0].decode()
-    assert text.startswith("ROMEO:") and len(text) == len("ROMEO:") + 300
+    markdown = samples[-1].tensor_proto.string_val[0].decode()
+    # A fenced code block, so TensorBoard's Markdown keeps the text's line breaks.
+    assert markdown.startswith("```\nROMEO:") and markdown.endswith("\n```")
+    assert len(markdown) == len("```\nROMEO:") + 300 + len("\n```")
     val = EventAccumulator(str(run_dir / "tb" / "validation"))
     val.Reload()
     assert {"loss", "bits_per_char", "perplexity"} <= set(val.Tags()["tensors"])
@@ -222,3 +224,18 @@ def test_a_checkpoint_that_does_not_fit_the_config_is_refused(run_dir, tmp_path)
     result = invoke("evaluate", copy)
     assert result.exit_code == 2
     assert "does not fit this model" in result.output and "Traceback" not in result.output
+
+
+def test_the_config_is_in_tensorboards_hparams_tab(run_dir):
+    from tensorboard.plugins.hparams import metadata
+
+    events = EventAccumulator(str(run_dir / "tb"))
+    events.Reload()
+    [tag] = [t for t in events.Tags()["tensors"] if t == metadata.SESSION_START_INFO_TAG]
+    content = events.summary_metadata[tag].plugin_data.content
+    start = metadata.parse_session_start_info_plugin_data(content)
+    hparams = start.hparams
+    config = json.loads((run_dir / "config.json").read_text())
+    assert hparams["model.units"].number_value == config["model"]["units"]
+    assert hparams["train.learning_rate"].number_value == config["train"]["learning_rate"]
+    assert hparams["data.source"].string_value == config["data"]["source"]
