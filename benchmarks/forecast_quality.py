@@ -111,7 +111,7 @@ def main() -> None:
         print(
             f"{name:<10} {seed:>4} "
             + " ".join(f"{found[m]['mase']:>14.3f}" if m in found else f"{'-':>14}" for m in MODELS)
-            + f" {found['rnn']['coverage']:>12.1f} {found['ets']['coverage']:>12.1f}"
+            + f" {100 * found['rnn']['coverage']:>12.1f} {100 * found['ets']['coverage']:>12.1f}"
             + f" {r['epochs']:>6} {r['train_seconds']:>6.0f}s"
         )
 

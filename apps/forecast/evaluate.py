@@ -34,10 +34,11 @@ def format_report(report: dict) -> str:
         + f"{'cover 10-90 %':>15}",
     ]
     for name, found in report["models"].items():
+        shown = {**found, "smape": 100 * found["smape"]}  # the table's percent
         lines.append(
             f"{name:<16}"
-            + "".join(f"{found[m]:>10.4g}" for m in METRICS[:4])
-            + f"{found['coverage']:>15.1f}"
+            + "".join(f"{shown[m]:>10.4g}" for m in METRICS[:4])
+            + f"{100 * found['coverage']:>15.1f}"
         )
     rnn, snaive = report["models"]["rnn"]["mase"], report["models"]["seasonal_naive"]["mase"]
     if rnn > snaive:

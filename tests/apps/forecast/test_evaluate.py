@@ -18,9 +18,9 @@ def test_metrics_by_hand():
     found = metrics.metrics(actual, point, point - 0.5, point + 0.5, [2.0])
     assert found["mae"] == pytest.approx(0.5)
     assert found["rmse"] == pytest.approx(np.sqrt(0.5))
-    assert found["smape"] == pytest.approx((200 * 1 / 3 + 0) / 2)
+    assert found["smape"] == pytest.approx((2 * 1 / 3 + 0) / 2)
     assert found["mase"] == pytest.approx(0.25)
-    assert found["coverage"] == pytest.approx(50.0)
+    assert found["coverage"] == pytest.approx(0.5)  # a fraction, as every rate in --json
 
 
 def test_baselines_on_series_they_fit():
@@ -49,7 +49,8 @@ def test_evaluate_backtests_the_rnn_and_the_baselines(run_dir):
     assert report["windows"] == 3 and report["stride"] == 13 and report["horizon"] == 52
     for found in report["models"].values():
         assert set(found) == {"mae", "rmse", "smape", "mase", "coverage"}
-        assert 0 < found["mae"] <= found["rmse"] and 0 <= found["coverage"] <= 100
+        assert 0 < found["mae"] <= found["rmse"] and 0 <= found["coverage"] <= 1
+        assert 0 <= found["smape"] <= 2
     # The naive forecast's metrics, computed here independently.
     series = data.load_series(cfg.DataConfig())
     at = data.origins(series, series.test_start, len(series.times), 3, 13)
