@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from apps.speechtag import data, labels, metrics, synth
+from apps.speechtag import data, label_files, metrics, synth
 from apps.speechtag.data import TIERS
 from rnnkit import app as rapp
 from rnnkit import figures, runs
@@ -68,7 +68,7 @@ def _open(source: Path, **server):
 def _reference(wav: Path):
     """The labelled utterance when tiers lie beside the WAV, else None."""
     has_labels = wav.with_suffix(".TextGrid").exists() or wav.with_suffix(".WRD").exists()
-    return labels.read_labelled(wav) if has_labels else None
+    return label_files.read_labelled(wav) if has_labels else None
 
 
 def write_textgrid(path: Path, tiers: dict, duration: float) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from apps.speechtag import baseline, data, metrics, plots
+from apps.speechtag import baseline, data, label_files, metrics, plots
 from apps.speechtag.config import SpeechtagConfig
 from apps.speechtag.data import TIERS
 from apps.speechtag.decoding import log_probs, predict, run_model, segment, tune_decoding
@@ -52,7 +52,7 @@ def score(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> dict:
         source = options["data"]
         if not source.startswith("dir:"):
             raise InputError(f"evaluate --data takes dir:PATH; received {source!r}")
-        utterances = labels.read_folder(source[4:], tier_names(config.data))
+        utterances = label_files.read_folder(source[4:], tier_names(config.data))
         labels.check(utterances)
         described = f"{len(utterances)} files of {source[4:]}"
     # The run's corpus is needed either way: the MLP trains on its training part

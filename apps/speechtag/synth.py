@@ -44,7 +44,7 @@ from apps.speechtag.data import (
     resample,
     wav_bytes,
 )
-from apps.speechtag.labels import read_timit
+from apps.speechtag.label_files import read_timit
 from rnnkit.errors import InputError
 
 VERSION = 3  # bump when the generator's output changes

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from apps.speechtag import data, labels, metrics, plots, synth
+from apps.speechtag import data, label_files, metrics, plots, synth
 from apps.speechtag.config import DataConfig, SpeechtagConfig
 from apps.speechtag.data import TIERS, LabelSet, Utterance
 from apps.speechtag.decoding import log_probs, predict
@@ -40,7 +40,7 @@ def load_data(config: DataConfig, quiet: bool = False) -> dict[str, list[Utteran
     if source == "espeak":
         return synth.corpus(corpus_settings(config), quiet=quiet)
     if source.startswith("dir:"):
-        utterances = labels.read_folder(source[4:], tier_names(config))
+        utterances = label_files.read_folder(source[4:], tier_names(config))
         if len(utterances) < 3:
             raise InputError(
                 f"{source[4:]} holds {len(utterances)} labelled WAV files; training needs at "

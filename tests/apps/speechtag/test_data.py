@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from apps.speechtag import data, labels
+from apps.speechtag import data, label_files
 from rnnkit.testing import cli as rcli
 
 invoke = rcli.invoker("speechtag")
@@ -25,8 +25,10 @@ def test_resampling_keeps_duration_and_pitch(rate):
 
 
 def test_timit_and_textgrid_readers_give_the_same_utterance(tmp_path, write_labelled):
-    timit = labels.read_labelled(write_labelled(tmp_path / "a", "u", ["one", "two"]))
-    grid = labels.read_labelled(write_labelled(tmp_path / "b", "u", ["one", "two"], textgrid=True))
+    timit = label_files.read_labelled(write_labelled(tmp_path / "a", "u", ["one", "two"]))
+    grid = label_files.read_labelled(
+        write_labelled(tmp_path / "b", "u", ["one", "two"], textgrid=True)
+    )
     assert timit.tiers == grid.tiers
     assert timit.tiers["words"] == [(1600, 4800, "one"), (6400, 9600, "two")]
     assert [s[2] for s in timit.tiers["phones"]] == ["o", "e", "t", "o"]
@@ -34,11 +36,11 @@ def test_timit_and_textgrid_readers_give_the_same_utterance(tmp_path, write_labe
 
 
 def test_any_rate_depth_and_channels_are_read_at_16k(tmp_path, write_labelled):
-    ref = labels.read_labelled(write_labelled(tmp_path / "a", "u", ["one"]))
+    ref = label_files.read_labelled(write_labelled(tmp_path / "a", "u", ["one"]))
     for rate, width, channels in ((8_000, 2, 1), (44_100, 4, 2), (22_050, 1, 1)):
         if width == 1:
             continue  # 8-bit WAV is unsigned; covered by read_wav below
-        u = labels.read_labelled(
+        u = label_files.read_labelled(
             write_labelled(tmp_path / f"r{rate}", "u", ["one"], rate, width, channels)
         )
         assert abs(len(u.audio) - len(ref.audio)) <= 1

@@ -1,6 +1,6 @@
 """speechtag's label files from other tools: a final silence past the end is clipped."""
 
-from apps.speechtag import data, labels
+from apps.speechtag import data, label_files
 from rnnkit.testing import cli as rcli
 
 
@@ -20,7 +20,7 @@ def test_a_trailing_silence_past_the_end_is_clipped_and_counted(tmp_path, write_
         write_labelled(folder, f"u{k}", ["one", "two"])
     for k in (1, 3):  # 120 ms over, as aligners and TTS systems write
         _overrun(folder / f"u{k}.wav", 1920, "pau")
-    utterances = labels.read_folder(folder)
+    utterances = label_files.read_folder(folder)
     assert len(utterances) == 4
     warning = capsys.readouterr().err.strip().splitlines()
     assert warning == [
@@ -28,7 +28,9 @@ def test_a_trailing_silence_past_the_end_is_clipped_and_counted(tmp_path, write_
         "(the first: u1.wav); clipped to the audio"
     ]
     # The clipped silence is silence: the words are those of an untouched file.
-    assert utterances[1].tiers["words"] == labels.read_labelled(folder / "u0.wav").tiers["words"]
+    assert (
+        utterances[1].tiers["words"] == label_files.read_labelled(folder / "u0.wav").tiers["words"]
+    )
 
 
 def test_speech_past_the_end_is_still_an_error(tmp_path, write_labelled):
