@@ -18,11 +18,13 @@ reaches stderr as before.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 
 VERBOSE_ENV = "RNNKIT_VERBOSE"
 NOISE = re.compile(
@@ -54,20 +56,16 @@ class _HarmlessWarnings(logging.Filter):
         return "with ops with unsaved custom gradients" not in record.getMessage()
 
 
-def import_tensorflow() -> None:
-    """Imports TensorFlow with its start-up lines kept off stderr (once per process)."""
-    if "tensorflow" in sys.modules or verbose():
-        return
+@contextlib.contextmanager
+def captured() -> Iterator[None]:
+    """stderr's file descriptor sent to a temporary file; afterwards every line of it that
+    is not known noise is written to stderr (also when the block raised)."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as capture:
         os.dup2(capture.fileno(), 2)
         try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()  # cuInit's line
-            flags = tf.constant([[True, False]])
-            tf.function(lambda x: tf.transpose(x))(flags)  # the DT_BOOL line
+            yield
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -76,4 +74,39 @@ def import_tensorflow() -> None:
             kept = [line for line in said if line.strip() and not NOISE.search(line)]
             if kept:
                 print("\n".join(kept), file=sys.stderr)
+
+
+def import_tensorflow() -> None:
+    """Imports TensorFlow with its start-up lines kept off stderr (once per process).
+
+    It also spends the lines TensorFlow prints at its first device query and
+    first bool transpose, except in a multi-worker job: there no op may run
+    before ``MultiWorkerMirroredStrategy`` configures the collectives, so
+    ``train`` calls ``settle`` once the strategy exists.
+    """
+    if "tensorflow" in sys.modules or verbose():
+        return
+    with captured():
+        import tensorflow  # noqa: F401 (imported for its start-up lines)
     logging.getLogger("absl").addFilter(_HarmlessWarnings())
+    from rnnkit.strategies import multi_worker_tf_config
+
+    if not multi_worker_tf_config():
+        settle()
+
+
+_settled = False
+
+
+def settle() -> None:
+    """Runs what makes TensorFlow print its once-a-process lines, with them kept off stderr."""
+    global _settled
+    if _settled or verbose():
+        return
+    _settled = True
+    import tensorflow as tf
+
+    with captured():
+        tf.config.list_physical_devices()  # cuInit's line
+        flags = tf.constant([[True, False]])
+        tf.function(lambda x: tf.transpose(x))(flags)  # the DT_BOOL line

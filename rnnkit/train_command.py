@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from rnnkit import configs, runs
+from rnnkit import configs, quiet, runs
 from rnnkit.errors import RESTART_EXIT_CODE, InputError, first_line
 from rnnkit.files import check_writable, write_json
 from rnnkit.options import SET_OPTION, CliInputError, add_options, field_options, input_errors
@@ -199,6 +199,7 @@ def _start_run(app, strategy: str, config, run_dir, resume: str, epochs):
     # The strategy comes first: MultiWorkerMirroredStrategy must be created
     # before any other TensorFlow op runs.
     dist = strategies.make_strategy(strategy)
+    quiet.settle()  # TensorFlow's once-a-process lines, after the collectives are set up
     chief = strategies.is_chief(dist)
     if resume == "always":
         if run_dir is None:

@@ -41,6 +41,14 @@ def format_report(report: dict) -> str:
         for name, found in report["models"].items():
             row = "".join(f"{100 * found[tier][key]:>11.1f}%" for key, _ in SCORES)
             lines.append(f"  {name:<8}{row}")
+    rnn, mlp = report["models"]["rnn"], report["models"]["mlp"]
+    for tier, rate in (("words", "WER"), ("phones", "PER")):
+        if rnn[tier]["error_rate"] > mlp[tier]["error_rate"]:
+            lines.append(
+                f"Warning: the RNN's {rate} {100 * rnn[tier]['error_rate']:.1f}% is worse than "
+                f"the frame MLP baseline's {100 * mlp[tier]['error_rate']:.1f}%: train longer or "
+                "with a larger preset (tiny only shows the pieces working)"
+            )
     return "\n".join(lines)
 
 

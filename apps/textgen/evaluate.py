@@ -64,6 +64,12 @@ def format_report(report: dict) -> str:
         f"{report['validation_chars']} validation characters ({report['data']}); "
         f"baseline: {report['baseline']}"
     )
+    if report["ratio_to_baseline"] > 1:
+        lines.append(
+            f"Warning: the model's {report['bits_per_char']:.3f} bits/char is worse than the "
+            f"baseline's {report['baseline_bits_per_char']:.3f}: train longer or with a larger "
+            "preset (tiny only shows the pieces working)"
+        )
     return "\n".join(lines)
 
 

@@ -30,6 +30,9 @@ def test_evaluate_scores_the_rnn_and_the_baselines(run_dir):
     assert "phones/confusion" in ea.Tags()["tensors"]
     table = invoke("evaluate", run_dir)
     assert "mlp" in table.output and "PER/WER" in table.output
+    rnn, mlp = report["models"]["rnn"], report["models"]["mlp"]
+    worse = rnn["words"]["error_rate"] > mlp["words"]["error_rate"]
+    assert ("Warning: the RNN's WER" in table.output) == worse
 
 
 def test_evaluate_on_another_folder(run_dir, tmp_path, write_labelled):

@@ -21,6 +21,8 @@ def test_evaluate_reports_the_model_next_to_the_baseline(run_dir):
     assert json.loads((run_dir / "evaluation.json").read_text()) == report
     table = invoke("evaluate", run_dir).output
     assert "baseline" in table and f"{report['bits_per_char']:.4f}" in table
+    # The tiny model is worse than the n-gram baseline, and the report says so.
+    assert f"Warning: the model's {report['bits_per_char']:.3f} bits/char is worse" in table
 
 
 def test_baseline_is_a_normalised_kneser_ney_model():
