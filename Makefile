@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NATIVE := rnnkit/kernels/native/_rnn_ops.so
 
-.PHONY: venv test lint format demo bench clean
+.PHONY: venv test lint format demo demo-textgen demo-forecast demo-speechtag demo-caption bench clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,56 +34,53 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The main job on the embedded data: textgen's quick preset end to end (about
-# 8-13 minutes on two CPU cores): train, evaluate against the n-gram baseline,
-# generate, export a SavedModel for TF Serving. Then forecast's quick preset on
-# the CO2 series (about a minute): train, backtest against the baselines,
-# forecast with a plot, export. Then speechtag's quick preset on generated
-# speech (about 12 minutes): train, evaluate against the baselines on held-out
-# voices, synthesize an utterance with a held-out voice, tag it with a plot,
-# export. Then caption's quick preset on strips of handwritten digits: train,
-# evaluate against the baselines on unseen digit images, caption three
-# held-out strips with an attention plot, export. Last, the TF Serving
-# preflight of saved_models/.
+# The main job on the embedded data (about 35 minutes on two cores): each
+# app's quick preset end to end (train, evaluate against its baseline, its
+# own verb, export a SavedModel for TF Serving), then the TF Serving
+# preflight of saved_models/. It prints its plan first and a summary line per
+# app last (python -m rnnkit.demo). `make demo APP=forecast` runs one app.
 STAMP_NOW := $(shell date +%Y%m%d-%H%M%S)
-DEMO_RUN := runs/textgen/demo-$(STAMP_NOW)
-FORECAST_RUN := runs/forecast/demo-$(STAMP_NOW)
-SPEECH_RUN := runs/speechtag/demo-$(STAMP_NOW)
-CAPTION_RUN := runs/caption/demo-$(STAMP_NOW)
+DEMO_APPS := $(or $(APP),textgen forecast speechtag caption)
+run = runs/$(1)/demo-$(STAMP_NOW)
 demo: venv
-	$(BIN)/rnnkit textgen train --preset quick --run-dir $(DEMO_RUN)
-	$(BIN)/rnnkit textgen evaluate $(DEMO_RUN)
-	$(BIN)/rnnkit textgen generate $(DEMO_RUN) --prompt "ROMEO:" --length 300 --seed 1
-	@saved=$$($(BIN)/rnnkit textgen export $(DEMO_RUN) --out saved_models/textgen) && \
-	echo "TensorBoard logs: $(DEMO_RUN)/tb   (tensorboard --logdir $(DEMO_RUN)/tb)" && \
-	echo "SavedModel:       $$saved   (TF Serving config: saved_models/models.config)"
-	$(BIN)/rnnkit forecast train --preset quick --run-dir $(FORECAST_RUN) --quiet
-	$(BIN)/rnnkit forecast evaluate $(FORECAST_RUN)
-	$(BIN)/rnnkit forecast predict $(FORECAST_RUN) --out $(FORECAST_RUN)/forecast.csv \
-		--plot $(FORECAST_RUN)/forecast.png
-	@saved=$$($(BIN)/rnnkit forecast export $(FORECAST_RUN) --out saved_models/forecast) && \
-	echo "TensorBoard logs: $(FORECAST_RUN)/tb   (tensorboard --logdir $(FORECAST_RUN)/tb)" && \
-	echo "SavedModel:       $$saved"
-	$(BIN)/rnnkit speechtag train --preset quick --run-dir $(SPEECH_RUN) --quiet
-	$(BIN)/rnnkit speechtag evaluate $(SPEECH_RUN)
-	$(BIN)/rnnkit speechtag synth "four oh seven two" --voice en-us-nyc+f4 --seed 7 \
-		--out $(SPEECH_RUN)/heldout.wav
-	$(BIN)/rnnkit speechtag tag $(SPEECH_RUN) $(SPEECH_RUN)/heldout.wav --plot $(SPEECH_RUN)/heldout.png
-	@saved=$$($(BIN)/rnnkit speechtag export $(SPEECH_RUN) --out saved_models/speechtag) && \
-	echo "TensorBoard logs: $(SPEECH_RUN)/tb   (tensorboard --logdir $(SPEECH_RUN)/tb)" && \
-	echo "SavedModel:       $$saved"
-	$(BIN)/rnnkit caption train --preset quick --run-dir $(CAPTION_RUN) --quiet
-	$(BIN)/rnnkit caption evaluate $(CAPTION_RUN)
-	$(BIN)/rnnkit caption compose 4097 --seed 1 --out $(CAPTION_RUN)/a.png
-	$(BIN)/rnnkit caption compose 31 --seed 2 --out $(CAPTION_RUN)/b.png
-	$(BIN)/rnnkit caption compose 86521 --seed 3 --out $(CAPTION_RUN)/c.png
-	$(BIN)/rnnkit caption caption $(CAPTION_RUN) $(CAPTION_RUN)/a.png $(CAPTION_RUN)/b.png \
-		$(CAPTION_RUN)/c.png --plot $(CAPTION_RUN)/attention.png
-	@saved=$$($(BIN)/rnnkit caption export $(CAPTION_RUN) --out saved_models/caption) && \
-	echo "TensorBoard logs: $(CAPTION_RUN)/tb   (tensorboard --logdir $(CAPTION_RUN)/tb)" && \
-	echo "SavedModel:       $$saved"
-	# Will TF Serving serve the four exports? (docs/serving.md)
+	@$(BIN)/python -m rnnkit.demo plan $(DEMO_APPS)
+	@for app in $(DEMO_APPS); do \
+		$(MAKE) --no-print-directory demo-$$app STAMP_NOW=$(STAMP_NOW) || exit 1; done
+	# Will TF Serving serve the exports? (docs/serving.md)
 	$(BIN)/rnnkit serving check saved_models
+	@$(BIN)/python -m rnnkit.demo summary --stamp $(STAMP_NOW) $(DEMO_APPS)
+
+demo-textgen: venv
+	$(BIN)/rnnkit textgen train --preset quick --run-dir $(call run,textgen)
+	$(BIN)/rnnkit textgen evaluate $(call run,textgen)
+	$(BIN)/rnnkit textgen generate $(call run,textgen) --prompt "ROMEO:" --length 300 --seed 1
+	$(BIN)/rnnkit textgen export $(call run,textgen) --out saved_models/textgen
+
+demo-forecast: venv
+	$(BIN)/rnnkit forecast train --preset quick --run-dir $(call run,forecast) --quiet
+	$(BIN)/rnnkit forecast evaluate $(call run,forecast)
+	$(BIN)/rnnkit forecast predict $(call run,forecast) --out $(call run,forecast)/forecast.csv \
+		--plot $(call run,forecast)/forecast.png
+	$(BIN)/rnnkit forecast export $(call run,forecast) --out saved_models/forecast
+
+demo-speechtag: venv
+	$(BIN)/rnnkit speechtag train --preset quick --run-dir $(call run,speechtag) --quiet
+	$(BIN)/rnnkit speechtag evaluate $(call run,speechtag)
+	$(BIN)/rnnkit speechtag synth "four oh seven two" --voice en-us-nyc+f4 --seed 7 \
+		--out $(call run,speechtag)/heldout.wav
+	$(BIN)/rnnkit speechtag tag $(call run,speechtag) $(call run,speechtag)/heldout.wav \
+		--plot $(call run,speechtag)/heldout.png
+	$(BIN)/rnnkit speechtag export $(call run,speechtag) --out saved_models/speechtag
+
+demo-caption: venv
+	$(BIN)/rnnkit caption train --preset quick --run-dir $(call run,caption) --quiet
+	$(BIN)/rnnkit caption evaluate $(call run,caption)
+	$(BIN)/rnnkit caption compose 4097 --seed 1 --out $(call run,caption)/a.png
+	$(BIN)/rnnkit caption compose 31 --seed 2 --out $(call run,caption)/b.png
+	$(BIN)/rnnkit caption compose 86521 --seed 3 --out $(call run,caption)/c.png
+	$(BIN)/rnnkit caption caption $(call run,caption) $(call run,caption)/a.png \
+		$(call run,caption)/b.png $(call run,caption)/c.png --plot $(call run,caption)/attention.png
+	$(BIN)/rnnkit caption export $(call run,caption) --out saved_models/caption
 
 # The full throughput comparison, with PyTorch when it can be installed.
 bench: venv

@@ -113,3 +113,13 @@ def score(config: CaptionConfig, model: Captioner, run_dir: Path, options: dict)
         ],
     }
     return report
+
+
+def headline(report: dict) -> str:
+    """One line for ``make demo``'s summary: the model against its baselines."""
+    models = report["models"]
+    return (
+        f"exact match {100 * models['rnn_greedy']['exact_match']:.1f}% against nearest "
+        f"neighbour's {100 * models['nearest_neighbour_encoder']['exact_match']:.1f}%, BLEU-4 "
+        f"{models['rnn_greedy']['bleu4']:.3f} (higher is better)"
+    )

@@ -117,3 +117,13 @@ def score(config: ForecastConfig, model, info: SeriesInfo, options: dict, cache=
     windows, stride = options["windows"], options["stride"]
     report = backtest(Forecaster(model, info), series, windows, stride, cache)
     return {"source": config.data.source, "members": model.chosen_members(), **report}
+
+
+def headline(report: dict) -> str:
+    """One line for ``make demo``'s summary: the model against its baselines."""
+    models = report["models"]
+    return (
+        f"MASE {models['rnn']['mase']:.3f} against seasonal naive's "
+        f"{models['seasonal_naive']['mase']:.3f} and ETS's {models['ets']['mase']:.3f} "
+        "(lower is better)"
+    )

@@ -122,3 +122,14 @@ def score(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> dict:
 
 
 MLP_FILE = "baseline_mlp.weights.h5"
+
+
+def headline(report: dict) -> str:
+    """One line for ``make demo``'s summary: the model against its baseline."""
+    rnn, mlp = report["models"]["rnn"], report["models"]["mlp"]
+    return (
+        f"WER {100 * rnn['words']['error_rate']:.1f}%, "
+        f"PER {100 * rnn['phones']['error_rate']:.1f}% "
+        f"against the frame MLP's {100 * mlp['words']['error_rate']:.1f}% and "
+        f"{100 * mlp['phones']['error_rate']:.1f}% (lower is better)"
+    )

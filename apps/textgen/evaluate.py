@@ -92,3 +92,12 @@ def score(config: TextgenConfig, model: CharRNN, vocab: data.Vocab) -> dict:
         "training_chars": len(train_text),
         "data": config.data.source,
     }
+
+
+def headline(report: dict) -> str:
+    """One line for ``make demo``'s summary: the model against its baseline."""
+    return (
+        f"{report['bits_per_char']:.3f} bits/char against the n-gram baseline's "
+        f"{report['baseline_bits_per_char']:.3f} "
+        f"({report['ratio_to_baseline']:.3f}x; lower is better)"
+    )
