@@ -20,6 +20,12 @@ ADDED: dict[str, set[str]] = {
     "textgen train": {"settings", "show_config", "profile_steps"},
 }
 
+# Options changed since the snapshot, on purpose: {"APP VERB": {option: new type name}}.
+CHANGED: dict[str, dict[str, str]] = {
+    # --data-dir is a directory in every app, as caption's was (issue 26).
+    "textgen train": {"data_dir": "directory"},
+}
+
 
 def test_every_verb_offers_the_options_it_offered():
     before = json.loads((SNAPSHOTS / "cli_options.json").read_text())
@@ -27,5 +33,8 @@ def test_every_verb_offers_the_options_it_offered():
     assert sorted(now) == sorted(before)  # the same verbs
     for verb, options in before.items():
         for name, spec in options.items():
+            if name in CHANGED.get(verb, {}):
+                assert now[verb][name]["type"]["name"] == CHANGED[verb][name], f"{verb}: {name}"
+                continue
             assert now[verb].get(name) == spec, f"{verb}: {name}"
         assert set(now[verb]) - set(options) == ADDED.get(verb, set()), verb

@@ -113,7 +113,8 @@ def caption(source, images, beam, as_json, plot, **server):
         click.echo(json.dumps({"captions": rows}, indent=2))
     else:
         for row in rows:
-            click.echo(f"{row['image']}: {row['caption']}  (log p {row['score']:.3f})")
+            shown = row["caption"] or "(empty)"  # the model may end a caption at once
+            click.echo(f"{row['image']}: {shown}  (log p {row['score']:.3f})")
         if plot is not None:
             click.echo(f"Plot: {plot}", err=True)
 

@@ -144,10 +144,12 @@ def predict(source, source_data, target, covariates, time_col, freq, fill, out, 
             series.values[-shown:],
             times,
             {k: v[0] for k, v in result.items()},
-            title=f"{series.name}: forecast from {series.times[-1].date()}",
+            title=f"{series.name}: forecast from {times[0].date()} to {times[-1].date()}",
         )
         outputs[plot] = figures.png(figure)
     write_all(outputs)  # the CSV and the plot, or neither
-    click.echo(f"Forecast of {info.horizon} steps from {times[0]} to {times[-1]}: {out}")
+    click.echo(
+        f"Forecast of {info.horizon} steps from {times[0].date()} to {times[-1].date()}: {out}"
+    )
     if plot is not None:
-        click.echo(f"Plot: {plot}")
+        click.echo(f"Plot: {plot}", err=True)  # on stderr, as in every app

@@ -165,13 +165,13 @@ def tag(source, files, tier, as_json, textgrid, plot, **server):
             target = _plot_path(plot, path, len(files))
             reference = references[k]
             if reference is not None:
-                figure = plots.utterance_figure(reference, paths, labels, title=str(path))
+                figure = plots.utterance_figure(reference, paths, labels, title=path.name)
             else:
                 tiers = {
                     f"{t} (predicted)": plots.segments_in_seconds(paths[t], labels.tier(t))
                     for t in TIERS
                 }
-                figure = plots.tiers_figure(samples, tiers, labels, title=str(path))
+                figure = plots.tiers_figure(samples, tiers, labels, title=path.name)
             outputs[target] = figures.png(figure)
     if textgrid is not None:
         textgrid.mkdir(parents=True, exist_ok=True)
@@ -189,7 +189,9 @@ def tag(source, files, tier, as_json, textgrid, plot, **server):
     for r in results:
         segs = [s for s in r["segments"][tier] if s["label"] != data.SILENCE]
         words = " ".join(s["label"] for s in segs)
-        click.echo(f"{r['file']} ({r['duration']:.2f} s): {words}")
+        click.echo(f"{r['file']} ({r['duration']:.2f} s): {words or '(nothing but silence)'}")
+        if segs:
+            click.echo(f"  {'start s':>7} {'end s':>7}  {'label':<8} probability")
         for s in segs:
             click.echo(
                 f"  {s['start']:7.3f} {s['end']:7.3f}  {s['label']:<8} {s['probability']:.3f}"

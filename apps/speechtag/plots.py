@@ -39,6 +39,11 @@ def tiers_figure(audio, tiers, labels, title=""):
                 clip_on=True,
             )
     axes.set_xlim(0, seconds)
+    # One time axis, in seconds, under the last tier; the panels above share it.
+    panels = figure.get_axes()
+    for panel in panels[:-1]:
+        panel.tick_params(labelbottom=False)
+    panels[-1].set_xlabel("time (s)")
     figure.tight_layout()
     return figure
 

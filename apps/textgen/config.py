@@ -20,7 +20,9 @@ class DataConfig(Config):
         "UTF-8 text file or folder of them) or tfds:tiny_shakespeare (with --data-dir).",
         flag="--data",
     )
-    data_dir: str | None = setting(None, "TFDS data dir for --data tfds:NAME.", flag=True)
+    data_dir: str | None = setting(
+        None, "TFDS data dir for --data tfds:NAME.", flag=True, path="dir"
+    )
     seq_len: int = setting(100, "Training window length.", flag=True, min=2)
     val_fraction: float = setting(
         0.1,
