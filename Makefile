@@ -17,7 +17,9 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 # The native LSTM/GRU training kernels, compiled for this CPU and TensorFlow
 # (about 25 s); without a compiler rnnkit falls back to its XLA loops.
 $(NATIVE): rnnkit/kernels/native/rnn_ops.cc $(STAMP)
-	$(BIN)/python -m rnnkit.kernels.native
+	@# TensorFlow imported first through rnnkit.quiet: no start-up lines in the build log.
+	$(BIN)/python -c "from rnnkit import quiet; quiet.import_tensorflow(); \
+		from rnnkit.kernels.native import main; raise SystemExit(main())"
 
 venv: $(STAMP) $(NATIVE)
 
