@@ -1,0 +1,165 @@
+"""translate's data: sentence pairs with every reference, split by source entry.
+
+Sources:
+
+- ``embedded`` (the default): German-English pairs from the Ding dictionary
+  (``assets/pairs.tsv.xz``, see its ATTRIBUTION.md): 19,440 sentence entries
+  and, with ``phrases``, 101,294 multi-word phrases (training only).
+- ``tsv:PATH``: one pair a line, ``source<TAB>target[<TAB>anything]`` (the
+  Tatoeba/Anki export format), UTF-8. Lines with the same source are one
+  example with several references.
+
+Every example is a ``Pair``: one source text and all its reference
+translations. A Ding entry lists synonyms on both sides (``;``): each
+source-side synonym is a source with every target-side synonym as a
+reference, and all of them stay on the same side of the split, so no
+test sentence has a synonym in training. Ding marks optional words with
+parentheses (``Das kommt (überhaupt) nicht infrage!``) and alternatives with
+a slash (``his final/last appearance``): a source reads the first variant
+(without the optional words, the first alternative); the references hold
+every variant. Entries with spaced alternatives (``zu erfahren / erfragen``)
+are left out: which words they replace is not marked.
+
+The split is 90/5/5 by a hash of the entry's key (the first German synonym,
+or a TSV line's source), the same on every machine; a source that Ding lists
+again in another entry is dropped from training (or validation) when it is
+held out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import lzma
+import re
+from pathlib import Path
+
+from rnnkit.errors import InputError
+
+EMBEDDED = Path(__file__).with_name("assets") / "pairs.tsv.xz"
+DIRECTIONS = ("de-en", "en-de")
+SPLITS = ("train", "validation", "test")
+MAX_LINE = 2000  # characters: longer lines in a user's file are an error, not a sentence
+_OPTIONAL = re.compile(r"\s*\(([^()]*)\)")
+_SLASHED = re.compile(r"(\w[\w'-]*)/(\w[\w'-]*)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair:
+    """One example: the source text and every reference translation."""
+
+    source: str
+    references: tuple[str, ...]
+    kind: str = "sentence"  # or "phrase"
+
+
+def variants(text: str) -> list[str]:
+    """Every reading of a Ding text: optional ``(...)`` words out and in, ``a/b`` both ways.
+
+    The first is the plainest: without the optional words, first alternatives.
+    """
+    readings = []
+    for keep in (False, True):
+        kept = _OPTIONAL.sub((lambda m: " " + m.group(1)) if keep else "", text)
+        for pick in (1, 2):
+            reading = _SLASHED.sub(lambda m, pick=pick: m.group(pick), kept)
+            reading = re.sub(r"\s+", " ", reading).strip()
+            reading = re.sub(r"\s+([.?!,;:])", r"\1", reading)
+            if reading and reading not in readings:
+                readings.append(reading)
+    return readings
+
+
+def _split_of(key: str) -> str:
+    """train 90%, validation 5%, test 5%, by a stable hash of the entry's key."""
+    bucket = int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16) % 100
+    return "train" if bucket < 90 else "validation" if bucket < 95 else "test"
+
+
+def _entry_pairs(kind: str, german: list[str], english: list[str], direction: str) -> list[Pair]:
+    sources, targets = (german, english) if direction == "de-en" else (english, german)
+    references = tuple(dict.fromkeys(v for t in targets for v in variants(t)))
+    return [Pair(variants(s)[0], references, kind) for s in sources]
+
+
+def load_embedded(direction: str = "de-en", phrases: bool = True) -> dict[str, list[Pair]]:
+    """The embedded pairs, split; phrases (when kept) only ever in training."""
+    if direction not in DIRECTIONS:
+        raise InputError(f"--direction must be one of {', '.join(DIRECTIONS)}: {direction!r}")
+    parts: dict[str, list[Pair]] = {split: [] for split in SPLITS}
+    text = lzma.decompress(EMBEDDED.read_bytes()).decode("utf-8")
+    for line in text.splitlines():
+        kind, german, english = line.split("\t")
+        german_syn, english_syn = german.split(" ; "), english.split(" ; ")
+        if " / " in german + english:
+            continue
+        split = _split_of(german_syn[0])
+        if kind == "phrase":
+            if not phrases or split != "train":
+                continue
+        parts[split] += _entry_pairs(kind, german_syn, english_syn, direction)
+    return _without_leaks(parts)
+
+
+def _without_leaks(parts: dict[str, list[Pair]]) -> dict[str, list[Pair]]:
+    """No source on two sides: Ding repeats a sentence in other entries (as a synonym, a
+    phrase); test wins over validation, validation over training."""
+    test = {p.source for p in parts["test"]}
+    validation = [p for p in parts["validation"] if p.source not in test]
+    held = test | {p.source for p in validation}
+    train = [p for p in parts["train"] if p.source not in held]
+    return {"train": train, "validation": validation, "test": parts["test"]}
+
+
+def read_tsv(path: str | Path) -> dict[str, list[Pair]]:
+    """A user's pairs file, split by source; every problem is one line naming the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"no such file: {path}")
+    raw = path.read_bytes()
+    if b"\0" in raw[:65536]:
+        raise InputError(f"{path} is binary, not a UTF-8 text file of tab-separated pairs")
+    grouped: dict[str, list[str]] = {}
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        where = f"{path}:{number}"
+        try:
+            text = line.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError:
+            raise InputError(f"{where}: not UTF-8 text") from None
+        if not text.strip():
+            continue
+        if len(text) > MAX_LINE:
+            raise InputError(f"{where}: {len(text)} characters, over the limit of {MAX_LINE}")
+        if "\t" not in text:
+            raise InputError(f"{where}: no tab between the source and the target")
+        source, target = (part.strip() for part in text.split("\t")[:2])
+        if not source or not target:
+            raise InputError(f"{where}: the {'source' if not source else 'target'} is empty")
+        references = grouped.setdefault(source, [])
+        if target not in references:
+            references.append(target)
+    if not grouped:
+        raise InputError(f"{path} holds no pairs")
+    parts: dict[str, list[Pair]] = {split: [] for split in SPLITS}
+    for source, references in grouped.items():
+        parts[_split_of(source)].append(Pair(source, tuple(references)))
+    return parts
+
+
+def load(source: str, direction: str = "de-en", phrases: bool = True) -> dict[str, list[Pair]]:
+    """The pairs of ``--data SOURCE``, split into train, validation and test."""
+    if source == "embedded":
+        return load_embedded(direction, phrases)
+    if source.startswith("tsv:"):
+        return read_tsv(source[4:])
+    raise InputError(f"--data is embedded or tsv:PATH, not {source!r}")
+
+
+def counts(parts: dict[str, list[Pair]]) -> dict[str, int]:
+    """Examples per split and kind, for the run's log: ``{"train/sentence": n, ...}``."""
+    found = {}
+    for split, pairs in parts.items():
+        for kind, group in itertools.groupby(sorted(p.kind for p in pairs)):
+            found[f"{split}/{kind}"] = len(list(group))
+    return found
