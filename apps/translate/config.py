@@ -1,0 +1,87 @@
+"""translate's configuration: frozen dataclasses and the tiny / quick / full presets."""
+
+import dataclasses
+
+from apps.translate.data import DIRECTIONS
+from rnnkit.configs import FULL_TRAIN, QUICK_TRAIN, TINY_TRAIN, AppConfig
+from rnnkit.fields import RATE, Config, setting
+
+CELLS = ("lstm", "gru", "elman")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig(Config):
+    """Where the sentence pairs come from, and how they become word ids."""
+
+    source: str = setting(
+        "embedded",
+        "Data source: embedded (German-English sentences from the Ding dictionary, the "
+        "default) or tsv:PATH (source<TAB>target a line, as Tatoeba and Anki export them).",
+        flag="--data",
+    )
+    direction: str = setting(
+        "de-en",
+        "embedded: translate from German to English, or back.",
+        flag=True,
+        choices=DIRECTIONS,
+    )
+    phrases: bool = setting(
+        True, "embedded: train on Ding's multi-word phrases too (never tested on).", flag=True
+    )
+    source_vocab: int = setting(8000, "Source words kept (the rest are <unk>).", min=8)
+    target_vocab: int = setting(8000, "Target words kept (the rest are <unk>).", min=8)
+    max_words: int = setting(
+        30, "Longest training pair, in words on either side (longer ones are left out).", min=1
+    )
+    train_limit: int | None = setting(
+        None, "Train on the first N training pairs only (None: all).", min=1
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(Config):
+    """The encoder-decoder: bidirectional rnnkit layers, an attention decoder cell."""
+
+    cell: str = setting("lstm", "Encoder and decoder cell.", flag=True, choices=CELLS)
+    layers: int = setting(1, "Bidirectional encoder layers.", flag=True, min=1)
+    units: int = setting(256, "Decoder units (each encoder direction has half).", flag=True, min=2)
+    embedding: int = setting(128, "Word embedding size.", min=1)
+    attention_units: int = setting(128, "Units of the Bahdanau attention.", min=1)
+    dropout: float = setting(
+        0.2, "Dropout on embeddings and the decoder output.", flag=True, **RATE
+    )
+    label_smoothing: float = setting(0.1, "Label smoothing of the training loss.", **RATE)
+    beam: int = setting(4, "The default beam width.", flag=True, min=1)
+    length_penalty: float = setting(
+        0.6, "Exponent of GNMT's length normalisation in the beam search.", min=0
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class TranslateConfig(AppConfig):
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+
+
+PRESETS = {
+    # Seconds: for tests; no dropout, so one and two replicas see the same draws.
+    "tiny": TranslateConfig(
+        data=DataConfig(
+            phrases=False, source_vocab=200, target_vocab=200, max_words=8, train_limit=256
+        ),
+        model=ModelConfig(units=16, embedding=8, attention_units=8, dropout=0.0, beam=2),
+        train=TINY_TRAIN,
+    ),
+    # The demo: about 10 minutes on two CPU cores (to be measured with the trainer).
+    "quick": TranslateConfig(
+        data=DataConfig(max_words=20),
+        model=ModelConfig(units=256, embedding=128, attention_units=128),
+        train=QUICK_TRAIN.replace(epochs=8, batch_size=64),
+    ),
+    # The best quality within 40 minutes (to be measured with the trainer).
+    "full": TranslateConfig(
+        data=DataConfig(source_vocab=12000, target_vocab=12000),
+        model=ModelConfig(layers=2, units=384, embedding=256, attention_units=192),
+        train=FULL_TRAIN.replace(epochs=12, batch_size=64),
+    ),
+}

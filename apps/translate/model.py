@@ -1,0 +1,138 @@
+"""The translator: a bidirectional rnnkit encoder and an attention decoder with input feeding.
+
+Encoder (Bahdanau et al., 2015): source word embeddings through ``layers``
+bidirectional rnnkit layers (LSTM, GRU or Elman; each direction ``units /
+2``), masked past each source's end. Decoder (Luong et al., 2015, with
+Bahdanau's additive attention): at each step the cell reads the previous
+word's embedding and the previous attentional vector (input feeding), then
+attends over the encoder's outputs with its new state; the attentional
+vector ``tanh(W [state; context])`` predicts the next word. The initial
+state comes from the mean of the encoder's outputs.
+
+Training runs the decoder over the reference (teacher forcing); decoding
+runs ``step`` in a ``tf.while_loop``, greedy or with a beam.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from apps.translate.config import ModelConfig
+from apps.translate.features import PAD_ID
+from rnnkit.cells import ElmanCell, GRUCell, LSTMCell
+from rnnkit.configs import ConfiguredModel
+from rnnkit.layers import GRU, LSTM, BahdanauAttention, Elman
+
+ENCODER_LAYERS = {"lstm": LSTM, "gru": GRU, "elman": Elman}
+DECODER_CELLS = {"lstm": LSTMCell, "gru": GRUCell, "elman": ElmanCell}
+
+
+@keras.saving.register_keras_serializable(package="translate")
+class Translator(ConfiguredModel, keras.Model):
+    """Source word ids -> target word logits, with where each target word looked.
+
+    Args:
+        config: the ``ModelConfig`` (cell, layers, units, embedding,
+            attention_units, dropout).
+        source_vocab, target_vocab: vocabulary sizes (ids 0-3: ``<pad>``,
+            ``<unk>``, ``<s>``, ``</s>``).
+        seed: initialisers and dropout.
+
+    Call arguments:
+        inputs: ``{"source": [batch, S] int, "target": [batch, T] int}``,
+            ``<pad>``-padded; the target starts with ``<s>``.
+        training: dropout on or off.
+
+    Returns:
+        ``{"logits": [batch, T - 1, target_vocab], "attention": [batch,
+        T - 1, S]}``: the prediction of each next target word (teacher
+        forcing) and the attention weights of each step.
+    """
+
+    config_class = ModelConfig
+    config_args = ("source_vocab", "target_vocab", "seed")
+
+    def __init__(self, config: ModelConfig, source_vocab: int, target_vocab: int, seed=None, **kw):
+        super().__init__(**kw)
+        self.model_config = config
+        self.source_vocab, self.target_vocab, self.seed = source_vocab, target_vocab, seed
+        self.units = units = config.units
+        init = keras.initializers.GlorotUniform(seed=seed)
+        self.source_embed = layers.Embedding(source_vocab, config.embedding, name="source_embed")
+        self.target_embed = layers.Embedding(target_vocab, config.embedding, name="target_embed")
+        recurrent = ENCODER_LAYERS[config.cell]
+        self.encoders = [
+            layers.Bidirectional(
+                recurrent(units // 2, return_sequences=True, kernel_initializer=init),
+                name=f"encoder_{k}",
+            )
+            for k in range(config.layers)
+        ]
+        self.encoded_size = 2 * (units // 2)
+        self.init_h = layers.Dense(units, activation="tanh", kernel_initializer=init)
+        self.init_c = (
+            layers.Dense(units, activation="tanh", kernel_initializer=init)
+            if config.cell == "lstm"
+            else None
+        )
+        self.cell = DECODER_CELLS[config.cell](units, kernel_initializer=init, seed=seed)
+        self.attention = BahdanauAttention(config.attention_units, kernel_initializer=init)
+        self.attentional = layers.Dense(units, activation="tanh", kernel_initializer=init)
+        self.drop = layers.Dropout(config.dropout, seed=seed)
+        self.out = layers.Dense(target_vocab, kernel_initializer=init)
+
+    def build(self, input_shape=None):
+        self.attention.build((1, self.units), (1, 2, self.encoded_size))
+        source = ops.ones((1, 2), "int32")
+        memory, keys, mask, state = self.encode(source)
+        self.step(ops.ones((1,), "int32"), state, memory, keys, mask)
+        self.built = True
+
+    # -- the pieces decoding uses --------------------------------------------------------
+
+    def encode(self, source, training=False):
+        """``(memory [batch, S, encoded], keys, mask [batch, S], initial state)``.
+
+        The state is the decoder cell's (``[h]`` or ``[h, c]``) followed by the
+        previous attentional vector (zeros), which input feeding reads.
+        """
+        mask = ops.not_equal(source, PAD_ID)
+        hidden = self.drop(self.source_embed(source), training=training)
+        for encoder in self.encoders:
+            hidden = encoder(hidden, mask=mask, training=training)
+        weights = ops.expand_dims(ops.cast(mask, hidden.dtype), -1)
+        mean = ops.sum(hidden * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
+        state = [self.init_h(mean)] + ([self.init_c(mean)] if self.init_c is not None else [])
+        feed = ops.zeros((ops.shape(source)[0], self.units), hidden.dtype)
+        return hidden, self.attention.keys(hidden), mask, [*state, feed]
+
+    def step(self, token, state, memory, keys, mask, training=False):
+        """One target word: ``(logits [batch, vocab], new state, attention [batch, S])``."""
+        *cell_state, feed = state
+        embedded = self.drop(self.target_embed(token), training=training)
+        output, cell_state = self.cell(ops.concatenate([embedded, feed], -1), cell_state)
+        cell_state = list(cell_state) if isinstance(cell_state, (list, tuple)) else [cell_state]
+        context, weights = self.attention(output, memory, keys, values_mask=mask)
+        vector = self.attentional(ops.concatenate([output, context], -1))
+        logits = self.out(self.drop(vector, training=training))
+        return logits, [*cell_state, vector], weights
+
+    def call(self, inputs, training=False):
+        memory, keys, mask, state = self.encode(inputs["source"], training=training)
+        target = inputs["target"]
+        logits, attention = [], []
+        for t in range(target.shape[1] - 1):  # teacher forcing, unrolled over the padded length
+            step_logits, state, weights = self.step(
+                target[:, t], state, memory, keys, mask, training
+            )
+            logits.append(step_logits)
+            attention.append(weights)
+        return {"logits": ops.stack(logits, 1), "attention": ops.stack(attention, 1)}
+
+
+def build_model(config: ModelConfig, source_vocab: int, target_vocab: int, seed=None):
+    """A built ``Translator`` (its variables exist, so checkpoints restore into it)."""
+    model = Translator(config, source_vocab, target_vocab, seed=seed)
+    model.build()
+    return model
