@@ -62,13 +62,13 @@ class Translator(ConfiguredModel, keras.Model):
         self.source_embed = layers.Embedding(source_vocab, config.embedding, name="source_embed")
         self.target_embed = layers.Embedding(target_vocab, config.embedding, name="target_embed")
         recurrent = ENCODER_LAYERS[config.cell]
-        self.encoders = [
-            layers.Bidirectional(
+        # Each layer an attribute of its own: checkpoints do not track a list's.
+        for k in range(config.layers):
+            layer = layers.Bidirectional(
                 recurrent(units // 2, return_sequences=True, kernel_initializer=init),
                 name=f"encoder_{k}",
             )
-            for k in range(config.layers)
-        ]
+            setattr(self, f"encoder_{k}", layer)
         self.encoded_size = 2 * (units // 2)
         self.init_h = layers.Dense(units, activation="tanh", kernel_initializer=init)
         self.init_c = (
@@ -99,8 +99,8 @@ class Translator(ConfiguredModel, keras.Model):
         """
         mask = ops.not_equal(source, PAD_ID)
         hidden = self.drop(self.source_embed(source), training=training)
-        for encoder in self.encoders:
-            hidden = encoder(hidden, mask=mask, training=training)
+        for k in range(self.model_config.layers):
+            hidden = getattr(self, f"encoder_{k}")(hidden, mask=mask, training=training)
         weights = ops.expand_dims(ops.cast(mask, hidden.dtype), -1)
         mean = ops.sum(hidden * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
         state = [self.init_h(mean)] + ([self.init_c(mean)] if self.init_c is not None else [])

@@ -1,0 +1,95 @@
+"""translate's training job for ``rnnkit.training.fit``: word ids, the loss, the batches.
+
+Every (source, reference) of a training pair is one example, so a source
+with several translations teaches all of them; pairs longer than
+``max_words`` tokens on either side are left out. Sources are padded to
+``max_words``, targets (``<s> ... </s>``) to ``max_words + 2``: the decoder
+unrolls over that fixed length. The loss of an example is the mean
+label-smoothed cross-entropy of its target tokens (``</s>`` included,
+padding not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from apps.translate import data
+from apps.translate.config import TranslateConfig
+from apps.translate.data import Pair
+from apps.translate.features import END_ID, PAD_ID, START_ID, Vocabulary
+from apps.translate.model import build_model
+from rnnkit.training import Task
+
+SOURCE_VOCAB, TARGET_VOCAB = "source_vocab.json", "target_vocab.json"
+
+
+def encode_pairs(
+    pairs: Sequence[Pair],
+    source_vocab: Vocabulary,
+    target_vocab: Vocabulary,
+    max_words: int,
+    every_reference: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(sources [n, max_words], targets [n, max_words + 2])`` int32, ``<pad>``-padded."""
+    sources, targets = [], []
+    for pair in pairs:
+        source = source_vocab.ids(pair.source)
+        if not source or len(source) > max_words:
+            continue
+        for reference in pair.references if every_reference else pair.references[:1]:
+            target = target_vocab.ids(reference)
+            if target and len(target) <= max_words:
+                sources.append(source)
+                targets.append([START_ID, *target, END_ID])
+    src = np.full((len(sources), max_words), PAD_ID, np.int32)
+    tgt = np.full((len(targets), max_words + 2), PAD_ID, np.int32)
+    for k, (s, t) in enumerate(zip(sources, targets)):
+        src[k, : len(s)], tgt[k, : len(t)] = s, t
+    return src, tgt
+
+
+def per_example_loss(model, batch, training, smoothing: float = 0.0):
+    out = model(batch, training=training)
+    target = batch["target"][:, 1:]
+    mask = tf.cast(target != PAD_ID, tf.float32)
+    vocab = tf.shape(out["logits"])[-1]
+    crossentropy = tf.keras.losses.categorical_crossentropy(
+        tf.one_hot(target, vocab), out["logits"], from_logits=True, label_smoothing=smoothing
+    )
+    return tf.reduce_sum(crossentropy * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, 1), 1.0)
+
+
+def make_task(config: TranslateConfig, run_dir: Path) -> Task:
+    """Loads the pairs, saves both vocabularies into ``run_dir`` and returns the task."""
+    d = config.data
+    parts = data.load(d.source, d.direction, d.phrases)
+    train = parts["train"][: d.train_limit] if d.train_limit else parts["train"]
+    source_vocab = Vocabulary.build([p.source for p in train], d.source_vocab)
+    target_vocab = Vocabulary.build([r for p in train for r in p.references], d.target_vocab)
+    source_vocab.save(run_dir / SOURCE_VOCAB)  # atomic; every worker writes the same file
+    target_vocab.save(run_dir / TARGET_VOCAB)
+    src, tgt = encode_pairs(train, source_vocab, target_vocab, d.max_words)
+    val_src, val_tgt = encode_pairs(
+        parts["validation"], source_vocab, target_vocab, d.max_words, every_reference=False
+    )
+    batch = config.train.batch_size
+    smoothing = config.model.label_smoothing
+
+    def batches(sources, targets, epoch=None):
+        found = tf.data.Dataset.from_tensor_slices({"source": sources, "target": targets})
+        if epoch is not None:
+            found = found.shuffle(len(sources), seed=config.seed + epoch)
+        return found.batch(batch, drop_remainder=epoch is not None)
+
+    return Task(
+        build_model=lambda: build_model(
+            config.model, len(source_vocab), len(target_vocab), seed=config.seed
+        ),
+        loss=lambda model, b, training: per_example_loss(model, b, training, smoothing),
+        train_data=lambda epoch: batches(src, tgt, epoch),
+        val_data=lambda: batches(val_src, val_tgt),
+    )

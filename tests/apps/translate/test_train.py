@@ -1,0 +1,46 @@
+"""translate's training job through rnnkit's training loop, on the tiny preset."""
+
+import json
+
+import numpy as np
+import tensorflow as tf
+
+from apps.translate import config, train
+from apps.translate.data import Pair
+from apps.translate.features import END_ID, START_ID, Vocabulary
+from rnnkit import training
+
+
+def test_every_reference_is_an_example_and_long_pairs_are_left_out():
+    pairs = [
+        Pair("Wie spät ist es?", ("What time is it?", "What's the time?")),
+        Pair("ein sehr sehr sehr langer Satz", ("a very long sentence",)),
+    ]
+    source = Vocabulary.build([p.source for p in pairs], 50)
+    target = Vocabulary.build([r for p in pairs for r in p.references], 50)
+    src, tgt = train.encode_pairs(pairs, source, target, max_words=5)
+    assert src.shape == (2, 5) and tgt.shape == (2, 7)  # two references, the long pair out
+    assert src[0].tolist() == source.ids("Wie spät ist es?")  # five tokens: no padding
+    assert tgt[0].tolist() == [START_ID, *target.ids("What time is it?"), END_ID]
+    assert tgt[1][:1].tolist() == [START_ID] and END_ID in tgt[1].tolist()
+    one, _ = train.encode_pairs(pairs, source, target, 5, every_reference=False)
+    assert len(one) == 1
+
+
+def test_the_tiny_preset_trains_and_the_loss_falls(tmp_path):
+    preset = config.PRESETS["tiny"]
+    task = train.make_task(preset, tmp_path)
+    assert json.loads((tmp_path / train.SOURCE_VOCAB).read_text())[:4] == [
+        "<pad>",
+        "<unk>",
+        "<s>",
+        "</s>",
+    ]
+    batch = next(iter(task.train_data(0)))
+    assert batch["source"].shape == (16, 8) and batch["target"].shape == (16, 10)
+    result = training.fit(task, preset.train, tmp_path, strategy="default", verbose=False)
+    assert result.status == "completed"
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < losses[0]
+    assert tf.train.latest_checkpoint(str(tmp_path / "ckpt")) is not None
+    assert np.isfinite(result.history[-1]["val_loss"])
