@@ -1,0 +1,86 @@
+"""Translating text in a TensorFlow graph: raw strings in, strings out.
+
+The same function serves ``evaluate`` (wrapped in ``tf.function``) and the
+SavedModel's signatures, with core ops only:
+
+1. ``features.tokenize`` splits the texts into words; the source table maps
+   them to ids (``<unk>`` for unknown words); at most ``MAX_SOURCE`` words.
+2. The model encodes them, and ``rnnkit.decoding`` searches (greedy, or a
+   beam of ``beam``), each row at most ``1.5 x its source length + 5``
+   tokens long.
+3. The target ids become words. An ``<unk>`` is replaced by the source word
+   the decoder attended to most at that step, so names and rare words
+   survive (Luong et al., 2015's unknown-word replacement); how often that
+   happens is returned as ``copied``.
+4. ``features.detokenize`` joins the words.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from apps.translate import features
+from apps.translate.features import END_ID, PAD_ID, START_ID, UNK_ID
+from rnnkit import decoding as search
+
+TOKENS = search.Tokens(pad=PAD_ID, start=START_ID, end=END_ID)
+MAX_SOURCE = 100  # words; longer texts are cut (the training pairs are far shorter)
+
+
+def translate(model, source_table, target_words, texts, beam: int = 1, alpha: float = 0.6):
+    """``{"translation" [batch] string, "score" [batch], "tokens", "attention", "length",
+    "copied" [batch] int32}`` for ``texts`` ``[batch]`` string."""
+    words = features.tokenize(texts)[:, :MAX_SOURCE]
+    ids = tf.cast(source_table.lookup(words), tf.int32).to_tensor(PAD_ID)
+    lengths = tf.cast(words.row_lengths(), tf.int32)
+    memory, keys, mask, state = model.encode(ids)
+    limit = lengths + lengths // 2 + 5
+    steps = tf.reduce_max(limit)
+
+    def step(token, state, memory):
+        return model.step(token, state, *memory)
+
+    if beam == 1:
+        out = search.greedy(step, state, [memory, keys, mask], TOKENS, steps, limit=limit)
+    else:
+        attended = tf.shape(ids)[1]
+        out = search.beam_search(
+            step, state, [memory, keys, mask], TOKENS, steps, beam, attended, alpha, limit
+        )
+    tokens = out["tokens"]
+    written = tf.gather(tf.constant(list(target_words)), tokens)
+    # <unk>: the source word looked at most at that step.
+    looked = tf.argmax(out["attention"], axis=-1, output_type=tf.int32)
+    source_words = words.to_tensor("")
+    copies = tf.gather(source_words, looked, batch_dims=1)
+    unknown = tokens == UNK_ID
+    written = tf.where(unknown, copies, written)
+    before_end = tf.cumsum(tf.cast(tokens == END_ID, tf.int32), axis=1, exclusive=True) == 0
+    keep = before_end & (tokens != END_ID) & (tokens != PAD_ID) & (tokens != START_ID)
+    return {
+        **out,
+        "translation": features.detokenize(tf.ragged.boolean_mask(written, keep)),
+        "copied": tf.reduce_sum(tf.cast(unknown & keep, tf.int32), axis=1),
+    }
+
+
+class Translator:
+    """Batched translation of Python strings with a trained model, as one traced graph."""
+
+    def __init__(self, model, source_vocab, target_vocab, beam: int = 1, alpha: float = 0.6):
+        self.table = source_vocab.table()
+        words = target_vocab.words
+        self._translate = tf.function(
+            lambda texts: translate(model, self.table, words, texts, beam, alpha),
+            input_signature=[tf.TensorSpec([None], tf.string)],
+        )
+
+    def __call__(self, texts, batch_size: int = 64) -> dict[str, list]:
+        """``{"translation": [str], "score": [float], "copied": [int]}``."""
+        found = {"translation": [], "score": [], "copied": []}
+        for start in range(0, len(texts), batch_size):
+            out = self._translate(tf.constant(list(texts[start : start + batch_size])))
+            found["translation"] += [t.decode("utf-8") for t in out["translation"].numpy()]
+            found["score"] += out["score"].numpy().tolist()
+            found["copied"] += out["copied"].numpy().tolist()
+        return found
