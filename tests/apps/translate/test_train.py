@@ -44,3 +44,35 @@ def test_the_tiny_preset_trains_and_the_loss_falls(tmp_path):
     assert losses[-1] < losses[0]
     assert tf.train.latest_checkpoint(str(tmp_path / "ckpt")) is not None
     assert np.isfinite(result.history[-1]["val_loss"])
+
+
+def test_the_tiny_run_exports_a_savedmodel_tf_serving_would_serve(tmp_path):
+    from apps.translate import export
+    from rnnkit import export as rexport
+    from rnnkit.runs import Run
+    from rnnkit.serving.check import check_version, passed
+
+    preset = config.PRESETS["tiny"]
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    task = train.make_task(preset, run_dir)
+    result = training.fit(task, preset.train, run_dir, strategy="default", verbose=False)
+    run = Run(path=run_dir, config=preset, model=result.model, checkpoint="")
+    exported = export.export(run)
+    version = rexport.export(
+        exported.module,
+        exported.signatures,
+        tmp_path / "saved_models",
+        "translate",
+        exported.warmup,
+        exported.check,
+    )
+    checks = check_version(version)  # statically, then loaded in a child, warmup replayed
+    assert passed(checks), [c.line() for c in checks]
+    assert sorted((version / "assets").iterdir()) == [
+        version / "assets" / train.SOURCE_VOCAB,
+        version / "assets" / train.TARGET_VOCAB,
+    ]
+    loaded = tf.saved_model.load(str(version))
+    out = loaded.signatures["serving_default"](text=tf.constant(["Wie spät ist es?", ""]))
+    assert out["translation"].shape == (2,) and out["copied"].dtype == tf.int32
