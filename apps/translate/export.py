@@ -18,8 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from apps.translate import decoding
-from apps.translate.features import Vocabulary
-from apps.translate.train import SOURCE_VOCAB, TARGET_VOCAB
+from apps.translate.features import SOURCE_VOCAB, TARGET_VOCAB, Vocabulary
 from rnnkit.app import Exported
 from rnnkit.export import ServingModule
 from rnnkit.runs import Run

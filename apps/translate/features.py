@@ -27,6 +27,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+# A run's (and a SavedModel's assets') vocabulary files.
+SOURCE_VOCAB, TARGET_VOCAB = "source_vocab.json", "target_vocab.json"
 PAD, UNK, START, END = "<pad>", "<unk>", "<s>", "</s>"
 SPECIALS = (PAD, UNK, START, END)
 PAD_ID, UNK_ID, START_ID, END_ID = range(4)

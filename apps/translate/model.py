@@ -15,11 +15,13 @@ runs ``step`` in a ``tf.while_loop``, greedy or with a beam.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 from keras import layers, ops
 
-from apps.translate.config import ModelConfig
-from apps.translate.features import PAD_ID
+from apps.translate.config import ModelConfig, TranslateConfig
+from apps.translate.features import PAD_ID, SOURCE_VOCAB, TARGET_VOCAB, Vocabulary
 from rnnkit.cells import ElmanCell, GRUCell, LSTMCell
 from rnnkit.configs import ConfiguredModel
 from rnnkit.layers import GRU, LSTM, BahdanauAttention, Elman
@@ -136,3 +138,10 @@ def build_model(config: ModelConfig, source_vocab: int, target_vocab: int, seed=
     model = Translator(config, source_vocab, target_vocab, seed=seed)
     model.build()
     return model
+
+
+def build_for_run(config: TranslateConfig, run_dir: Path) -> Translator:
+    """The model of a saved run, for its checkpoint to restore into."""
+    source = Vocabulary.load(Path(run_dir) / SOURCE_VOCAB)
+    target = Vocabulary.load(Path(run_dir) / TARGET_VOCAB)
+    return build_model(config.model, len(source), len(target), seed=config.seed)

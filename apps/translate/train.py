@@ -20,11 +20,16 @@ import tensorflow as tf
 from apps.translate import data
 from apps.translate.config import TranslateConfig
 from apps.translate.data import Pair
-from apps.translate.features import END_ID, PAD_ID, START_ID, Vocabulary
+from apps.translate.features import (
+    END_ID,
+    PAD_ID,
+    SOURCE_VOCAB,
+    START_ID,
+    TARGET_VOCAB,
+    Vocabulary,
+)
 from apps.translate.model import build_model
 from rnnkit.training import Task
-
-SOURCE_VOCAB, TARGET_VOCAB = "source_vocab.json", "target_vocab.json"
 
 
 def encode_pairs(

@@ -51,7 +51,7 @@ def trained():
         optimizer.apply_gradients(zip(grads, net.trainable_variables))
         return loss
 
-    for _ in range(8):
+    for _ in range(12):
         for k in range(0, len(src), 64):
             step(src[k : k + 64], tgt[k : k + 64])
     return net, source, target

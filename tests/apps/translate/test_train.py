@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from apps.translate import config, train
 from apps.translate.data import Pair
-from apps.translate.features import END_ID, START_ID, Vocabulary
+from apps.translate.features import END_ID, SOURCE_VOCAB, START_ID, TARGET_VOCAB, Vocabulary
 from rnnkit import training
 
 
@@ -30,7 +30,7 @@ def test_every_reference_is_an_example_and_long_pairs_are_left_out():
 def test_the_tiny_preset_trains_and_the_loss_falls(tmp_path):
     preset = config.PRESETS["tiny"]
     task = train.make_task(preset, tmp_path)
-    assert json.loads((tmp_path / train.SOURCE_VOCAB).read_text())[:4] == [
+    assert json.loads((tmp_path / SOURCE_VOCAB).read_text())[:4] == [
         "<pad>",
         "<unk>",
         "<s>",
@@ -70,8 +70,8 @@ def test_the_tiny_run_exports_a_savedmodel_tf_serving_would_serve(tmp_path):
     checks = check_version(version)  # statically, then loaded in a child, warmup replayed
     assert passed(checks), [c.line() for c in checks]
     assert sorted((version / "assets").iterdir()) == [
-        version / "assets" / train.SOURCE_VOCAB,
-        version / "assets" / train.TARGET_VOCAB,
+        version / "assets" / SOURCE_VOCAB,
+        version / "assets" / TARGET_VOCAB,
     ]
     loaded = tf.saved_model.load(str(version))
     out = loaded.signatures["serving_default"](text=tf.constant(["Wie spät ist es?", ""]))
