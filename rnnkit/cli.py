@@ -32,6 +32,7 @@ APPS = {
     "forecast": "apps.forecast.cli:group",
     "speechtag": "apps.speechtag.cli:group",
     "caption": "apps.caption.cli:group",
+    "translate": "apps.translate.cli:group",
 }
 # Other groups, mounted the same way.
 GROUPS = {**APPS, "serving": "rnnkit.serving.cli:group"}

@@ -14,8 +14,10 @@ ADDED: dict[str, set[str]] = {
     # --set KEY=VALUE reaches every config field; --show-config prints the result;
     # --weight-decay (AdamW) was textgen's only, and the training loop is every app's.
     # --profile-steps traces steps for TensorBoard's Profile tab (issue 26).
+    # (translate came later: its snapshot holds them from the start.)
     **{
-        f"{app} train": {"settings", "show_config", "weight_decay", "profile_steps"} for app in APPS
+        f"{app} train": {"settings", "show_config", "weight_decay", "profile_steps"}
+        for app in ("forecast", "speechtag", "caption")
     },
     "textgen train": {"settings", "show_config", "profile_steps"},
 }

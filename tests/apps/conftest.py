@@ -9,13 +9,14 @@ import os
 
 import pytest
 
-APPS = ("textgen", "forecast", "speechtag", "caption")
+APPS = ("textgen", "forecast", "speechtag", "caption", "translate")
 # The options of each app's shared tiny run, and the step it ends at.
 TINY = {
     "textgen": ((), 12),
     "forecast": ((), 8),
     "speechtag": ((), 12),
     "caption": ((), 8),
+    "translate": ((), 10),
 }
 # What saved_model exports, where it is not the run above: the streaming
 # tagger, whose SavedModel has the most signatures.

@@ -60,6 +60,7 @@ MIRRORED = {
     "forecast": ("val_mase", "val_raw_coverage"),
     "speechtag": ("val_phone_accuracy",),
     "caption": (),
+    "translate": (),
 }
 
 

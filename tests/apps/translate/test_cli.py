@@ -1,0 +1,29 @@
+"""rnnkit translate text: a run and its SavedModel translate alike; bad input is one line."""
+
+import json
+
+from rnnkit.testing import cli as rcli
+
+invoke = rcli.invoker("translate")
+SENTENCES = ["Wie spät ist es?", "Anna wohnt in Berlin."]
+
+
+def test_a_run_and_its_savedmodel_give_the_same_translations(run_dir, saved_model, tmp_path):
+    for beam in ("1", "2"):
+        local = invoke("text", run_dir, *SENTENCES, "--beam", beam, "--json")
+        assert local.exit_code == 0, local.output
+        exported = invoke("text", saved_model, *SENTENCES, "--beam", beam, "--json")
+        assert exported.exit_code == 0, exported.output
+        rows = [json.loads(r.output)["translations"] for r in (local, exported)]
+        assert [r["source"] for r in rows[0]] == SENTENCES
+        assert [r["translation"] for r in rows[0]] == [r["translation"] for r in rows[1]]
+    listed = tmp_path / "sentences.txt"
+    listed.write_text("\n".join(SENTENCES) + "\n\n")
+    from_file = invoke("text", saved_model, "--file", listed, "--json")
+    assert [r["source"] for r in json.loads(from_file.output)["translations"]] == SENTENCES
+
+
+def test_bad_input_is_one_line(run_dir, tmp_path):
+    rcli.usage_error(invoke("text", run_dir), "give SENTENCES, or --file PATH")
+    rcli.usage_error(invoke("text", run_dir, "--file", tmp_path / "none.txt"), "cannot read")
+    rcli.usage_error(invoke("text", tmp_path / "nothing", "Hallo."), "no such run or SavedModel")
