@@ -223,7 +223,7 @@ class RestClient(Client):
         try:
             defs = document["metadata"]["signature_def"]["signature_def"]
             return self._defs_from({n: d for n, d in defs.items()})
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ServingError(f"{self.where()} sent metadata without signatures ({e})") from None
 
     def _defs_from(self, signature_defs) -> dict:
