@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -110,8 +111,12 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.words)
 
+    @functools.cached_property
+    def index(self) -> dict[str, int]:
+        return {w: i for i, w in enumerate(self.words)}
+
     def ids(self, text: str) -> list[int]:
-        index = {w: i for i, w in enumerate(self.words)}
+        index = self.index
         return [index.get(w, UNK_ID) for w in split_words(text)]
 
     def coverage(self, texts: Iterable[str]) -> float:
