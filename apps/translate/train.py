@@ -90,6 +90,7 @@ def make_task(config: TranslateConfig, run_dir: Path) -> Task:
             found = found.shuffle(len(sources), seed=config.seed + epoch)
         return found.batch(batch, drop_remainder=epoch is not None)
 
+    watched = _Watched(parts["validation"][:VALIDATION_BLEU], source_vocab, target_vocab, config)
     return Task(
         build_model=lambda: build_model(
             config.model, len(source_vocab), len(target_vocab), seed=config.seed
@@ -97,4 +98,41 @@ def make_task(config: TranslateConfig, run_dir: Path) -> Task:
         loss=lambda model, b, training: per_example_loss(model, b, training, smoothing),
         train_data=lambda epoch: batches(src, tgt, epoch),
         val_data=lambda: batches(val_src, val_tgt),
+        validation_metrics=watched.bleu,
+        samples=watched.samples,
     )
+
+
+# Validation pairs translated (greedy) after each epoch for BLEU, and shown.
+VALIDATION_BLEU, SHOWN = 200, 3
+
+
+class _Watched:
+    """Validation BLEU (greedy, the first ``VALIDATION_BLEU`` pairs) and sample translations
+    beside their references, for TensorBoard after each epoch."""
+
+    def __init__(self, pairs, source_vocab, target_vocab, config: TranslateConfig):
+        self.pairs, self.vocabs, self.config = pairs, (source_vocab, target_vocab), config
+        self.translator = None
+        self.found: list[str] = []
+
+    def _translate(self, model) -> list[str]:
+        from apps.translate.decoding import Translator
+
+        if self.translator is None:
+            self.translator = Translator(model, *self.vocabs, beam=1)
+        return self.translator([p.source for p in self.pairs])["translation"]
+
+    def bleu(self, model) -> dict[str, float]:
+        from apps.translate.metrics import scores
+
+        self.found = self._translate(model)
+        return {"bleu": scores(self.found, self.pairs)["bleu"]}
+
+    def samples(self, model, epoch) -> dict[str, str]:
+        found = self.found or self._translate(model)
+        lines = [
+            f"{p.source}\n  -> {t or '(empty)'}\n  reference: {p.references[0]}"
+            for p, t in zip(self.pairs[:SHOWN], found)
+        ]
+        return {"samples/greedy": "```\n" + "\n\n".join(lines) + "\n```"}

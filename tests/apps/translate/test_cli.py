@@ -27,3 +27,18 @@ def test_bad_input_is_one_line(run_dir, tmp_path):
     rcli.usage_error(invoke("text", run_dir), "give SENTENCES, or --file PATH")
     rcli.usage_error(invoke("text", run_dir, "--file", tmp_path / "none.txt"), "cannot read")
     rcli.usage_error(invoke("text", tmp_path / "nothing", "Hallo."), "no such run or SavedModel")
+
+
+def test_training_logs_validation_bleu_and_sample_translations(run_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    history = json.loads((run_dir / "metrics.json").read_text())["history"]
+    assert all(0 <= h["val_bleu"] <= 100 for h in history)
+    events = EventAccumulator(str(run_dir / "tb" / "train"))
+    events.Reload()
+    [last] = events.Tensors("samples/greedy")[-1:]
+    text = last.tensor_proto.string_val[0].decode()
+    assert text.startswith("```\n") and text.count("reference: ") == 3
+    validation = EventAccumulator(str(run_dir / "tb" / "validation"))
+    validation.Reload()
+    assert "bleu" in validation.Tags()["tensors"]
