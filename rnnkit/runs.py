@@ -149,14 +149,14 @@ def _load_checked(source: Path):
     """The signatures of a SavedModel from anywhere, loaded only once its ops are checked.
 
     ``tf.saved_model.load`` runs the model's init op and restores its
-    variables: ``static_problems`` reads ``saved_model.pb`` first and
+    variables: ``static_check`` reads ``saved_model.pb`` first and
     refuses any op outside the allowlist before anything of it runs.
     """
-    from rnnkit.serving.ops import static_problems
+    from rnnkit.serving.ops import static_check
 
     if not (source / "variables" / "variables.index").is_file():
         raise InputError(f"{source} is an incomplete SavedModel: no variables/variables.index")
-    problems = static_problems(source)
+    problems = static_check(source).problems
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise InputError(f"{source} was not loaded: {problems[0]}{more}")

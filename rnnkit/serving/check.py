@@ -37,7 +37,7 @@ from rnnkit.serving.layout import (
     read_warmup,
     version_folders,
 )
-from rnnkit.serving.ops import op_count, static_problems
+from rnnkit.serving.ops import static_check
 
 INIT_OP_SIGNATURE = "__saved_model_init_op"
 _UNNAMED = re.compile(r"^(input|output)_\d+$")
@@ -220,13 +220,13 @@ def check_version(
     if missing:
         return [Check(subject, "complete", False, f"missing {', '.join(missing)}")]
     try:
-        problems = static_problems(path)
+        static = static_check(path)
     except InputError as e:
         return [Check(subject, "saved_model.pb", False, str(e))]
-    if problems:
-        checks = [Check(subject, "ops", False, p) for p in problems]
+    if static.problems:
+        checks = [Check(subject, "ops", False, p) for p in static.problems]
         return checks + [Check(subject, "loads", None, "not loaded: it failed the static check")]
-    checks = [Check(subject, "ops", True, f"{op_count(path)} op types, all on the allowlist")]
+    checks = [Check(subject, "ops", True, f"{static.op_types} op types, all on the allowlist")]
     if not isolate:
         return checks + load_checks(path, subject)
     return checks + _load_in_child(path, subject)

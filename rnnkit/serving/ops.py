@@ -1,7 +1,7 @@
 """What a SavedModel would run, read from ``saved_model.pb`` before anything of it runs.
 
 A SavedModel from elsewhere is untrusted: loading it runs its init op and
-variable restore, and serving it runs its signatures. ``static_problems``
+variable restore, and serving it runs its signatures. ``static_check``
 reads the proto alone (no op needs to be registered, nothing is executed)
 and walks from everything a loader or a client runs (every signature, the
 init and main ops, the variable restore, the functions ``tf.saved_model.load``
@@ -142,11 +142,11 @@ def uses(meta) -> list[Use]:
 RESTORE = "the variable restore"
 
 
-def refused(meta) -> list[Use]:
-    """The uses of ops outside the allowlist, one per op type and root, sorted."""
+def refused(found: list[Use]) -> list[Use]:
+    """The ``uses`` of ops outside the allowlist, one per op type and root, sorted."""
     allowed = allowed_ops()
     bad = {}
-    for use in uses(meta):
+    for use in found:
         if use.op in allowed or (use.root == RESTORE and use.op in RESTORE_OPS):
             continue
         bad.setdefault((use.op, use.root), use)
@@ -181,18 +181,29 @@ def asset_problems(meta, version: Path) -> list[str]:
     return problems
 
 
-def static_problems(version: str | Path) -> list[str]:
-    """Why the SavedModel at ``version`` must not be loaded, one line each; [] when it may.
+@dataclasses.dataclass(frozen=True)
+class Static:
+    """What the static check found: ``problems`` (one line each; none when the
+    SavedModel may be loaded) and how many op types it runs, for the report."""
 
-    Reads ``saved_model.pb`` only: a cut or foreign file, an op outside the
-    allowlist (named with the function it is in and what runs it), a
-    ``jit_compile`` function, an asset name that leads outside the folder.
+    problems: list[str]
+    op_types: int
+
+
+def static_check(version: str | Path) -> Static:
+    """Why the SavedModel at ``version`` must not be loaded, from ``saved_model.pb`` alone.
+
+    A cut or foreign file is an ``InputError``; the problems are an op
+    outside the allowlist (named with the function it is in and what runs
+    it), a ``jit_compile`` function, an asset name that leads outside the folder.
     """
     version = Path(version)
     proto = read_saved_model(version / "saved_model.pb")
-    problems = []
+    problems, ops = [], set()
     for meta in proto.meta_graphs:
-        problems += [use.line() for use in refused(meta)]
+        found = uses(meta)
+        ops |= {use.op for use in found}
+        problems += [use.line() for use in refused(found)]
         xla = xla_functions(meta)
         if xla:
             problems.append(
@@ -200,10 +211,4 @@ def static_problems(version: str | Path) -> list[str]:
                 "which a stock TF Serving build lacks"
             )
         problems += asset_problems(meta, version)
-    return list(dict.fromkeys(problems))
-
-
-def op_count(version: str | Path) -> int:
-    """How many op types the SavedModel runs (for the report)."""
-    proto = read_saved_model(Path(version) / "saved_model.pb")
-    return len({use.op for meta in proto.meta_graphs for use in uses(meta)})
+    return Static(list(dict.fromkeys(problems)), len(ops))
