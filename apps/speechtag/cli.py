@@ -12,7 +12,7 @@ from apps.speechtag.data import TIERS
 from rnnkit import app as rapp
 from rnnkit import figures, runs
 from rnnkit.errors import InputError
-from rnnkit.files import atomic_path, check_writable, write_all
+from rnnkit.files import check_writable, write_all
 from rnnkit.options import add_options, input_errors, server_options
 
 APP = rapp.App.from_package(
@@ -71,8 +71,13 @@ def _reference(wav: Path):
     return label_files.read_labelled(wav) if has_labels else None
 
 
-def write_textgrid(path: Path, tiers: dict, duration: float) -> None:
-    """A Praat TextGrid (long format) with one interval tier per entry, written atomically."""
+def _plot_path(plot: Path, wav: Path, count: int) -> Path:
+    return plot if count == 1 else plot.with_name(f"{plot.stem}-{wav.stem}.png")
+
+
+def textgrid_bytes(tiers: dict, duration: float) -> bytes:
+    """A Praat TextGrid (long format) with one interval tier per entry, as bytes: the
+    command writes it with its other outputs (``rnnkit.files.write_all``)."""
     from praatio import textgrid
 
     grid = textgrid.Textgrid()
@@ -83,19 +88,10 @@ def write_textgrid(path: Path, tiers: dict, duration: float) -> None:
             if s["label"] != data.SILENCE and s["start"] < min(s["end"], duration)
         ]
         grid.addTier(textgrid.IntervalTier(name, entries, 0, duration))
-    with atomic_path(path) as tmp:
-        grid.save(str(tmp), format="long_textgrid", includeBlankSpaces=True)
-
-
-def _plot_path(plot: Path, wav: Path, count: int) -> Path:
-    return plot if count == 1 else plot.with_name(f"{plot.stem}-{wav.stem}.png")
-
-
-def textgrid_bytes(tiers: dict, duration: float) -> bytes:
-    """``write_textgrid``'s file, as bytes (written with the command's other outputs)."""
+    # praatio writes only to a file name: one in a private folder.
     with tempfile.TemporaryDirectory(prefix="rnnkit-textgrid-") as private:
         path = Path(private) / "grid.TextGrid"
-        write_textgrid(path, tiers, duration)
+        grid.save(str(path), format="long_textgrid", includeBlankSpaces=True)
         return path.read_bytes()
 
 
