@@ -18,7 +18,14 @@ from rnnkit.testing import cli as rcli
 pytestmark = pytest.mark.parametrize("app", ["forecast"])
 
 
+def _read_request(handler):
+    """Reads the request body as a real server does: a socket closed with unread
+    bytes sends a TCP reset, which can drop the reply before the client reads it."""
+    handler.rfile.read(int(handler.headers.get("Content-Length", 0)))
+
+
 def _send(handler, body: bytes, length: int | None = None):
+    _read_request(handler)
     handler.send_response(200)
     handler.send_header("Content-Type", "application/json")
     if length is not None:
@@ -32,6 +39,7 @@ def _send(handler, body: bytes, length: int | None = None):
 
 def _drip(handler):
     """Headers, then one byte every 50 ms for as long as the client listens."""
+    _read_request(handler)
     handler.send_response(200)
     handler.send_header("Content-Length", "100000")
     handler.end_headers()
