@@ -21,6 +21,8 @@ Beam search keeps ``width`` hypotheses per row. A hypothesis that has
 written ``end`` stays in its beam with its score frozen; candidates are
 ranked by GNMT's length-normalised score ``log p / ((5 + length) / 6) **
 alpha``, and the best one is returned. With width 1 it is greedy decoding.
+Its dict also holds ``beams``: the same four keys with a ``width`` axis
+after ``batch``, every hypothesis, best first (an n-best list).
 """
 
 from __future__ import annotations
@@ -140,10 +142,11 @@ def beam_search(
         state = [tf.gather(s, rows) for s in state]
         token = tf.reshape(word, [-1])
         t += 1
-    best = tf.argmax(scores / length_penalty(length, alpha), axis=-1, output_type=tf.int32)
-    return {
-        "tokens": tf.gather(history, best, batch_dims=1)[:, :t],
-        "score": tf.gather(scores, best, batch_dims=1),
-        "attention": tf.gather(looked, best, batch_dims=1)[:, :t],
-        "length": tf.gather(length, best, batch_dims=1),
+    _, ranking = tf.math.top_k(scores / length_penalty(length, alpha), k=width)
+    beams = {
+        "tokens": tf.gather(history, ranking, batch_dims=1)[:, :, :t],
+        "score": tf.gather(scores, ranking, batch_dims=1),
+        "attention": tf.gather(looked, ranking, batch_dims=1)[:, :, :t],
+        "length": tf.gather(length, ranking, batch_dims=1),
     }
+    return {**{name: value[:, 0] for name, value in beams.items()}, "beams": beams}

@@ -51,6 +51,12 @@ class ModelConfig(Config):
         0.2, "Dropout on embeddings and the decoder output.", flag=True, **RATE
     )
     label_smoothing: float = setting(0.1, "Label smoothing of the training loss.", **RATE)
+    input_feeding: bool = setting(
+        True,
+        "Feed each step's attentional vector into the next (Luong et al., 2015); without it "
+        "training runs the decoder over the whole target in rnnkit's fused kernel.",
+        flag=True,
+    )
     beam: int = setting(4, "The default beam width.", flag=True, min=1)
     length_penalty: float = setting(
         0.6, "Exponent of GNMT's length normalisation in the beam search.", min=0

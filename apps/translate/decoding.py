@@ -28,8 +28,10 @@ MAX_SOURCE = 100  # words; longer texts are cut (the training pairs are far shor
 
 
 def translate(model, source_table, target_words, texts, beam: int = 1, alpha: float = 0.6):
-    """``{"translation" [batch] string, "score" [batch], "tokens", "attention", "length",
-    "copied" [batch] int32}`` for ``texts`` ``[batch]`` string."""
+    """For ``texts`` ``[batch]`` string: ``translation`` [batch] string, ``score``, ``copied``
+    [batch] int32, ``words`` [batch, steps] string (what each step wrote, ``""`` past the
+    end), ``source_words`` [batch, S] string, ``attention`` [batch, steps, S]; and with a
+    beam, ``translations`` and ``scores`` [batch, beam]: every hypothesis, best first."""
     words = features.tokenize(texts)[:, :MAX_SOURCE]
     ids = tf.cast(source_table.lookup(words), tf.int32).to_tensor(PAD_ID)
     lengths = tf.cast(words.row_lengths(), tf.int32)
@@ -47,21 +49,50 @@ def translate(model, source_table, target_words, texts, beam: int = 1, alpha: fl
         out = search.beam_search(
             step, state, [memory, keys, mask], TOKENS, steps, beam, attended, alpha, limit
         )
-    tokens = out["tokens"]
-    written = tf.gather(tf.constant(list(target_words)), tokens)
-    # <unk>: the source word looked at most at that step.
-    looked = tf.argmax(out["attention"], axis=-1, output_type=tf.int32)
     source_words = words.to_tensor("")
+    vocabulary = tf.constant(list(target_words))
+    written, copied = _written(out["tokens"], out["attention"], source_words, vocabulary)
+    found = {
+        "translation": _joined(written),
+        "score": out["score"],
+        "copied": copied,
+        "words": written,
+        "source_words": source_words,
+        "attention": out["attention"],
+        "length": out["length"],
+    }
+    if beam > 1:
+        beams = out["beams"]
+        shape = tf.shape(beams["tokens"])
+        flat = lambda x: tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0))
+        every, _ = _written(
+            flat(beams["tokens"]),
+            flat(beams["attention"]),
+            search.tile(source_words, beam),
+            vocabulary,
+        )
+        found["translations"] = tf.reshape(_joined(every), shape[:2])
+        found["scores"] = beams["score"]
+    return found
+
+
+def _joined(words):
+    """``[rows, steps]`` words (``""`` past the end) -> ``[rows]`` texts."""
+    return features.detokenize(tf.ragged.boolean_mask(words, words != ""))
+
+
+def _written(tokens, attention, source_words, vocabulary):
+    """``(words [rows, steps] string, "" past the end; copied [rows] int32)``: the target
+    words, each ``<unk>`` replaced by the source word looked at most at that step."""
+    written = tf.gather(vocabulary, tokens)
+    looked = tf.argmax(attention, axis=-1, output_type=tf.int32)
     copies = tf.gather(source_words, looked, batch_dims=1)
     unknown = tokens == UNK_ID
     written = tf.where(unknown, copies, written)
     before_end = tf.cumsum(tf.cast(tokens == END_ID, tf.int32), axis=1, exclusive=True) == 0
     keep = before_end & (tokens != END_ID) & (tokens != PAD_ID) & (tokens != START_ID)
-    return {
-        **out,
-        "translation": features.detokenize(tf.ragged.boolean_mask(written, keep)),
-        "copied": tf.reduce_sum(tf.cast(unknown & keep, tf.int32), axis=1),
-    }
+    copied = tf.reduce_sum(tf.cast(unknown & keep, tf.int32), axis=1)
+    return tf.where(keep, written, ""), copied
 
 
 class Translator:
@@ -84,3 +115,34 @@ class Translator:
             found["score"] += out["score"].numpy().tolist()
             found["copied"] += out["copied"].numpy().tolist()
         return found
+
+    def rows(self, texts) -> list[dict]:
+        """Every text's ``rows`` entry, with its words, attention and n-best list."""
+        return rows(self._translate(tf.constant(list(texts))))
+
+
+def rows(out) -> list[dict]:
+    """A ``translate`` result (tensors, or a SavedModel's outputs) as one dict a text:
+    ``translation``, ``score``, ``copied``, ``source_words`` and ``words`` (lists of
+    str), ``attention`` ([words, source_words] array), and with a beam ``n_best``
+    (``[{"translation", "score"}]``, best first)."""
+    out = {name: getattr(value, "numpy", lambda v=value: v)() for name, value in out.items()}
+    decoded = lambda items: [w.decode("utf-8") for w in items if w]
+    found = []
+    for i, translation in enumerate(out["translation"]):
+        source, words = decoded(out["source_words"][i]), decoded(out["words"][i])
+        row = {
+            "translation": translation.decode("utf-8"),
+            "score": float(out["score"][i]),
+            "copied": int(out["copied"][i]),
+            "source_words": source,
+            "words": words,  # the steps before the end, so they line up with attention's rows
+            "attention": out["attention"][i, : len(words), : len(source)],
+        }
+        if "translations" in out:
+            row["n_best"] = [
+                {"translation": t.decode("utf-8"), "score": float(p)}
+                for t, p in zip(out["translations"][i], out["scores"][i])
+            ]
+        found.append(row)
+    return found

@@ -4,10 +4,14 @@ Signatures (every step in the graph, core ops only: ``rnnkit serving
 check`` passes):
 
 - ``serving_default(text: string[batch]) -> translation: string[batch],
-  score: float[batch], copied: int32[batch]``: beam search of the run's
-  width with GNMT's length normalisation; ``copied`` counts the unknown
-  words replaced by a source word;
-- ``greedy``: the same outputs, greedy decoding.
+  score: float[batch], copied: int32[batch], translations: string[batch,
+  beam], scores: float[batch, beam], words: string[batch, steps],
+  source_words: string[batch, S], attention: float[batch, steps, S]``:
+  beam search of the run's width with GNMT's length normalisation;
+  ``copied`` counts the unknown words replaced by a source word;
+  ``translations`` is the n-best list, best first; ``words`` and
+  ``source_words`` label the attention matrix (``""`` past each end);
+- ``greedy``: the same outputs but the n-best list, greedy decoding.
 
 The vocabularies are assets of the SavedModel.
 """
@@ -23,7 +27,8 @@ from rnnkit.app import Exported
 from rnnkit.export import ServingModule
 from rnnkit.runs import Run
 
-OUTPUTS = ("translation", "score", "copied")
+OUTPUTS = ("translation", "score", "copied", "words", "source_words", "attention")
+N_BEST = ("translations", "scores")
 # Warmup requests, in the source language of each direction.
 WARMUP = {
     "de-en": ["Wie spät ist es?", "Das ist nicht so schwer.", "Ich habe keine Zeit."],
@@ -47,7 +52,7 @@ class TranslatorModule(ServingModule):
         out = decoding.translate(
             self.models["model"], self.source_table, self.target_words, text, beam, self.alpha
         )
-        return {name: out[name] for name in OUTPUTS}
+        return {name: out[name] for name in OUTPUTS + (N_BEST if beam > 1 else ())}
 
     def _greedy(self, text):
         return self._translate(text, 1)

@@ -18,13 +18,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 from keras import layers, ops
 
 from apps.translate.config import ModelConfig, TranslateConfig
 from apps.translate.features import PAD_ID, SOURCE_VOCAB, TARGET_VOCAB, Vocabulary
 from rnnkit.cells import ElmanCell, GRUCell, LSTMCell
 from rnnkit.configs import ConfiguredModel
-from rnnkit.layers import GRU, LSTM, BahdanauAttention, Elman
+from rnnkit.layers import GRU, LSTM, BahdanauAttention, Elman, Recurrent
 
 ENCODER_LAYERS = {"lstm": LSTM, "gru": GRU, "elman": Elman}
 DECODER_CELLS = {"lstm": LSTMCell, "gru": GRUCell, "elman": ElmanCell}
@@ -79,6 +80,9 @@ class Translator(ConfiguredModel, keras.Model):
             else None
         )
         self.cell = DECODER_CELLS[config.cell](units, kernel_initializer=init, seed=seed)
+        # Without input feeding the decoder's states do not depend on attention,
+        # so training runs the cell over the whole target at once.
+        self.decoder = None if config.input_feeding else Recurrent(self.cell, return_sequences=True)
         self.attention = BahdanauAttention(config.attention_units, kernel_initializer=init)
         self.attentional = layers.Dense(units, activation="tanh", kernel_initializer=init)
         self.drop = layers.Dropout(config.dropout, seed=seed)
@@ -106,31 +110,51 @@ class Translator(ConfiguredModel, keras.Model):
         weights = ops.expand_dims(ops.cast(mask, hidden.dtype), -1)
         mean = ops.sum(hidden * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
         state = [self.init_h(mean)] + ([self.init_c(mean)] if self.init_c is not None else [])
-        feed = ops.zeros((ops.shape(source)[0], self.units), hidden.dtype)
-        return hidden, self.attention.keys(hidden), mask, [*state, feed]
+        if self.model_config.input_feeding:
+            state.append(ops.zeros((ops.shape(source)[0], self.units), hidden.dtype))
+        return hidden, self.attention.keys(hidden), mask, state
 
     def step(self, token, state, memory, keys, mask, training=False):
         """One target word: ``(logits [batch, vocab], new state, attention [batch, S])``."""
-        *cell_state, feed = state
+        feeding = self.model_config.input_feeding
+        *cell_state, feed = state if feeding else [*state, None]
         embedded = self.drop(self.target_embed(token), training=training)
-        output, cell_state = self.cell(ops.concatenate([embedded, feed], -1), cell_state)
+        inputs = ops.concatenate([embedded, feed], -1) if feeding else embedded
+        output, cell_state = self.cell(inputs, cell_state)
         cell_state = list(cell_state) if isinstance(cell_state, (list, tuple)) else [cell_state]
         context, weights = self.attention(output, memory, keys, values_mask=mask)
         vector = self.attentional(ops.concatenate([output, context], -1))
         logits = self.out(self.drop(vector, training=training))
-        return logits, [*cell_state, vector], weights
+        return logits, [*cell_state, vector] if feeding else cell_state, weights
 
     def call(self, inputs, training=False):
         memory, keys, mask, state = self.encode(inputs["source"], training=training)
-        target = inputs["target"]
-        logits, attention = [], []
-        for t in range(target.shape[1] - 1):  # teacher forcing, unrolled over the padded length
-            step_logits, state, weights = self.step(
-                target[:, t], state, memory, keys, mask, training
-            )
-            logits.append(step_logits)
-            attention.append(weights)
-        return {"logits": ops.stack(logits, 1), "attention": ops.stack(attention, 1)}
+        target = inputs["target"][:, :-1]  # teacher forcing: each step reads the reference
+        if self.decoder is None:
+            return self._fed(target, state, memory, keys, mask, training)
+        embedded = self.drop(self.target_embed(target), training=training)
+        outputs = self.decoder(embedded, initial_state=state, training=training)
+        context, weights = self.attention(outputs, memory, keys, values_mask=mask)
+        vector = self.attentional(ops.concatenate([outputs, context], -1))
+        return {"logits": self.out(self.drop(vector, training=training)), "attention": weights}
+
+    def _fed(self, target, state, memory, keys, mask, training):
+        """Input feeding: one step after the other, in a loop over the (batch's) length."""
+        steps = tf.shape(target)[1]
+        logits = tf.TensorArray(self.compute_dtype, size=steps)
+        attention = tf.TensorArray(self.compute_dtype, size=steps)
+
+        def body(t, state, logits, attention):
+            out, state, weights = self.step(target[:, t], state, memory, keys, mask, training)
+            return t + 1, state, logits.write(t, out), attention.write(t, weights)
+
+        _, _, logits, attention = tf.while_loop(
+            lambda t, *_: t < steps, body, (0, state, logits, attention)
+        )
+        return {
+            "logits": tf.transpose(logits.stack(), [1, 0, 2]),
+            "attention": tf.transpose(attention.stack(), [1, 0, 2]),
+        }
 
 
 def build_model(config: ModelConfig, source_vocab: int, target_vocab: int, seed=None):

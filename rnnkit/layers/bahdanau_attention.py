@@ -24,13 +24,16 @@ class BahdanauAttention(keras.layers.Layer):
         bias_initializer: Initializer for ``b``.
 
     Call arguments:
-        query: ``[batch, query_dim]``, the decoder state.
+        query: ``[batch, query_dim]``, the decoder state; or ``[batch, m,
+            query_dim]``, ``m`` queries at once (a teacher-forced decoder's
+            states of all steps), for ``[batch, m, ...]`` results.
         values: ``[batch, n, value_dim]``.
         keys: optional ``[batch, n, units]`` from ``keys(values)``.
         values_mask: optional boolean ``[batch, n]``, False for values to ignore.
 
     Returns:
-        ``(context [batch, value_dim], weights [batch, n])``.
+        ``(context [batch, value_dim], weights [batch, n])``, with an ``m``
+        axis after ``batch`` for ``m`` queries.
 
     Example:
 
@@ -74,16 +77,26 @@ class BahdanauAttention(keras.layers.Layer):
     def call(self, query, values, keys=None, values_mask=None):
         if keys is None:
             keys = self.keys(values)
-        hidden = ops.tanh(keys + ops.expand_dims(ops.matmul(query, self.query_kernel), 1))
-        scores = ops.squeeze(ops.matmul(hidden, self.score_kernel), -1)
+        projected = ops.matmul(query, self.query_kernel)
+        many = len(query.shape) == 3
+        if many:  # [batch, m, n, units]: every query against every key
+            keys, projected = ops.expand_dims(keys, 1), ops.expand_dims(projected, 2)
+            if values_mask is not None:
+                values_mask = ops.expand_dims(values_mask, 1)
+        else:
+            projected = ops.expand_dims(projected, 1)
+        scores = ops.squeeze(ops.matmul(ops.tanh(keys + projected), self.score_kernel), -1)
         if values_mask is not None:
             scores = ops.where(values_mask, scores, ops.full_like(scores, -1e9))
         weights = ops.softmax(scores, axis=-1)
+        if many:
+            return ops.matmul(weights, values), weights
         context = ops.squeeze(ops.matmul(ops.expand_dims(weights, 1), values), 1)
         return context, weights
 
     def compute_output_shape(self, query_shape, values_shape):
-        return (query_shape[0], values_shape[-1]), (query_shape[0], values_shape[1])
+        lead = tuple(query_shape[:-1])
+        return (*lead, values_shape[-1]), (*lead, values_shape[1])
 
     def get_config(self):
         return {

@@ -354,3 +354,20 @@ def test_weight_dropout_drops_the_given_fraction_and_rescales():
     assert (mask == 0).mean() == pytest.approx(0.3, abs=0.02)
     with pytest.raises(ValueError, match="weight_dropout"):
         cells.GRUCell(4, weight_dropout=1.0)
+
+
+def test_attention_of_many_queries_equals_one_query_at_a_time():
+    from rnnkit.layers import BahdanauAttention
+
+    attention = BahdanauAttention(6)
+    values = keras.random.normal((2, 9, 5), seed=3)
+    queries = keras.random.normal((2, 4, 7), seed=4)
+    mask = np.ones((2, 9), bool)
+    mask[0, 5:] = False
+    context, weights = attention(queries, values, values_mask=mask)
+    assert tuple(context.shape) == (2, 4, 5) and tuple(weights.shape) == (2, 4, 9)
+    assert np.asarray(weights)[0, :, 5:].max() == 0.0
+    for t in range(4):
+        one_context, one_weights = attention(queries[:, t], values, values_mask=mask)
+        np.testing.assert_allclose(np.asarray(weights)[:, t], one_weights, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(np.asarray(context)[:, t], one_context, rtol=1e-5, atol=1e-6)

@@ -23,6 +23,35 @@ def test_a_run_and_its_savedmodel_give_the_same_translations(run_dir, saved_mode
     assert [r["source"] for r in json.loads(from_file.output)["translations"]] == SENTENCES
 
 
+def test_n_best_lists_and_attention_pictures(run_dir, saved_model, tmp_path):
+    from PIL import Image
+
+    lists = []
+    for source in (run_dir, saved_model):
+        plot = tmp_path / source.name / "attention.png"  # the folder is made
+        result = invoke("text", source, *SENTENCES, "--n-best", "2", "--json", "--plot", plot)
+        assert result.exit_code == 0, result.output
+        rows = json.loads(result.stdout)["translations"]
+        for row in rows:
+            assert len(row["n_best"]) == 2
+            assert row["n_best"][0]["translation"] == row["translation"]
+            assert row["n_best"][0]["score"] >= row["n_best"][1]["score"] - 5
+        lists.append([[b["translation"] for b in row["n_best"]] for row in rows])
+        with Image.open(plot) as picture:
+            assert picture.format == "PNG" and picture.height > picture.width / 4
+    assert lists[0] == lists[1]
+    shown = invoke("text", saved_model, SENTENCES[0], "--n-best", "2")
+    assert shown.exit_code == 0 and "\n  2. " in shown.output, shown.output
+    rcli.usage_error(
+        invoke("text", saved_model, "Hallo.", "--n-best", "3"),
+        "more than this model's beam width, 2",
+    )
+    rcli.usage_error(
+        invoke("text", run_dir, "Hallo.", "--n-best", "2", "--beam", "1"), "needs a beam"
+    )
+    assert invoke("text", run_dir, "Hallo.", "--n-best", "3", "--json").exit_code == 0
+
+
 def test_bad_input_is_one_line(run_dir, tmp_path):
     rcli.usage_error(invoke("text", run_dir), "give SENTENCES, or --file PATH")
     rcli.usage_error(invoke("text", run_dir, "--file", tmp_path / "none.txt"), "cannot read")
@@ -30,6 +59,7 @@ def test_bad_input_is_one_line(run_dir, tmp_path):
 
 
 def test_training_logs_validation_bleu_and_sample_translations(run_dir):
+    import tensorflow as tf
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     history = json.loads((run_dir / "metrics.json").read_text())["history"]
@@ -39,6 +69,8 @@ def test_training_logs_validation_bleu_and_sample_translations(run_dir):
     [last] = events.Tensors("samples/greedy")[-1:]
     text = last.tensor_proto.string_val[0].decode()
     assert text.startswith("```\n") and text.count("reference: ") == 3
+    [picture] = events.Tensors("attention/validation")[-1:]
+    assert tf.make_ndarray(picture.tensor_proto)[2][:4] == b"\x89PNG"
     validation = EventAccumulator(str(run_dir / "tb" / "validation"))
     validation.Reload()
     assert "bleu" in validation.Tags()["tensors"]
