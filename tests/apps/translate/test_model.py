@@ -22,7 +22,8 @@ def test_padding_the_source_changes_nothing(cell):
     np.testing.assert_allclose(np.sum(padded["attention"], -1), 1.0, atol=1e-5)
 
 
-def test_it_learns_to_translate_a_toy_language():
+@pytest.mark.parametrize("feeding", [True, False], ids=["input_feeding", "parallel"])
+def test_it_learns_to_translate_a_toy_language(feeding):
     """Target word = source word + 10, in reverse order: attention must find each word."""
     rng = np.random.default_rng(0)
     n, length = 512, 5
@@ -31,7 +32,7 @@ def test_it_learns_to_translate_a_toy_language():
     target = np.concatenate(
         [np.full((n, 1), START_ID), words[:, ::-1] + 10, np.full((n, 1), END_ID)], axis=1
     )
-    translator = model.build_model(SMALL, 14, 24, seed=0)
+    translator = model.build_model(SMALL.replace(input_feeding=feeding), 14, 24, seed=0)
     optimizer = keras.optimizers.Adam(1e-2)
 
     @tf.function
@@ -64,3 +65,29 @@ def test_it_learns_to_translate_a_toy_language():
     accuracy = (found[:, :length] == fresh[:, ::-1] + 10).mean()
     assert accuracy > 0.9, accuracy
     assert (found[:, length] == END_ID).mean() > 0.9
+
+
+@pytest.mark.parametrize("feeding", [True, False], ids=["input_feeding", "parallel"])
+def test_teacher_forcing_equals_decoding_step_by_step(feeding):
+    """The training pass (a while loop, or the fused kernel over the whole target) gives
+    the logits and attention that ``step`` gives one word after the other."""
+    translator = model.build_model(SMALL.replace(input_feeding=feeding), 30, 20, seed=1)
+    source = np.array([[5, 6, 7, 8], [9, 10, 0, 0]])
+    target = np.array([[START_ID, 5, 6, 7, END_ID], [START_ID, 8, END_ID, 0, 0]])
+    out = translator({"source": source, "target": target})
+    assert out["logits"].shape == (2, 4, 20) and out["attention"].shape == (2, 4, 4)
+    memory, keys, mask, state = translator.encode(tf.constant(source))
+    for t in range(4):
+        logits, state, weights = translator.step(
+            tf.constant(target[:, t]), state, memory, keys, mask
+        )
+        np.testing.assert_allclose(out["logits"][:, t], logits, atol=1e-5)
+        np.testing.assert_allclose(out["attention"][:, t], weights, atol=1e-6)
+    assert len(state) == (3 if feeding else 2)  # LSTM h, c and, when fed, the attentional vector
+
+
+def test_the_parallel_decoder_shares_the_step_cell():
+    translator = model.build_model(SMALL.replace(input_feeding=False), 30, 20, seed=0)
+    assert translator.decoder is not None and translator.decoder.cell is translator.cell
+    names = [v.path for v in translator.trainable_variables]
+    assert len(names) == len(set(names))  # the shared cell's weights counted once
