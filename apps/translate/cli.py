@@ -22,7 +22,11 @@ APP = rapp.App.from_package(
         click.Option(
             ["--beam"], type=click.IntRange(min=1), help="Beam width (default: the run's)."
         ),
-        click.Option(["--data"], help="Score on a file of pairs instead (tsv:PATH)."),
+        click.Option(
+            ["--data"],
+            help="Score on a file of pairs instead (tsv:PATH), or a prepared TFDS set's "
+            "test split (tfds:NAME).",
+        ),
     ],
     assets=("source_vocab.json", "target_vocab.json"),  # features.SOURCE_VOCAB, TARGET_VOCAB
     signatures=("serving_default", "greedy"),

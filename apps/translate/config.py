@@ -16,12 +16,16 @@ class DataConfig(Config):
     source: str = setting(
         "embedded",
         "Data source: embedded (German-English sentences from the Ding dictionary, the "
-        "default) or tsv:PATH (source<TAB>target a line, as Tatoeba and Anki export them).",
+        "default), tsv:PATH (source<TAB>target a line, as Tatoeba and Anki export them) or "
+        "tfds:NAME (a prepared TFDS set, e.g. tfds:ted_hrlr_translate/pt_to_en).",
         flag="--data",
+    )
+    data_dir: str | None = setting(
+        None, "TFDS data dir for --data tfds:NAME.", flag=True, path="dir"
     )
     direction: str = setting(
         "de-en",
-        "embedded: translate from German to English, or back.",
+        "embedded (and German-English TFDS sets): translate from German to English, or back.",
         flag=True,
         choices=DIRECTIONS,
     )

@@ -8,6 +8,11 @@ Sources:
 - ``tsv:PATH``: one pair a line, ``source<TAB>target[<TAB>anything]`` (the
   Tatoeba/Anki export format), UTF-8. Lines with the same source are one
   example with several references.
+- ``tfds:NAME``: a TFDS translation set prepared under ``data_dir`` (never
+  downloaded), e.g. ``ted_hrlr_translate/pt_to_en`` or
+  ``wmt14_translate/de-en``; its own train, validation and test splits. The
+  config's name says the languages, source first (``pt_to_en``, ``de-en``);
+  ``direction`` en-de turns a German-English set around.
 
 Every example is a ``Pair``: one source text and all its reference
 translations. A Ding entry lists synonyms on both sides (``;``): each
@@ -120,7 +125,7 @@ def read_tsv(path: str | Path) -> dict[str, list[Pair]]:
     raw = path.read_bytes()
     if b"\0" in raw[:65536]:
         raise InputError(f"{path} is binary, not a UTF-8 text file of tab-separated pairs")
-    grouped: dict[str, list[str]] = {}
+    rows = []
     for number, line in enumerate(raw.split(b"\n"), 1):
         where = f"{path}:{number}"
         try:
@@ -136,24 +141,79 @@ def read_tsv(path: str | Path) -> dict[str, list[Pair]]:
         source, target = (part.strip() for part in text.split("\t")[:2])
         if not source or not target:
             raise InputError(f"{where}: the {'source' if not source else 'target'} is empty")
-        references = grouped.setdefault(source, [])
-        if target not in references:
-            references.append(target)
-    if not grouped:
+        rows.append((source, target))
+    if not rows:
         raise InputError(f"{path} holds no pairs")
     parts: dict[str, list[Pair]] = {split: [] for split in SPLITS}
-    for source, references in grouped.items():
-        parts[_split_of(source)].append(Pair(source, tuple(references)))
+    for pair in _grouped(rows):
+        parts[_split_of(pair.source)].append(pair)
     return parts
 
 
-def load(source: str, direction: str = "de-en", phrases: bool = True) -> dict[str, list[Pair]]:
+def _grouped(rows) -> list[Pair]:
+    """``(source, target)`` rows as pairs, the targets of one source its references."""
+    grouped: dict[str, list[str]] = {}
+    for source, target in rows:
+        references = grouped.setdefault(source, [])
+        if target not in references:
+            references.append(target)
+    return [Pair(source, tuple(references)) for source, references in grouped.items()]
+
+
+def _languages(name: str, direction: str) -> tuple[str, str]:
+    """The (source, target) feature names of a TFDS translation set's config name."""
+    config = name.partition("/")[2].split(":")[0]
+    found = re.fullmatch(r"([a-z]+)(?:_to_|-)([a-z]+)", config)
+    if found is None:
+        raise InputError(
+            f"tfds:{name}: name the languages in the config, source first (e.g. "
+            "tfds:ted_hrlr_translate/pt_to_en, tfds:wmt14_translate/de-en)"
+        )
+    source, target = found.groups()
+    if {source, target} == {"de", "en"} and direction != f"{source}-{target}":
+        source, target = target, source
+    return source, target
+
+
+def read_tfds(name: str, data_dir: str | None, direction: str, limit: int | None = None):
+    """A prepared TFDS translation set's splits (the first ``limit`` training pairs)."""
+    from rnnkit.tfds import load_prepared
+
+    source, target = _languages(name, direction)
+    try:
+        splits = load_prepared(name, SPLITS, data_dir)
+    except ValueError as e:  # a split the set does not have, a config it does not know
+        raise InputError(f"tfds:{name}: {str(e).splitlines()[0]}") from None
+    parts = {}
+    for split, found in zip(SPLITS, splits):
+        if split == "train" and limit:
+            found = found.take(limit)
+        rows = []
+        for example in found.as_numpy_iterator():
+            if source not in example or target not in example:
+                raise InputError(f"tfds:{name} has {sorted(example)}, not {source} and {target}")
+            text = (example[source].decode("utf-8").strip(), example[target].decode("utf-8"))
+            if text[0] and text[1].strip():
+                rows.append((text[0], text[1].strip()))
+        parts[split] = _grouped(rows)
+    return parts
+
+
+def load(
+    source: str,
+    direction: str = "de-en",
+    phrases: bool = True,
+    data_dir: str | None = None,
+    limit: int | None = None,
+) -> dict[str, list[Pair]]:
     """The pairs of ``--data SOURCE``, split into train, validation and test."""
     if source == "embedded":
         return load_embedded(direction, phrases)
     if source.startswith("tsv:"):
         return read_tsv(source[4:])
-    raise InputError(f"--data is embedded or tsv:PATH, not {source!r}")
+    if source.startswith("tfds:") and source[5:]:
+        return read_tfds(source[5:], data_dir, direction, limit)
+    raise InputError(f"--data is embedded, tsv:PATH or tfds:NAME, not {source!r}")
 
 
 def counts(parts: dict[str, list[Pair]]) -> dict[str, int]:

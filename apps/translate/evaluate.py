@@ -23,10 +23,13 @@ def evaluate(run: Run, options: dict) -> dict:
 
 def score(config: TranslateConfig, model, run: Run, options: dict) -> dict:
     d = config.data
-    parts = data.load(d.source, d.direction, d.phrases)
+    parts = data.load(d.source, d.direction, d.phrases, d.data_dir, d.train_limit)
     if options.get("data"):
-        test = [p for split in data.SPLITS for p in data.load(options["data"])[split]]
         source = options["data"]
+        given = data.load(source, d.direction, data_dir=d.data_dir, limit=1)
+        # A user's file is scored whole; a TFDS set on its test split.
+        splits = ("test",) if source.startswith("tfds:") else data.SPLITS
+        test = [p for split in splits for p in given[split]]
     else:
         test, source = parts["test"], d.source
     train = parts["train"][: d.train_limit] if d.train_limit else parts["train"]

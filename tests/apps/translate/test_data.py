@@ -86,3 +86,51 @@ def test_bad_tsv_files_are_one_line_naming_the_line(tmp_path, content, words):
         data.read_tsv(path)
     with pytest.raises(InputError, match="no such file"):
         data.read_tsv(tmp_path / "nothing.tsv")
+
+
+ROWS = {
+    "train": [("olá", "hello"), ("olá", "hi"), ("obrigado", "thanks"), ("sim", "")],
+    "validation": [("não", "no")],
+    "test": [("bom dia", "good morning")],
+}
+
+
+def _mocked(rows, languages):
+    import tensorflow as tf
+
+    def as_dataset(builder, split, *args, **kwargs):
+        a, b = zip(*rows[split])
+        return tf.data.Dataset.from_tensor_slices(dict(zip(languages, (list(a), list(b)))))
+
+    return as_dataset
+
+
+def test_a_tfds_translation_set_keeps_its_splits_and_its_languages(tmp_path):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(as_dataset_fn=_mocked(ROWS, ("pt", "en"))):
+        parts = data.load("tfds:ted_hrlr_translate/pt_to_en", data_dir=str(tmp_path))
+        limited = data.load("tfds:ted_hrlr_translate/pt_to_en", data_dir=str(tmp_path), limit=1)
+    assert parts["train"] == [data.Pair("olá", ("hello", "hi")), data.Pair("obrigado", ("thanks",))]
+    assert parts["validation"] == [data.Pair("não", ("no",))]
+    assert parts["test"] == [data.Pair("bom dia", ("good morning",))]
+    assert limited["train"] == [data.Pair("olá", ("hello",))] and limited["test"] == parts["test"]
+    # A German-English set turns around with the direction.
+    with tfds.testing.mock_data(as_dataset_fn=_mocked(ROWS, ("de", "en"))):
+        back = data.load("tfds:wmt14_translate/de-en", "en-de", data_dir=str(tmp_path))
+    assert back["test"] == [data.Pair("good morning", ("bom dia",))]
+
+
+def test_tfds_problems_are_one_line(tmp_path):
+    from rnnkit.testing import cli as rcli
+
+    args = ["train", "--preset", "tiny", "--run-dir", tmp_path / "r", "--data-dir", tmp_path]
+    rcli.usage_error(
+        rcli.invoke("translate", *args, "--data", "tfds:ted_hrlr_translate/pt_to_en"),
+        "is not prepared under",
+    )
+    rcli.usage_error(
+        rcli.invoke("translate", *args, "--data", "tfds:ted_hrlr_translate"),
+        "name the languages in the config",
+    )
+    assert not (tmp_path / "r").exists()
