@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NATIVE := rnnkit/kernels/native/_rnn_ops.so
 
-.PHONY: venv test lint format demo demo-textgen demo-forecast demo-speechtag demo-caption bench clean
+.PHONY: venv test lint format demo demo-textgen demo-forecast demo-speechtag demo-caption demo-translate bench clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,13 +36,13 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The main job on the embedded data (about 35 minutes on two cores): each
+# The main job on the embedded data (about 42 minutes on two cores): each
 # app's quick preset end to end (train, evaluate against its baseline, its
 # own verb, export a SavedModel for TF Serving), then the TF Serving
 # preflight of saved_models/. It prints its plan first and a summary line per
 # app last (python -m rnnkit.demo). `make demo APP=forecast` runs one app.
 STAMP_NOW := $(shell date +%Y%m%d-%H%M%S)
-DEMO_APPS := $(or $(APP),textgen forecast speechtag caption)
+DEMO_APPS := $(or $(APP),textgen forecast speechtag caption translate)
 run = runs/$(1)/demo-$(STAMP_NOW)
 demo: venv
 	@$(BIN)/python -m rnnkit.demo plan $(DEMO_APPS)
@@ -83,6 +83,14 @@ demo-caption: venv
 	$(BIN)/rnnkit caption caption $(call run,caption) $(call run,caption)/a.png \
 		$(call run,caption)/b.png $(call run,caption)/c.png --plot $(call run,caption)/attention.png
 	$(BIN)/rnnkit caption export $(call run,caption) --out saved_models/caption
+
+demo-translate: venv
+	$(BIN)/rnnkit translate train --preset quick --run-dir $(call run,translate) --quiet
+	$(BIN)/rnnkit translate evaluate $(call run,translate)
+	$(BIN)/rnnkit translate text $(call run,translate) "Wie spät ist es?" \
+		"Ich habe heute keine Zeit." "Anna wohnt seit drei Jahren in Berlin." \
+		--n-best 2 --plot $(call run,translate)/attention.png
+	$(BIN)/rnnkit translate export $(call run,translate) --out saved_models/translate
 
 # The full throughput comparison, with PyTorch when it can be installed.
 bench: venv

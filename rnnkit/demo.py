@@ -37,6 +37,12 @@ PLAN = {
         "quick preset on strips of handwritten digits: train, evaluate on unseen digits, "
         "caption three strips with an attention plot, export",
     ),
+    "translate": (
+        "6",
+        "quick preset on German-English sentences of the Ding dictionary: train, evaluate "
+        "against word-by-word (IBM Model 1) and nearest-neighbour baselines, translate with "
+        "an attention plot, export",
+    ),
 }
 
 

@@ -27,6 +27,20 @@ def test_every_reference_is_an_example_and_long_pairs_are_left_out():
     assert len(one) == 1
 
 
+def test_an_epoch_draws_every_example_once_in_windows_sorted_by_length():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 9, size=300)
+    sources = (np.arange(9)[None] < lengths[:, None]).astype(np.int32) * 5
+    targets = np.zeros((300, 11), np.int32)
+    order = train._length_sorted_windows(sources, targets, batch=4, seed=1)
+    assert sorted(order) == list(range(300))
+    window = 4 * train.WINDOW_BATCHES
+    for start in range(0, 300, window):
+        part = lengths[order[start : start + window]]
+        assert list(part) == sorted(part)
+    assert list(order) != list(train._length_sorted_windows(sources, targets, 4, seed=2))
+
+
 def test_the_tiny_preset_trains_and_the_loss_falls(tmp_path):
     preset = config.PRESETS["tiny"]
     task = train.make_task(preset, tmp_path)
@@ -36,8 +50,14 @@ def test_the_tiny_preset_trains_and_the_loss_falls(tmp_path):
         "<s>",
         "</s>",
     ]
-    batch = next(iter(task.train_data(0)))
-    assert batch["source"].shape == (16, 8) and batch["target"].shape == (16, 10)
+    widths = set()
+    for batch in task.train_data(0):
+        for name, longest in (("source", 8), ("target", 10)):
+            ids = batch[name].numpy()
+            assert ids.shape[0] == 16 and ids.shape[1] <= longest
+            assert (ids[:, -1] != 0).any()  # cut to the batch's longest row
+            widths.add(ids.shape[1])
+    assert len(widths) > 2
     result = training.fit(task, preset.train, tmp_path, strategy="default", verbose=False)
     assert result.status == "completed"
     losses = [h["loss"] for h in result.history]
