@@ -32,6 +32,13 @@ class DataConfig(Config):
     phrases: bool = setting(
         True, "embedded: train on Ding's multi-word phrases too (never tested on).", flag=True
     )
+    phrase_share: float = setting(
+        1.0,
+        "With phrases: the share of them each epoch draws afresh (every sentence is in every "
+        "epoch), so the sentences the tests are made of are not drowned out.",
+        min=0,
+        max=1,
+    )
     source_vocab: int = setting(8000, "Source words kept (the rest are <unk>).", min=8)
     target_vocab: int = setting(8000, "Target words kept (the rest are <unk>).", min=8)
     max_words: int = setting(

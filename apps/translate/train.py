@@ -64,7 +64,7 @@ def encode_pairs(
 WINDOW_BATCHES = 32
 
 
-def _length_sorted_windows(sources, targets, batch: int, seed: int) -> np.ndarray:
+def _length_sorted_windows(sources, targets, batch: int, seed) -> np.ndarray:
     """A random order of the examples, sorted by length within windows of batches."""
     order = np.random.default_rng(seed).permutation(len(sources))
     lengths = np.maximum((sources != PAD_ID).sum(1), (targets != PAD_ID).sum(1))[order]
@@ -103,7 +103,15 @@ def make_task(config: TranslateConfig, run_dir: Path) -> Task:
     target_vocab = Vocabulary.build([r for p in train for r in p.references], d.target_vocab)
     source_vocab.save(run_dir / SOURCE_VOCAB)  # atomic; every worker writes the same file
     target_vocab.save(run_dir / TARGET_VOCAB)
-    src, tgt = encode_pairs(train, source_vocab, target_vocab, d.max_words)
+    # Sentences first, then phrases: an epoch draws a fresh share of the phrases.
+    sentences = [p for p in train if p.kind != "phrase"]
+    phrases = [p for p in train if p.kind == "phrase"]
+    encoded = [
+        encode_pairs(part, source_vocab, target_vocab, d.max_words) for part in (sentences, phrases)
+    ]
+    src, tgt = (np.concatenate([e[k] for e in encoded]) for k in (0, 1))
+    n_sentences = len(encoded[0][0])
+    drawn = round(d.phrase_share * (len(src) - n_sentences))
     val_src, val_tgt = encode_pairs(
         parts["validation"], source_vocab, target_vocab, d.max_words, every_reference=False
     )
@@ -113,12 +121,16 @@ def make_task(config: TranslateConfig, run_dir: Path) -> Task:
     def batches(sources, targets, epoch=None):
         order = np.arange(len(sources))
         if epoch is not None:
-            order = _length_sorted_windows(sources, targets, batch, config.seed + epoch)
+            rng = np.random.default_rng([config.seed, epoch])
+            if drawn < len(sources) - n_sentences:
+                share = rng.choice(np.arange(n_sentences, len(sources)), drawn, replace=False)
+                order = np.concatenate([order[:n_sentences], np.sort(share)])
+            order = order[_length_sorted_windows(sources[order], targets[order], batch, rng)]
         found = tf.data.Dataset.from_tensor_slices(
             {"source": sources[order], "target": targets[order]}
         ).batch(batch, drop_remainder=epoch is not None)
         if epoch is not None:  # the windows' short-to-long order, shuffled away
-            found = found.shuffle(len(sources) // batch, seed=config.seed + epoch)
+            found = found.shuffle(len(order) // batch, seed=config.seed + epoch)
         return found.map(_trimmed)
 
     watched = _Watched(parts["validation"][:VALIDATION_BLEU], source_vocab, target_vocab, config)

@@ -96,3 +96,43 @@ def test_the_tiny_run_exports_a_savedmodel_tf_serving_would_serve(tmp_path):
     loaded = tf.saved_model.load(str(version))
     out = loaded.signatures["serving_default"](text=tf.constant(["Wie spät ist es?", ""]))
     assert out["translation"].shape == (2,) and out["copied"].dtype == tf.int32
+
+
+def test_each_epoch_draws_every_sentence_and_a_fresh_share_of_the_phrases(tmp_path):
+    preset = config.PRESETS["tiny"]
+    d = preset.data.replace(
+        phrases=True,
+        phrase_share=0.5,
+        train_limit=3000,
+        max_words=16,
+        source_vocab=4000,
+        target_vocab=4000,
+    )
+    task = train.make_task(preset.replace(data=d), tmp_path)
+    from apps.translate import data
+
+    pairs = data.load("embedded", "de-en", True)["train"][:3000]
+    source = Vocabulary.load(tmp_path / SOURCE_VOCAB)
+    target = Vocabulary.load(tmp_path / TARGET_VOCAB)
+    kinds = {}
+    for kind in ("sentence", "phrase"):
+        chosen = [p for p in pairs if p.kind == kind]
+        src, tgt = train.encode_pairs(chosen, source, target, d.max_words)
+        kinds[kind] = {tuple(s[s != 0]) + (-1,) + tuple(t[t != 0]) for s, t in zip(src, tgt)}
+    assert len(kinds["sentence"]) > 50 and len(kinds["phrase"]) > 200
+
+    def epoch(k):
+        rows = []
+        for batch in task.train_data(k):
+            for s, t in zip(batch["source"].numpy(), batch["target"].numpy()):
+                rows.append(tuple(s[s != 0]) + (-1,) + tuple(t[t != 0]))
+        return rows
+
+    first, second = epoch(0), epoch(1)
+    assert len(first) == len(second)
+    for rows in (first, second):
+        drawn = [r for r in rows if r in kinds["phrase"] and r not in kinds["sentence"]]
+        kept = {r for r in rows if r in kinds["sentence"]}
+        assert len(kept) >= 0.9 * len(kinds["sentence"])  # all but the last partial batch
+        assert 0.4 < len(set(drawn)) / len(kinds["phrase"]) < 0.6
+    assert set(first) != set(second)
