@@ -116,6 +116,11 @@ class Translator(ConfiguredModel, keras.Model):
 
     def step(self, token, state, memory, keys, mask, training=False):
         """One target word: ``(logits [batch, vocab], new state, attention [batch, S])``."""
+        vector, state, weights = self._attended(token, state, memory, keys, mask, training)
+        return self._logits(vector, training), state, weights
+
+    def _attended(self, token, state, memory, keys, mask, training):
+        """One step up to the attentional vector: ``(vector, new state, attention)``."""
         feeding = self.model_config.input_feeding
         *cell_state, feed = state if feeding else [*state, None]
         embedded = self.drop(self.target_embed(token), training=training)
@@ -124,37 +129,44 @@ class Translator(ConfiguredModel, keras.Model):
         cell_state = list(cell_state) if isinstance(cell_state, (list, tuple)) else [cell_state]
         context, weights = self.attention(output, memory, keys, values_mask=mask)
         vector = self.attentional(ops.concatenate([output, context], -1))
-        logits = self.out(self.drop(vector, training=training))
-        return logits, [*cell_state, vector] if feeding else cell_state, weights
+        return vector, [*cell_state, vector] if feeding else cell_state, weights
+
+    def _logits(self, vector, training):
+        return self.out(self.drop(vector, training=training))
 
     def call(self, inputs, training=False):
         memory, keys, mask, state = self.encode(inputs["source"], training=training)
         target = inputs["target"][:, :-1]  # teacher forcing: each step reads the reference
         if self.decoder is None:
-            return self._fed(target, state, memory, keys, mask, training)
-        embedded = self.drop(self.target_embed(target), training=training)
-        outputs = self.decoder(embedded, initial_state=state, training=training)
-        context, weights = self.attention(outputs, memory, keys, values_mask=mask)
-        vector = self.attentional(ops.concatenate([outputs, context], -1))
-        return {"logits": self.out(self.drop(vector, training=training)), "attention": weights}
+            vector, weights = self._fed(target, state, memory, keys, mask, training)
+        else:
+            embedded = self.drop(self.target_embed(target), training=training)
+            outputs = self.decoder(embedded, initial_state=state, training=training)
+            context, weights = self.attention(outputs, memory, keys, values_mask=mask)
+            vector = self.attentional(ops.concatenate([outputs, context], -1))
+        # Every step's output layer in one matmul.
+        return {"logits": self._logits(vector, training), "attention": weights}
 
     def _fed(self, target, state, memory, keys, mask, training):
-        """Input feeding: one step after the other, in a loop over the (batch's) length."""
+        """Input feeding, one step after the other in a loop over the batch's length:
+        ``(attentional vectors [batch, T, units], attention [batch, T, S])``."""
         steps = tf.shape(target)[1]
-        logits = tf.TensorArray(self.compute_dtype, size=steps)
+        vectors = tf.TensorArray(self.compute_dtype, size=steps)
         attention = tf.TensorArray(self.compute_dtype, size=steps)
 
-        def body(t, state, logits, attention):
-            out, state, weights = self.step(target[:, t], state, memory, keys, mask, training)
-            return t + 1, state, logits.write(t, out), attention.write(t, weights)
+        def body(t, state, vectors, attention):
+            vector, state, weights = self._attended(
+                target[:, t], state, memory, keys, mask, training
+            )
+            return t + 1, state, vectors.write(t, vector), attention.write(t, weights)
 
-        _, _, logits, attention = tf.while_loop(
-            lambda t, *_: t < steps, body, (0, state, logits, attention)
+        _, _, vectors, attention = tf.while_loop(
+            lambda t, *_: t < steps, body, (0, state, vectors, attention)
         )
-        return {
-            "logits": tf.transpose(logits.stack(), [1, 0, 2]),
-            "attention": tf.transpose(attention.stack(), [1, 0, 2]),
-        }
+        return (
+            tf.transpose(vectors.stack(), [1, 0, 2]),
+            tf.transpose(attention.stack(), [1, 0, 2]),
+        )
 
 
 def build_model(config: ModelConfig, source_vocab: int, target_vocab: int, seed=None):
