@@ -36,7 +36,7 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The main job on the embedded data (about 42 minutes on two cores): each
+# The main job on the embedded data (about 46 minutes on two cores): each
 # app's quick preset end to end (train, evaluate against its baseline, its
 # own verb, export a SavedModel for TF Serving), then the TF Serving
 # preflight of saved_models/. It prints its plan first and a summary line per

@@ -38,7 +38,7 @@ PLAN = {
         "caption three strips with an attention plot, export",
     ),
     "translate": (
-        "6",
+        "10",
         "quick preset on German-English sentences of the Ding dictionary: train, evaluate "
         "against word-by-word (IBM Model 1) and nearest-neighbour baselines, translate with "
         "an attention plot, export",
