@@ -68,6 +68,12 @@ class ModelConfig(Config):
         "training runs the decoder over the whole target in rnnkit's fused kernel.",
         flag=True,
     )
+    tied_embeddings: bool = setting(
+        False,
+        "Share the target embeddings with the output layer (which then scores a projection "
+        "of the attentional vector to the embedding size).",
+        flag=True,
+    )
     beam: int = setting(4, "The default beam width.", flag=True, min=1)
     length_penalty: float = setting(
         0.6, "Exponent of GNMT's length normalisation in the beam search.", min=0

@@ -86,7 +86,15 @@ class Translator(ConfiguredModel, keras.Model):
         self.attention = BahdanauAttention(config.attention_units, kernel_initializer=init)
         self.attentional = layers.Dense(units, activation="tanh", kernel_initializer=init)
         self.drop = layers.Dropout(config.dropout, seed=seed)
-        self.out = layers.Dense(target_vocab, kernel_initializer=init)
+        if config.tied_embeddings:
+            # Press & Wolf (2017): the output layer scores the attentional vector,
+            # projected to the embedding size, against every target embedding.
+            self.tie = layers.Dense(config.embedding, kernel_initializer=init, name="tie")
+            self.out_bias = self.add_weight(
+                shape=(target_vocab,), initializer="zeros", name="out_bias"
+            )
+        else:
+            self.out = layers.Dense(target_vocab, kernel_initializer=init)
 
     def build(self, input_shape=None):
         self.attention.build((1, self.units), (1, 2, self.encoded_size))
@@ -132,7 +140,11 @@ class Translator(ConfiguredModel, keras.Model):
         return vector, [*cell_state, vector] if feeding else cell_state, weights
 
     def _logits(self, vector, training):
-        return self.out(self.drop(vector, training=training))
+        vector = self.drop(vector, training=training)
+        if not self.model_config.tied_embeddings:
+            return self.out(vector)
+        embeddings = self.target_embed.embeddings
+        return ops.matmul(self.tie(vector), ops.transpose(embeddings)) + self.out_bias
 
     def call(self, inputs, training=False):
         memory, keys, mask, state = self.encode(inputs["source"], training=training)
