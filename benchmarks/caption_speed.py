@@ -22,15 +22,19 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
 from apps.caption import config as cfg
 from apps.caption import data, strips
-from apps.caption.export import Captioner, png_bytes
+from apps.caption.export import Captioner
 from apps.caption.model import build_model
 from rnnkit.serving import layout
-from rnnkit.testing.bench import speed_parser
+from rnnkit.testing.bench import (
+    print_speeds,
+    signature_medians,
+    speed_figures,
+    speed_parser,
+)
 from rnnkit.testing.serving import save_unchecked
 
 BATCHES = (1, 32)
@@ -55,7 +59,7 @@ def main() -> None:
 
     loaded = tf.saved_model.load(str(_saved_model(args.saved_model, args.preset)))
     made = strips.strips("test", max(BATCHES), seed=11)
-    images = tf.constant([png_bytes(s.image) for s in made])
+    images = tf.constant([strips.png_bytes(s.image) for s in made])
 
     def run(signature, batch):
         fn = loaded.signatures[signature]
@@ -63,29 +67,16 @@ def main() -> None:
         fn(image=images[:batch])["caption"].numpy()
         return 1000 * (time.perf_counter() - start) / batch  # ms per image
 
-    variants = [(s, b) for s in ("greedy", "serving_default") for b in BATCHES]
-    for v in variants:  # tracing and graph setup are not what is measured
-        run(*v)
-    found = {v: [] for v in variants}
-    for _ in range(args.rounds):
-        for v in variants:
-            found[v].append(run(*v))
+    medians = signature_medians(run, ("greedy", "serving_default"), BATCHES, args.rounds)
     results = {
         "preset": args.preset,
         "rounds": args.rounds,
-        **{
-            f"{'beam' if s == 'serving_default' else s}_batch{b}_ms": float(np.median(t))
-            for (s, b), t in found.items()
-        },
+        **speed_figures(medians),
     }
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    for (s, b), _ in found.items():
-        ms = results[f"{'beam' if s == 'serving_default' else s}_batch{b}_ms"]
-        name = "beam (serving_default)" if s == "serving_default" else s
-        print(f"{name:<24} batch {b:>2}: {ms:7.2f} ms per image, {1000 / ms:7.0f} images/s")
-    print(f"(medians over {args.rounds} rounds; PNG bytes in, caption out)")
+    print_speeds(medians, "image", args.rounds, "PNG bytes in, caption out")
 
 
 if __name__ == "__main__":

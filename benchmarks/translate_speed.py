@@ -32,7 +32,12 @@ from apps.translate.export import TranslatorModule
 from apps.translate.features import Vocabulary
 from apps.translate.model import build_model
 from rnnkit.serving import layout
-from rnnkit.testing.bench import speed_parser
+from rnnkit.testing.bench import (
+    print_speeds,
+    signature_medians,
+    speed_figures,
+    speed_parser,
+)
 from rnnkit.testing.serving import save_unchecked
 
 BATCHES = (1, 32)
@@ -72,31 +77,18 @@ def main() -> None:
         fn(text=texts)["translation"].numpy()
         return 1000 * (time.perf_counter() - start) / batch  # ms per sentence
 
-    variants = [(s, b) for s in ("greedy", "serving_default") for b in BATCHES]
-    for v in variants:  # tracing and graph setup are not what is measured
-        run(*v)
-    found = {v: [] for v in variants}
-    for _ in range(args.rounds):
-        for v in variants:
-            found[v].append(run(*v))
+    medians = signature_medians(run, ("greedy", "serving_default"), BATCHES, args.rounds)
     results = {
         "preset": args.preset,
         "rounds": args.rounds,
         "trained": bool(args.saved_model),
         "mean_source_words": round(words, 1),
-        **{
-            f"{'beam' if s == 'serving_default' else s}_batch{b}_ms": float(np.median(t))
-            for (s, b), t in found.items()
-        },
+        **speed_figures(medians),
     }
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    for (s, b), _ in found.items():
-        ms = results[f"{'beam' if s == 'serving_default' else s}_batch{b}_ms"]
-        name = "beam (serving_default)" if s == "serving_default" else s
-        print(f"{name:<24} batch {b:>2}: {ms:7.2f} ms per sentence, {1000 / ms:7.0f} sentences/s")
-    print(f"(medians over {args.rounds} rounds; text in, translation out)")
+    print_speeds(medians, "sentence", args.rounds, "text in, translation out")
 
 
 if __name__ == "__main__":

@@ -14,3 +14,35 @@ def speed_parser(doc: str, presets: Iterable[str]) -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, default=5, help="rounds; the median is reported")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     return parser
+
+
+def signature_medians(run, signatures: Iterable[str], batches: Iterable[int], rounds: int):
+    """``{(signature, batch): median ms per item}`` of ``run(signature, batch)`` (which
+    returns ms per item), after one untimed call of each; the variants alternate within
+    every round, so drift on a noisy machine falls on all of them alike."""
+    import numpy as np
+
+    variants = [(s, b) for s in signatures for b in batches]
+    for v in variants:  # tracing and graph setup are not what is measured
+        run(*v)
+    found = {v: [] for v in variants}
+    for _ in range(rounds):
+        for v in variants:
+            found[v].append(run(*v))
+    return {v: float(np.median(t)) for v, t in found.items()}
+
+
+def print_speeds(medians: dict, unit: str, rounds: int, what: str) -> None:
+    """One line per (signature, batch): ms per ``unit`` and ``unit``s per second."""
+    for (signature, batch), ms in medians.items():
+        name = "beam (serving_default)" if signature == "serving_default" else signature
+        print(f"{name:<24} batch {batch:>2}: {ms:7.2f} ms per {unit}, {1000 / ms:7.0f} {unit}s/s")
+    print(f"(medians over {rounds} rounds; {what})")
+
+
+def speed_figures(medians: dict) -> dict:
+    """``{"greedy_batch1_ms": ..., "beam_batch32_ms": ...}`` for ``--json``."""
+    return {
+        f"{'beam' if s == 'serving_default' else s}_batch{b}_ms": ms
+        for (s, b), ms in medians.items()
+    }
