@@ -74,3 +74,21 @@ def test_training_logs_validation_bleu_and_sample_translations(run_dir):
     validation = EventAccumulator(str(run_dir / "tb" / "validation"))
     validation.Reload()
     assert "bleu" in validation.Tags()["tensors"]
+
+
+def test_text_on_tf_serving_gives_the_local_translations(saved_model, StandIn):
+    local = invoke("text", saved_model, *SENTENCES, "--n-best", "2", "--json")
+    assert local.exit_code == 0, local.output
+    with StandIn(saved_model.parent.parent) as server:
+        for url in (server.rest_url, server.grpc_url):
+            remote = invoke(
+                "text", saved_model, *SENTENCES, "--n-best", "2", "--json", "--server", url
+            )
+            assert remote.exit_code == 0, remote.output
+            assert json.loads(remote.stdout) == json.loads(local.stdout)
+    request = rcli.invoke(
+        "serving", "request", "translate", "--saved-models", saved_model.parent.parent, "--json"
+    )
+    assert request.exit_code == 0, request.output
+    body = json.loads(request.output)["body"]
+    assert body["instances"] == [{"text": "Wie spät ist es?"}]  # the first warmup request
