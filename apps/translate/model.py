@@ -6,11 +6,17 @@ bidirectional rnnkit layers (LSTM, GRU or Elman; each direction ``units /
 Bahdanau's additive attention): at each step the cell reads the previous
 word's embedding and the previous attentional vector (input feeding), then
 attends over the encoder's outputs with its new state; the attentional
-vector ``tanh(W [state; context])`` predicts the next word. The initial
-state comes from the mean of the encoder's outputs.
+vector ``tanh(W [state; context])`` predicts the next word (through its
+own output layer, or scored against the target embeddings with
+``tied_embeddings``). The initial state comes from the mean of the
+encoder's outputs.
 
-Training runs the decoder over the reference (teacher forcing); decoding
-runs ``step`` in a ``tf.while_loop``, greedy or with a beam.
+Training runs the decoder over the reference (teacher forcing): with input
+feeding one step after the other in a ``tf.while_loop``; without it the
+cell runs over the whole target in rnnkit's fused kernel and attention
+takes every step's state at once. Either way the output layer runs once
+over all steps. Decoding runs ``step`` in a ``tf.while_loop``, greedy or
+with a beam.
 """
 
 from __future__ import annotations
