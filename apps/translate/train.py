@@ -59,8 +59,8 @@ def encode_pairs(
 
 # Examples are drawn in random windows of this many batches, sorted by length
 # within each, so a batch holds pairs of about one length and ``_trimmed``
-# cuts its padding: an epoch of the sentences costs about half the steps'
-# time of padding all to ``max_words``.
+# cuts its padding: a step of the sentences costs about 0.6 of one padded to
+# ``max_words`` (11 steps/s against 6.7 at the quick size).
 WINDOW_BATCHES = 32
 
 
