@@ -51,7 +51,7 @@ def _saved_model(given, preset: str, parts) -> Path:
     source = Vocabulary.build([p.source for p in train], config.data.source_vocab)
     target = Vocabulary.build([r for p in train for r in p.references], config.data.target_vocab)
     model = build_model(config.model, len(source), len(target), seed=0)
-    module = TranslatorModule(model, source, target, config.model.beam, 0.6)
+    module = TranslatorModule(model, source, target, config.model.beam, config.model.length_penalty)
     signatures = {"serving_default": module.serve, "greedy": module.greedy}
     return save_unchecked(module, signatures, "translate-bench-")
 

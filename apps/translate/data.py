@@ -206,14 +206,19 @@ def load(
     data_dir: str | None = None,
     limit: int | None = None,
 ) -> dict[str, list[Pair]]:
-    """The pairs of ``--data SOURCE``, split into train, validation and test."""
+    """The pairs of ``--data SOURCE``, split into train, validation and test; with
+    ``limit``, the first ``limit`` training pairs only (a TFDS set reads no more)."""
     if source == "embedded":
-        return load_embedded(direction, phrases)
-    if source.startswith("tsv:"):
-        return read_tsv(source[4:])
-    if source.startswith("tfds:") and source[5:]:
-        return read_tfds(source[5:], data_dir, direction, limit)
-    raise InputError(f"--data is embedded, tsv:PATH or tfds:NAME, not {source!r}")
+        parts = load_embedded(direction, phrases)
+    elif source.startswith("tsv:"):
+        parts = read_tsv(source[4:])
+    elif source.startswith("tfds:") and source[5:]:
+        parts = read_tfds(source[5:], data_dir, direction, limit)
+    else:
+        raise InputError(f"--data is embedded, tsv:PATH or tfds:NAME, not {source!r}")
+    if limit:
+        parts["train"] = parts["train"][:limit]
+    return parts
 
 
 def counts(parts: dict[str, list[Pair]]) -> dict[str, int]:

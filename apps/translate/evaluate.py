@@ -26,13 +26,15 @@ def score(config: TranslateConfig, model, run: Run, options: dict) -> dict:
     parts = data.load(d.source, d.direction, d.phrases, d.data_dir, d.train_limit)
     if options.get("data"):
         source = options["data"]
-        given = data.load(source, d.direction, data_dir=d.data_dir, limit=1)
-        # A user's file is scored whole; a TFDS set on its test split.
-        splits = ("test",) if source.startswith("tfds:") else data.SPLITS
+        # A user's file is scored whole; a TFDS set on its test split (so its
+        # training split is hardly read).
+        tfds = source.startswith("tfds:")
+        given = data.load(source, d.direction, data_dir=d.data_dir, limit=1 if tfds else None)
+        splits = ("test",) if tfds else data.SPLITS
         test = [p for split in splits for p in given[split]]
     else:
         test, source = parts["test"], d.source
-    train = parts["train"][: d.train_limit] if d.train_limit else parts["train"]
+    train = parts["train"]
     source_vocab = Vocabulary.load(run.path / SOURCE_VOCAB)
     target_vocab = Vocabulary.load(run.path / TARGET_VOCAB)
     beam = options.get("beam") or config.model.beam

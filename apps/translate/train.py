@@ -98,7 +98,7 @@ def make_task(config: TranslateConfig, run_dir: Path) -> Task:
     """Loads the pairs, saves both vocabularies into ``run_dir`` and returns the task."""
     d = config.data
     parts = data.load(d.source, d.direction, d.phrases, d.data_dir, d.train_limit)
-    train = parts["train"][: d.train_limit] if d.train_limit else parts["train"]
+    train = parts["train"]
     source_vocab = Vocabulary.build([p.source for p in train], d.source_vocab)
     target_vocab = Vocabulary.build([r for p in train for r in p.references], d.target_vocab)
     source_vocab.save(run_dir / SOURCE_VOCAB)  # atomic; every worker writes the same file
