@@ -6,10 +6,11 @@ translate evaluate --json`` on each: BLEU, chrF (sacrebleu, 0-100) and exact
 match for the RNN (beam and greedy), copying the source, the nearest
 neighbour and word-by-word (IBM Model 1), overall and by source length
 (1-5, 6-10, 11+ words). It prints each run, then the mean and the spread
-(min-max) over the seeds.
+(min-max) over the seeds. Other options go to ``train`` as they are (e.g.
+``--tokens subwords``).
 
     python benchmarks/translate_quality.py [--preset quick] [--seeds 3] [--direction de-en]
-        [--phrases/--no-phrases] [--json]
+        [--phrases/--no-phrases] [--json] [TRAIN OPTIONS]
     python benchmarks/translate_quality.py --run runs/translate/RUN [--run ...]
 """
 
@@ -24,9 +25,12 @@ from pathlib import Path
 RNNKIT = [sys.executable, "-m", "rnnkit.cli", "translate"]
 
 
-def train(preset: str, seed: int, direction: str, phrases: bool | None) -> tuple[Path, float]:
+def train(
+    preset: str, seed: int, direction: str, phrases: bool | None, options: list[str]
+) -> tuple[Path, float]:
     run = Path(tempfile.mkdtemp(prefix="translate-")) / "run"
     extra = [] if phrases is None else ["--phrases" if phrases else "--no-phrases"]
+    extra += options
     start = time.perf_counter()
     subprocess.run(
         [*RNNKIT, "train", "--preset", preset, "--seed", str(seed), "--direction", direction]
@@ -70,10 +74,11 @@ def main() -> None:
     parser.add_argument("--phrases", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--run", action="append", default=[], help="trained runs to evaluate")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args, options = parser.parse_known_args()
 
     trained = [(Path(r), None) for r in args.run] or [
-        train(args.preset, seed, args.direction, args.phrases) for seed in range(args.seeds)
+        train(args.preset, seed, args.direction, args.phrases, options)
+        for seed in range(args.seeds)
     ]
     results = []
     for run, seconds in trained:

@@ -29,8 +29,8 @@ import tensorflow as tf
 from apps.translate import config as cfg
 from apps.translate import data
 from apps.translate.export import TranslatorModule
-from apps.translate.features import Vocabulary
 from apps.translate.model import build_model
+from apps.translate.train import vocabularies
 from rnnkit.serving import layout
 from rnnkit.testing.bench import (
     print_speeds,
@@ -48,8 +48,7 @@ def _saved_model(given, preset: str, parts) -> Path:
         return layout.version(given)
     config = cfg.PRESETS[preset]
     train = parts["train"]
-    source = Vocabulary.build([p.source for p in train], config.data.source_vocab)
-    target = Vocabulary.build([r for p in train for r in p.references], config.data.target_vocab)
+    source, target = vocabularies(train, config.data)
     model = build_model(config.model, len(source), len(target), seed=0)
     module = TranslatorModule(model, source, target, config.model.beam, config.model.length_penalty)
     signatures = {"serving_default": module.serve, "greedy": module.greedy}

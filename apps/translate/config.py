@@ -7,6 +7,7 @@ from rnnkit.configs import FULL_TRAIN, QUICK_TRAIN, TINY_TRAIN, AppConfig
 from rnnkit.fields import RATE, Config, setting
 
 CELLS = ("lstm", "gru", "elman")
+TOKENS = ("words", "subwords")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,8 +40,16 @@ class DataConfig(Config):
         min=0,
         max=1,
     )
-    source_vocab: int = setting(8000, "Source words kept (the rest are <unk>).", min=8)
-    target_vocab: int = setting(8000, "Target words kept (the rest are <unk>).", min=8)
+    tokens: str = setting(
+        "words",
+        "What the model reads and writes: words (the most frequent; the rest are <unk>, "
+        "copied from the source when written) or subwords (BPE pieces learnt by sentencepiece, "
+        "which spell every word of the training alphabet).",
+        flag=True,
+        choices=TOKENS,
+    )
+    source_vocab: int = setting(8000, "Source words (or pieces) kept.", min=8)
+    target_vocab: int = setting(8000, "Target words (or pieces) kept.", min=8)
     max_words: int = setting(
         30, "Longest training pair, in words on either side (longer ones are left out).", min=1
     )

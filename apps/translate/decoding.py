@@ -3,16 +3,17 @@
 The same function serves ``evaluate`` (wrapped in ``tf.function``) and the
 SavedModel's signatures, with core ops only:
 
-1. ``features.tokenize`` splits the texts into words; the source table maps
-   them to ids (``<unk>`` for unknown words); at most ``MAX_SOURCE`` words.
+1. ``features.tokenize`` splits the texts into words; the source vocabulary
+   maps them to ids (words, or subword pieces; ``<unk>`` for unknown
+   words); at most ``MAX_SOURCE`` tokens.
 2. The model encodes them, and ``rnnkit.decoding`` searches (greedy, or a
    beam of ``beam``), each row at most ``1.5 x its source length + 5``
    tokens long.
-3. The target ids become words. An ``<unk>`` is replaced by the source word
-   the decoder attended to most at that step, so names and rare words
+3. The target ids become tokens. An ``<unk>`` is replaced by the source
+   token the decoder attended to most at that step, so names and rare words
    survive (Luong et al., 2015's unknown-word replacement); how often that
    happens is returned as ``copied``.
-4. ``features.detokenize`` joins the words.
+4. ``features.detokenize`` joins the tokens (pieces into words).
 """
 
 from __future__ import annotations
@@ -24,17 +25,19 @@ from apps.translate.features import END_ID, PAD_ID, START_ID, UNK_ID
 from rnnkit import decoding as search
 
 TOKENS = search.Tokens(pad=PAD_ID, start=START_ID, end=END_ID)
-MAX_SOURCE = 100  # words; longer texts are cut (the training pairs are far shorter)
+MAX_SOURCE = 100  # tokens; longer texts are cut (the training pairs are far shorter)
 
 
-def translate(model, source_table, target_words, texts, beam: int = 1, alpha: float = 0.6):
+def translate(model, vocabs, source_table, texts, beam: int = 1, alpha: float = 0.6):
     """For ``texts`` ``[batch]`` string: ``translation`` [batch] string, ``score``, ``copied``
     [batch] int32, ``words`` [batch, steps] string (what each step wrote, ``""`` past the
     end), ``source_words`` [batch, S] string, ``attention`` [batch, steps, S]; and with a
     beam, ``translations`` and ``scores`` [batch, beam]: every hypothesis, best first."""
-    words = features.tokenize(texts)[:, :MAX_SOURCE]
-    ids = tf.cast(source_table.lookup(words), tf.int32).to_tensor(PAD_ID)
+    source_vocab, target_vocab = vocabs
+    ids, words = source_vocab.lookup(features.tokenize(texts), source_table)
+    ids, words = ids[:, :MAX_SOURCE], words[:, :MAX_SOURCE]
     lengths = tf.cast(words.row_lengths(), tf.int32)
+    ids = ids.to_tensor(PAD_ID)
     memory, keys, mask, state = model.encode(ids)
     limit = lengths + lengths // 2 + 5
     steps = tf.reduce_max(limit)
@@ -50,10 +53,11 @@ def translate(model, source_table, target_words, texts, beam: int = 1, alpha: fl
             step, state, [memory, keys, mask], TOKENS, steps, beam, attended, alpha, limit
         )
     source_words = words.to_tensor("")
-    vocabulary = tf.constant(list(target_words))
+    vocabulary = tf.constant(list(target_vocab.words))
+    joined = lambda words: _joined(words, target_vocab.subwords)
     written, copied = _written(out["tokens"], out["attention"], source_words, vocabulary)
     found = {
-        "translation": _joined(written),
+        "translation": joined(written),
         "score": out["score"],
         "copied": copied,
         "words": written,
@@ -71,14 +75,14 @@ def translate(model, source_table, target_words, texts, beam: int = 1, alpha: fl
             search.tile(source_words, beam),
             vocabulary,
         )
-        found["translations"] = tf.reshape(_joined(every), shape[:2])
+        found["translations"] = tf.reshape(joined(every), shape[:2])
         found["scores"] = beams["score"]
     return found
 
 
-def _joined(words):
-    """``[rows, steps]`` words (``""`` past the end) -> ``[rows]`` texts."""
-    return features.detokenize(tf.ragged.boolean_mask(words, words != ""))
+def _joined(words, subwords: bool):
+    """``[rows, steps]`` tokens (``""`` past the end) -> ``[rows]`` texts."""
+    return features.detokenize(tf.ragged.boolean_mask(words, words != ""), subwords)
 
 
 def _written(tokens, attention, source_words, vocabulary):
@@ -100,9 +104,9 @@ class Translator:
 
     def __init__(self, model, source_vocab, target_vocab, beam: int = 1, alpha: float = 0.6):
         self.table = source_vocab.table()
-        words = target_vocab.words
+        vocabs = (source_vocab, target_vocab)
         self._translate = tf.function(
-            lambda texts: translate(model, self.table, words, texts, beam, alpha),
+            lambda texts: translate(model, vocabs, self.table, texts, beam, alpha),
             input_signature=[tf.TensorSpec([None], tf.string)],
         )
 

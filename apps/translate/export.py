@@ -42,7 +42,7 @@ class TranslatorModule(ServingModule):
     def __init__(self, model, source_vocab: Vocabulary, target_vocab: Vocabulary, beam, alpha):
         super().__init__(model=model)
         self.source_table = source_vocab.table()  # tracked: its initializer is the init op
-        self.target_words = list(target_vocab.words)
+        self.source_vocab, self.target_vocab = source_vocab, target_vocab
         self.beam_width, self.alpha = beam, alpha
         spec = [tf.TensorSpec([None], tf.string, name="text")]
         self.serve = tf.function(self._beam, input_signature=spec)
@@ -50,7 +50,12 @@ class TranslatorModule(ServingModule):
 
     def _translate(self, text, beam: int):
         out = decoding.translate(
-            self.models["model"], self.source_table, self.target_words, text, beam, self.alpha
+            self.models["model"],
+            (self.source_vocab, self.target_vocab),
+            self.source_table,
+            text,
+            beam,
+            self.alpha,
         )
         return {name: out[name] for name in OUTPUTS + (N_BEST if beam > 1 else ())}
 

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from apps.translate import data
-from apps.translate.config import TranslateConfig
+from apps.translate.config import DataConfig, TranslateConfig
 from apps.translate.data import Pair
 from apps.translate.features import (
     END_ID,
@@ -27,9 +27,21 @@ from apps.translate.features import (
     START_ID,
     TARGET_VOCAB,
     Vocabulary,
+    split_words,
 )
 from apps.translate.model import build_model
 from rnnkit.training import Task
+
+
+def vocabularies(train: Sequence[Pair], config: DataConfig) -> tuple[Vocabulary, Vocabulary]:
+    """The source and target vocabularies of the training pairs."""
+    subwords = config.tokens == "subwords"
+    return (
+        Vocabulary.build([p.source for p in train], config.source_vocab, subwords=subwords),
+        Vocabulary.build(
+            [r for p in train for r in p.references], config.target_vocab, subwords=subwords
+        ),
+    )
 
 
 def encode_pairs(
@@ -39,22 +51,32 @@ def encode_pairs(
     max_words: int,
     every_reference: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(sources [n, max_words], targets [n, max_words + 2])`` int32, ``<pad>``-padded."""
+    """``(sources [n, S], targets [n, T])`` int32, ``<pad>``-padded to the longest; the
+    targets are ``<s> ... </s>``. Pairs over ``max_words`` words on either side are left
+    out."""
     sources, targets = [], []
+    fits = lambda text: 0 < len(split_words(text)) <= max_words
     for pair in pairs:
-        source = source_vocab.ids(pair.source)
-        if not source or len(source) > max_words:
+        if not fits(pair.source):
             continue
+        source = source_vocab.ids(pair.source)
         for reference in pair.references if every_reference else pair.references[:1]:
-            target = target_vocab.ids(reference)
-            if target and len(target) <= max_words:
+            if fits(reference):
                 sources.append(source)
-                targets.append([START_ID, *target, END_ID])
-    src = np.full((len(sources), max_words), PAD_ID, np.int32)
-    tgt = np.full((len(targets), max_words + 2), PAD_ID, np.int32)
+                targets.append([START_ID, *target_vocab.ids(reference), END_ID])
+    longest = lambda rows, least: max((len(r) for r in rows), default=least)
+    src = np.full((len(sources), longest(sources, 1)), PAD_ID, np.int32)
+    tgt = np.full((len(targets), longest(targets, 2)), PAD_ID, np.int32)
     for k, (s, t) in enumerate(zip(sources, targets)):
         src[k, : len(s)], tgt[k, : len(t)] = s, t
     return src, tgt
+
+
+def _stacked(parts: list[np.ndarray]) -> np.ndarray:
+    """Id arrays one after the other, padded to the widest."""
+    width = max(part.shape[1] for part in parts)
+    padding = lambda part: [(0, 0), (0, width - part.shape[1])]
+    return np.concatenate([np.pad(p, padding(p), constant_values=PAD_ID) for p in parts])
 
 
 # Examples are drawn in random windows of this many batches, sorted by length
@@ -99,8 +121,7 @@ def make_task(config: TranslateConfig, run_dir: Path) -> Task:
     d = config.data
     parts = data.load(d.source, d.direction, d.phrases, d.data_dir, d.train_limit)
     train = parts["train"]
-    source_vocab = Vocabulary.build([p.source for p in train], d.source_vocab)
-    target_vocab = Vocabulary.build([r for p in train for r in p.references], d.target_vocab)
+    source_vocab, target_vocab = vocabularies(train, d)
     source_vocab.save(run_dir / SOURCE_VOCAB)  # atomic; every worker writes the same file
     target_vocab.save(run_dir / TARGET_VOCAB)
     # Sentences first, then phrases: an epoch draws a fresh share of the phrases.
@@ -109,7 +130,7 @@ def make_task(config: TranslateConfig, run_dir: Path) -> Task:
     encoded = [
         encode_pairs(part, source_vocab, target_vocab, d.max_words) for part in (sentences, phrases)
     ]
-    src, tgt = (np.concatenate([e[k] for e in encoded]) for k in (0, 1))
+    src, tgt = (_stacked([e[k] for e in encoded]) for k in (0, 1))
     n_sentences = len(encoded[0][0])
     drawn = round(d.phrase_share * (len(src) - n_sentences))
     val_src, val_tgt = encode_pairs(

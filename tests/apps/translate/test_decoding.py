@@ -72,7 +72,7 @@ def test_a_translation_is_no_longer_than_its_limit(trained):
     net, source, target = trained
     translator = decoding.Translator(net, source, target)
     out = decoding.translate(
-        net, translator.table, target.words, tf.constant(["eins", "eins " * 30])
+        net, (source, target), translator.table, tf.constant(["eins", "eins " * 30])
     )
     limits = [1 + 1 // 2 + 5, 30 + 30 // 2 + 5]
     assert all(n <= limit for n, limit in zip(out["length"].numpy(), limits))

@@ -67,3 +67,65 @@ def test_a_vocabulary_keeps_the_frequent_words_after_the_specials(tmp_path):
     (tmp_path / "cut.json").write_text('["<pad>", "<u')
     with pytest.raises(InputError, match="is not a vocabulary"):
         features.Vocabulary.load(tmp_path / "cut.json")
+
+
+@pytest.fixture(scope="module")
+def pieces():
+    train = data.load("embedded", phrases=False)["train"]
+    return features.Vocabulary.build([p.source for p in train], 2000, subwords=True)
+
+
+def test_subword_pieces_spell_every_word_of_the_alphabet(pieces):
+    assert pieces.subwords and pieces.words[:4] == features.SPECIALS
+    assert 1900 < len(pieces) < 2300  # about the size asked for, with the whole alphabet
+    test = [p.source for p in data.load("embedded", phrases=False)["test"]]
+    alphabet = set("".join(w for w in pieces.words[4:]))
+    for word in {w for t in test for w in features.split_words(t)}:
+        spelt = pieces.pieces(word)
+        if set(word) <= alphabet:
+            assert "".join(p.removeprefix(features.CONTINUES) for p in spelt) == word
+            assert spelt[0] == word[: len(spelt[0])]  # the first piece starts the word
+            assert all(p.startswith(features.CONTINUES) for p in spelt[1:])
+        else:
+            assert spelt == [features.UNK]
+    # Frequent words are one piece; the rest a few.
+    assert pieces.pieces("nicht") == ["nicht"]
+    assert (
+        1.2
+        < sum(len(pieces.ids(t)) for t in test) / sum(len(features.split_words(t)) for t in test)
+        < 2.0
+    )
+
+
+def test_pieces_are_the_longest_first():
+    vocab = features.Vocabulary(
+        (*features.SPECIALS, "un", "u", "##n", "##believ", "##able", "##a", "##ble"), True
+    )
+    assert vocab.pieces("unbelievable") == ["un", "##believ", "##able"]
+    assert vocab.pieces("una") == ["un", "##a"]
+    assert vocab.pieces("unx") == [features.UNK]  # no piece for x: the whole word
+    assert vocab.pieces("u" * (features.MAX_WORD + 1)) == [features.UNK]
+    assert vocab.pieces("u" + "n" * (features.MAX_WORD - 1)) == ["un"] + ["##n"] * 98
+
+
+def test_the_graph_spells_words_as_python_does(pieces, tmp_path):
+    test = [p.source for p in data.load("embedded", phrases=False)["test"]]
+    texts = TEXTS + test + ["", "Zorro☃ trifft Ünïcödé-X", "Wort" + "e" * 120, "?"]
+    lookup = tf.function(lambda t: pieces.lookup(features.tokenize(t), pieces.table()))
+    ids, tokens = lookup(tf.constant(texts))
+    assert ids.to_list() == [pieces.ids(t) for t in texts]
+    words = [features.split_words(t) for t in texts]
+    expected = [
+        [q if q != features.UNK else w for w in ws for q in pieces.pieces(w)] for ws in words
+    ]
+    assert [[x.decode() for x in row] for row in tokens.to_list()] == expected
+    assert features.UNK_ID in ids.to_list()[-3]  # the snowman is in no German sentence
+    joined = features.detokenize(tokens[: len(TEXTS)], subwords=True).numpy()
+    unquoted = [features.plain(t) for t in TEXTS]
+    assert [j.decode() for j, t in zip(joined, unquoted) if '"' not in t] == [
+        t for t in unquoted if '"' not in t
+    ]
+    empty = lookup(tf.zeros([0], tf.string))
+    assert empty[0].shape[0] == 0
+    pieces.save(tmp_path / "pieces.json")
+    assert features.Vocabulary.load(tmp_path / "pieces.json") == pieces
