@@ -70,6 +70,12 @@ class ModelConfig(Config):
     dropout: float = setting(
         0.2, "Dropout on embeddings and the decoder output.", flag=True, **RATE
     )
+    word_dropout: float = setting(
+        0.0,
+        "Training: the share of source and target input tokens replaced by <unk> (Gal and "
+        "Ghahramani, 2016; Sennrich and Zhang, 2019, for small data).",
+        **RATE,
+    )
     label_smoothing: float = setting(0.1, "Label smoothing of the training loss.", **RATE)
     input_feeding: bool = setting(
         True,

@@ -11,7 +11,8 @@ own output layer, or scored against the target embeddings with
 ``tied_embeddings``). The initial state comes from the mean of the
 encoder's outputs.
 
-Training runs the decoder over the reference (teacher forcing): with input
+Training runs the decoder over the reference (teacher forcing; with
+``word_dropout`` a share of the input words of both sides read ``<unk>``): with input
 feeding one step after the other in a ``tf.while_loop``; without it the
 cell runs over the whole target in rnnkit's fused kernel and attention
 takes every step's state at once. Either way the output layer runs once
@@ -28,7 +29,14 @@ import tensorflow as tf
 from keras import layers, ops
 
 from apps.translate.config import ModelConfig, TranslateConfig
-from apps.translate.features import PAD_ID, SOURCE_VOCAB, TARGET_VOCAB, Vocabulary
+from apps.translate.features import (
+    END_ID,
+    PAD_ID,
+    SOURCE_VOCAB,
+    TARGET_VOCAB,
+    UNK_ID,
+    Vocabulary,
+)
 from rnnkit.cells import ElmanCell, GRUCell, LSTMCell
 from rnnkit.configs import ConfiguredModel
 from rnnkit.layers import GRU, LSTM, BahdanauAttention, Elman, Recurrent
@@ -92,6 +100,7 @@ class Translator(ConfiguredModel, keras.Model):
         self.attention = BahdanauAttention(config.attention_units, kernel_initializer=init)
         self.attentional = layers.Dense(units, activation="tanh", kernel_initializer=init)
         self.drop = layers.Dropout(config.dropout, seed=seed)
+        self.word_seed = keras.random.SeedGenerator(seed)
         if config.tied_embeddings:
             # Press & Wolf (2017): the output layer scores the attentional vector,
             # projected to the embedding size, against every target embedding.
@@ -152,9 +161,19 @@ class Translator(ConfiguredModel, keras.Model):
         embeddings = self.target_embed.embeddings
         return ops.matmul(self.tie(vector), ops.transpose(embeddings)) + self.out_bias
 
+    def _unknown(self, ids, training):
+        """``ids`` with a ``word_dropout`` share of the words made ``<unk>`` in training."""
+        rate = self.model_config.word_dropout
+        if not (training and rate):
+            return ids
+        dropped = keras.random.uniform(ops.shape(ids), seed=self.word_seed) < rate
+        return ops.where(dropped & (ids > END_ID), ops.full_like(ids, UNK_ID), ids)
+
     def call(self, inputs, training=False):
-        memory, keys, mask, state = self.encode(inputs["source"], training=training)
-        target = inputs["target"][:, :-1]  # teacher forcing: each step reads the reference
+        source = self._unknown(inputs["source"], training)
+        memory, keys, mask, state = self.encode(source, training=training)
+        # Teacher forcing: each step reads the reference.
+        target = self._unknown(inputs["target"][:, :-1], training)
         if self.decoder is None:
             vector, weights = self._fed(target, state, memory, keys, mask, training)
         else:

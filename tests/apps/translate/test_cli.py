@@ -52,6 +52,26 @@ def test_n_best_lists_and_attention_pictures(run_dir, saved_model, tmp_path):
     assert invoke("text", run_dir, "Hallo.", "--n-best", "3", "--json").exit_code == 0
 
 
+def test_the_other_tokens_train_export_and_serve_alike(tiny_runs, run_dir):
+    from apps.translate.config import DataConfig
+    from apps.translate.features import SOURCE_VOCAB, TARGET_VOCAB, Vocabulary
+    from rnnkit.serving.check import check_version
+
+    other = "words" if DataConfig().tokens == "subwords" else "subwords"
+    options = ("--tokens", other)
+    run = tiny_runs.run("translate", *options, steps=10)
+    vocabs = [Vocabulary.load(run / name) for name in (SOURCE_VOCAB, TARGET_VOCAB)]
+    assert [v.subwords for v in vocabs] == [other == "subwords"] * 2
+    assert Vocabulary.load(run_dir / SOURCE_VOCAB).subwords == (other == "words")
+    saved_model = tiny_runs.export("translate", *options)
+    found = [
+        json.loads(invoke("text", where, *SENTENCES, "--beam", "2", "--json").stdout)
+        for where in (run, saved_model)
+    ]
+    assert found[0] == found[1]
+    assert [c.line() for c in check_version(saved_model, "translate") if c.ok is False] == []
+
+
 def test_bad_input_is_one_line(run_dir, tmp_path):
     rcli.usage_error(invoke("text", run_dir), "give SENTENCES, or --file PATH")
     rcli.usage_error(invoke("text", run_dir, "--file", tmp_path / "none.txt"), "cannot read")

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from apps.translate import config, model
-from apps.translate.features import END_ID, START_ID
+from apps.translate.features import END_ID, START_ID, UNK_ID
 
 SMALL = config.ModelConfig(units=32, embedding=16, attention_units=16, dropout=0.0)
 
@@ -20,6 +20,20 @@ def test_padding_the_source_changes_nothing(cell):
     np.testing.assert_allclose(short["logits"], padded["logits"], atol=1e-5)
     np.testing.assert_allclose(padded["attention"][..., 3:], 0.0, atol=1e-7)
     np.testing.assert_allclose(np.sum(padded["attention"], -1), 1.0, atol=1e-5)
+
+
+def test_word_dropout_hides_words_in_training_only():
+    translator = model.build_model(SMALL.replace(word_dropout=0.3), 30, 20, seed=0)
+    ids = np.random.default_rng(0).integers(0, 30, size=(64, 50)).astype("int32")
+    hidden = np.asarray(translator._unknown(tf.constant(ids), training=True))
+    changed = hidden != ids
+    words = ids > END_ID
+    assert 0.25 < changed[words].mean() < 0.35
+    assert not changed[~words].any()  # <pad>, <s> and </s> stay
+    assert (hidden[changed] == UNK_ID).all()
+    again = np.asarray(translator._unknown(tf.constant(ids), training=True))
+    assert (again != hidden).any()  # fresh draws each step
+    np.testing.assert_array_equal(translator._unknown(tf.constant(ids), training=False), ids)
 
 
 VARIANTS = {
