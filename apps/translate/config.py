@@ -33,10 +33,17 @@ class DataConfig(Config):
     phrases: bool = setting(
         True, "embedded: train on Ding's multi-word phrases too (never tested on).", flag=True
     )
+    single_words: bool = setting(
+        False,
+        "embedded: train on Ding's single German words and their translations too (never "
+        "tested on).",
+        flag=True,
+    )
     phrase_share: float = setting(
         1.0,
-        "With phrases: the share of them each epoch draws afresh (every sentence is in every "
-        "epoch), so the sentences the tests are made of are not drowned out.",
+        "With phrases or single words: the share of them each epoch draws afresh (every "
+        "sentence is in every epoch), so the sentences the tests are made of are not "
+        "drowned out.",
         min=0,
         max=1,
     )

@@ -4,7 +4,8 @@ Sources:
 
 - ``embedded`` (the default): German-English pairs from the Ding dictionary
   (``assets/pairs.tsv.xz``, see its ATTRIBUTION.md): 19,440 sentence entries
-  and, with ``phrases``, 101,294 multi-word phrases (training only).
+  and, with ``phrases``, 101,294 multi-word phrases, and with
+  ``single_words``, 192,483 single German words (training only).
 - ``tsv:PATH``: one pair a line, ``source<TAB>target[<TAB>anything]`` (the
   Tatoeba/Anki export format), UTF-8. Lines with the same source are one
   example with several references.
@@ -56,7 +57,7 @@ class Pair:
 
     source: str
     references: tuple[str, ...]
-    kind: str = "sentence"  # or "phrase"
+    kind: str = "sentence"  # or "phrase", "word"
 
 
 def variants(text: str) -> list[str]:
@@ -88,8 +89,11 @@ def _entry_pairs(kind: str, german: list[str], english: list[str], direction: st
     return [Pair(variants(s)[0], references, kind) for s in sources]
 
 
-def load_embedded(direction: str = "de-en", phrases: bool = True) -> dict[str, list[Pair]]:
-    """The embedded pairs, split; phrases (when kept) only ever in training."""
+def load_embedded(
+    direction: str = "de-en", phrases: bool = True, single_words: bool = False
+) -> dict[str, list[Pair]]:
+    """The embedded pairs, split; phrases and single words (when kept) only ever in
+    training."""
     if direction not in DIRECTIONS:
         raise InputError(f"--direction must be one of {', '.join(DIRECTIONS)}: {direction!r}")
     parts: dict[str, list[Pair]] = {split: [] for split in SPLITS}
@@ -100,8 +104,9 @@ def load_embedded(direction: str = "de-en", phrases: bool = True) -> dict[str, l
         if " / " in german + english:
             continue
         split = _split_of(german_syn[0])
-        if kind == "phrase":
-            if not phrases or split != "train":
+        if kind != "sentence":
+            kept = phrases if kind == "phrase" else single_words
+            if not kept or split != "train":
                 continue
         parts[split] += _entry_pairs(kind, german_syn, english_syn, direction)
     return _without_leaks(parts)
@@ -205,11 +210,12 @@ def load(
     phrases: bool = True,
     data_dir: str | None = None,
     limit: int | None = None,
+    single_words: bool = False,
 ) -> dict[str, list[Pair]]:
     """The pairs of ``--data SOURCE``, split into train, validation and test; with
     ``limit``, the first ``limit`` training pairs only (a TFDS set reads no more)."""
     if source == "embedded":
-        parts = load_embedded(direction, phrases)
+        parts = load_embedded(direction, phrases, single_words)
     elif source.startswith("tsv:"):
         parts = read_tsv(source[4:])
     elif source.startswith("tfds:") and source[5:]:

@@ -23,7 +23,7 @@ def evaluate(run: Run, options: dict) -> dict:
 
 def score(config: TranslateConfig, model, run: Run, options: dict) -> dict:
     d = config.data
-    parts = data.load(d.source, d.direction, d.phrases, d.data_dir, d.train_limit)
+    parts = data.load(d.source, d.direction, d.phrases, d.data_dir, d.train_limit, d.single_words)
     if options.get("data"):
         source = options["data"]
         # A user's file is scored whole; a TFDS set on its test split (so its

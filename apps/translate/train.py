@@ -119,14 +119,14 @@ def per_example_loss(model, batch, training, smoothing: float = 0.0):
 def make_task(config: TranslateConfig, run_dir: Path) -> Task:
     """Loads the pairs, saves both vocabularies into ``run_dir`` and returns the task."""
     d = config.data
-    parts = data.load(d.source, d.direction, d.phrases, d.data_dir, d.train_limit)
+    parts = data.load(d.source, d.direction, d.phrases, d.data_dir, d.train_limit, d.single_words)
     train = parts["train"]
     source_vocab, target_vocab = vocabularies(train, d)
     source_vocab.save(run_dir / SOURCE_VOCAB)  # atomic; every worker writes the same file
     target_vocab.save(run_dir / TARGET_VOCAB)
-    # Sentences first, then phrases: an epoch draws a fresh share of the phrases.
-    sentences = [p for p in train if p.kind != "phrase"]
-    phrases = [p for p in train if p.kind == "phrase"]
+    # Sentences first, then phrases and words: an epoch draws a fresh share of them.
+    sentences = [p for p in train if p.kind == "sentence"]
+    phrases = [p for p in train if p.kind != "sentence"]
     encoded = [
         encode_pairs(part, source_vocab, target_vocab, d.max_words) for part in (sentences, phrases)
     ]

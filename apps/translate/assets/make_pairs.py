@@ -12,7 +12,8 @@ Each aligned sub-entry whose two sides are whole sentences (the first German
 and English synonyms start with a capital and end in ``.``, ``?`` or ``!``,
 not in a placeholder such as ``etw.``; at least three German words) is a
 ``sentence``; one of two to twelve words on both sides that is
-not a sentence is a ``phrase``; single words are left out. Output lines:
+not a sentence is a ``phrase``; one German word with one to three English
+words is a ``word``. Output lines:
 ``kind<TAB>german synonyms<TAB>english synonyms``, synonyms joined by
 ``" ; "``, the first occurrence of each German side kept (later entries with
 the same German side add their English synonyms). rnnkit never needs Debian:
@@ -53,6 +54,8 @@ def kind(german: str, english: str) -> str | None:
         return "sentence"
     if 2 <= words_de <= 12 and 2 <= words_en <= 12:
         return "phrase"
+    if words_de == 1 and 1 <= words_en <= 3:
+        return "word"
     return None
 
 
@@ -88,8 +91,12 @@ def main(source: str) -> None:
         found = pairs(f)
     rows = [f"{k}\t{' ; '.join(d)}\t{' ; '.join(e)}\n" for k, d, e in found.values()]
     OUT.write_bytes(lzma.compress("".join(rows).encode("utf-8"), preset=9))
-    counts = {k: sum(1 for v in found.values() if v[0] == k) for k in ("sentence", "phrase")}
-    print(f"{OUT}: {counts['sentence']} sentences, {counts['phrase']} phrases")
+    counts = {
+        k: sum(1 for v in found.values() if v[0] == k) for k in ("sentence", "phrase", "word")
+    }
+    print(
+        f"{OUT}: {counts['sentence']} sentences, {counts['phrase']} phrases, {counts['word']} words"
+    )
 
 
 if __name__ == "__main__":

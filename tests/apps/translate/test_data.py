@@ -29,6 +29,19 @@ def test_the_embedded_pairs_split_90_5_5_by_entry_with_phrases_in_training(embed
     assert [p.source for p in without["test"]] == [p.source for p in embedded["test"]]
 
 
+def test_single_words_join_training_only():
+    found = data.load_embedded("de-en", phrases=False, single_words=True)
+    words = [p for p in found["train"] if p.kind == "word"]
+    assert 200_000 < len(words) < 300_000  # a pair for each German synonym
+    assert all(len(p.source.split()) == 1 for p in words)
+    assert {p.kind for s in ("validation", "test") for p in found[s]} == {"sentence"}
+    vielfalt = next(p for p in words if p.source == "Vielfalt")
+    assert {"diversity", "variety"} <= set(vielfalt.references)
+    # The words are not held out: no test sentence changes.
+    plain = data.load_embedded("de-en", phrases=False)
+    assert [p.source for p in found["test"]] == [p.source for p in plain["test"]]
+
+
 def test_synonyms_are_references_and_both_directions_agree(embedded):
     several = [p for p in embedded["train"] if len(p.references) > 1 and p.kind == "sentence"]
     assert len(several) > 500
