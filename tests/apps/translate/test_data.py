@@ -36,8 +36,8 @@ def test_single_words_join_training_only():
     # An entry's first German synonym is one word; its other synonyms may be more.
     assert sum(len(p.source.split()) == 1 for p in words) > 0.9 * len(words)
     assert {p.kind for s in ("validation", "test") for p in found[s]} == {"sentence"}
-    vielfalt = next(p for p in words if p.source == "Vielfalt")
-    assert {"diversity", "variety"} <= set(vielfalt.references)
+    vielfalt = [set(p.references) for p in words if p.source == "Vielfalt"]
+    assert any({"diversity", "variety"} <= references for references in vielfalt)
     # The words are not held out: no test sentence changes.
     plain = data.load_embedded("de-en", phrases=False)
     assert [p.source for p in found["test"]] == [p.source for p in plain["test"]]
