@@ -5,7 +5,8 @@ Sources:
 - ``embedded`` (the default): German-English pairs from the Ding dictionary
   (``assets/pairs.tsv.xz``, see its ATTRIBUTION.md): 19,440 sentence entries
   and, with ``phrases``, 101,294 multi-word phrases, and with
-  ``single_words``, 192,483 single German words (training only).
+  ``single_words``, 192,483 single German words (training only, all of
+  them: no held-out source is one word).
 - ``tsv:PATH``: one pair a line, ``source<TAB>target[<TAB>anything]`` (the
   Tatoeba/Anki export format), UTF-8. Lines with the same source are one
   example with several references.
@@ -104,10 +105,15 @@ def load_embedded(
         if " / " in german + english:
             continue
         split = _split_of(german_syn[0])
-        if kind != "sentence":
-            kept = phrases if kind == "phrase" else single_words
-            if not kept or split != "train":
+        # Phrases of held-out entries are left out; every single word is kept
+        # for training (no held-out source is one word, and _without_leaks
+        # drops any source that is).
+        if kind == "phrase" and (not phrases or split != "train"):
+            continue
+        if kind == "word":
+            if not single_words:
                 continue
+            split = "train"
         parts[split] += _entry_pairs(kind, german_syn, english_syn, direction)
     return _without_leaks(parts)
 
