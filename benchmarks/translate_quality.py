@@ -9,7 +9,8 @@ neighbour and word-by-word (IBM Model 1), overall and by source length
 (min-max) over the seeds. Other options go to ``train`` as they are (e.g.
 ``--tokens subwords``).
 
-    python benchmarks/translate_quality.py [--preset quick] [--seeds 3] [--direction de-en]
+    python benchmarks/translate_quality.py [--preset quick] [--seeds 3] [--first-seed 0]
+        [--direction de-en]
         [--phrases/--no-phrases] [--json] [TRAIN OPTIONS]
     python benchmarks/translate_quality.py --run runs/translate/RUN [--run ...]
 """
@@ -70,6 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="quick", choices=["tiny", "quick", "full"])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds N, N + 1, ...")
     parser.add_argument("--direction", default="de-en", choices=["de-en", "en-de"])
     parser.add_argument("--phrases", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--run", action="append", default=[], help="trained runs to evaluate")
@@ -78,7 +80,7 @@ def main() -> None:
 
     trained = [(Path(r), None) for r in args.run] or [
         train(args.preset, seed, args.direction, args.phrases, options)
-        for seed in range(args.seeds)
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
     ]
     results = []
     for run, seconds in trained:
