@@ -7,11 +7,10 @@ match for the RNN (beam and greedy), copying the source, the nearest
 neighbour and word-by-word (IBM Model 1), overall and by source length
 (1-5, 6-10, 11+ words). It prints each run, then the mean and the spread
 (min-max) over the seeds. Other options go to ``train`` as they are (e.g.
-``--tokens subwords``).
+``--tokens words``).
 
     python benchmarks/translate_quality.py [--preset quick] [--seeds 3] [--first-seed 0]
-        [--direction de-en]
-        [--phrases/--no-phrases] [--json] [TRAIN OPTIONS]
+        [--direction de-en] [--phrases/--no-phrases] [--json] [TRAIN OPTIONS]
     python benchmarks/translate_quality.py --run runs/translate/RUN [--run ...]
 """
 
