@@ -112,33 +112,50 @@ PRESETS = {
     # Seconds: for tests; no dropout, so one and two replicas see the same draws.
     "tiny": TranslateConfig(
         data=DataConfig(
-            phrases=False, source_vocab=200, target_vocab=200, max_words=8, train_limit=256
+            phrases=False,
+            tokens="subwords",
+            source_vocab=200,
+            target_vocab=200,
+            max_words=8,
+            train_limit=256,
         ),
         model=ModelConfig(units=16, embedding=8, attention_units=8, dropout=0.0, beam=2),
         train=TINY_TRAIN,
     ),
     # The demo: about 10 minutes on two CPU cores. Every epoch holds every
     # sentence and a fresh tenth of Ding's phrases (about 40,000 pairs, 629
-    # steps of 64; batches are cut to their longest pair, about 10 steps/s
-    # in subword pieces). Measured at 6,000 words: test BLEU 5.8 after 12
-    # epochs, against 4.4 after 20 epochs of the sentences alone, whose
-    # validation loss turned up after 8; all the phrases in every epoch gave
-    # 2.1 at equal time. 8,000 pieces a side gave 7.3 (chrF 27.5) after 14
-    # epochs, 8,000 words 7.0 (24.8); 4,000 pieces 7.4 (27.1).
+    # steps of 64; batches are cut to their longest pair, about 17 steps/s).
+    # Measured at 6,000 words: test BLEU 5.8 after 12 epochs, against 4.4
+    # after 20 epochs of the sentences alone, whose validation loss turned up
+    # after 8; all the phrases in every epoch gave 2.1 at equal time. Words,
+    # not pieces: pieces make the sequences a third longer, and at equal
+    # time (10 epochs) 8,000 pieces gave 6.9 (chrF 25.5) against the words'
+    # 7.0 (24.8); after 14 epochs (15 minutes) 7.3 (27.5).
     "quick": TranslateConfig(
         data=DataConfig(
-            phrases=True, phrase_share=0.1, source_vocab=8000, target_vocab=8000, max_words=16
+            phrases=True,
+            phrase_share=0.1,
+            tokens="words",
+            source_vocab=8000,
+            target_vocab=8000,
+            max_words=16,
         ),
         model=ModelConfig(units=192, embedding=128, attention_units=128),
-        train=QUICK_TRAIN.replace(epochs=10, batch_size=64),
+        train=QUICK_TRAIN.replace(epochs=14, batch_size=64),
     ),
     # The best quality within 40 minutes: a quarter of the phrases each epoch,
-    # larger vocabularies and decoder.
+    # subword pieces (which pay with more epochs), larger vocabularies and
+    # decoder.
     "full": TranslateConfig(
         data=DataConfig(
-            phrases=True, phrase_share=0.25, source_vocab=12000, target_vocab=12000, max_words=20
+            phrases=True,
+            phrase_share=0.25,
+            tokens="subwords",
+            source_vocab=12000,
+            target_vocab=12000,
+            max_words=20,
         ),
         model=ModelConfig(units=256, embedding=192, attention_units=128),
-        train=FULL_TRAIN.replace(epochs=14, batch_size=64),
+        train=FULL_TRAIN.replace(epochs=12, batch_size=64),
     ),
 }
