@@ -174,7 +174,8 @@ class Vocabulary:
         from rnnkit.files import write_text
 
         tokens = list(self.words)
-        write_text(path, json.dumps({"subwords": tokens} if self.subwords else tokens) + "\n")
+        found = {"subwords": tokens} if self.subwords else tokens
+        write_text(path, json.dumps(found, ensure_ascii=False) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Vocabulary:
