@@ -133,8 +133,11 @@ class Vocabulary:
 
     @functools.cached_property
     def longest(self) -> int:
-        """The longest piece, in characters."""
-        return max((len(w.removeprefix(CONTINUES)) for w in self.words[4:]), default=1)
+        """The longest piece, in characters: at most ``MAX_WORD`` (no longer piece can
+        match), which bounds the graph's loop over piece lengths whatever a vocabulary
+        file holds."""
+        found = max((len(w.removeprefix(CONTINUES)) for w in self.words[4:]), default=1)
+        return min(found, MAX_WORD)
 
     @functools.cached_property
     def _spelt(self) -> dict[str, list[str]]:

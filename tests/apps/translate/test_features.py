@@ -105,6 +105,8 @@ def test_pieces_are_the_longest_first():
     assert vocab.pieces("una") == ["un", "##a"]
     assert vocab.pieces("unx") == [features.UNK]  # no piece for x: the whole word
     assert vocab.pieces("u" * (features.MAX_WORD + 1)) == [features.UNK]
+    huge = features.Vocabulary((*features.SPECIALS, "u" * 10**6, "u"), True)
+    assert huge.longest == features.MAX_WORD  # the graph's loop stays bounded
     assert vocab.pieces("u" + "n" * (features.MAX_WORD - 1)) == ["un"] + ["##n"] * 98
 
 
