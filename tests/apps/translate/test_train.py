@@ -1,6 +1,5 @@
 """translate's training job through rnnkit's training loop, on the tiny preset."""
 
-
 import numpy as np
 import tensorflow as tf
 
