@@ -77,7 +77,7 @@ def text(source, sentences, file, beam, n_best, as_json, plot, **server):
     import tensorflow as tf
 
     from apps.translate import decoding
-    from apps.translate.features import SOURCE_VOCAB, TARGET_VOCAB, Vocabulary
+    from apps.translate.features import load_vocabularies
 
     with input_errors():
         if n_best is not None and n_best > 1 and beam == 1:
@@ -101,8 +101,7 @@ def text(source, sentences, file, beam, n_best, as_json, plot, **server):
             width = max(beam or run.config.model.beam, n_best or 1)
             translator = decoding.Translator(
                 run.model,
-                Vocabulary.load(run.path / SOURCE_VOCAB),
-                Vocabulary.load(run.path / TARGET_VOCAB),
+                *load_vocabularies(run.path),
                 width,
                 run.config.model.length_penalty,
             )

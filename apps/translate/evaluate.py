@@ -10,7 +10,7 @@ from __future__ import annotations
 from apps.translate import baseline, data, metrics
 from apps.translate.config import TranslateConfig
 from apps.translate.decoding import Translator
-from apps.translate.features import SOURCE_VOCAB, TARGET_VOCAB, Vocabulary
+from apps.translate.features import load_vocabularies
 from rnnkit.runs import Run
 
 SHOWN = 10  # test sentences printed with their translations
@@ -35,8 +35,7 @@ def score(config: TranslateConfig, model, run: Run, options: dict) -> dict:
     else:
         test, source = parts["test"], d.source
     train = parts["train"]
-    source_vocab = Vocabulary.load(run.path / SOURCE_VOCAB)
-    target_vocab = Vocabulary.load(run.path / TARGET_VOCAB)
+    source_vocab, target_vocab = load_vocabularies(run.path)
     beam = options.get("beam") or config.model.beam
     alpha = config.model.length_penalty
     sources = [p.source for p in test]

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from apps.translate import decoding
-from apps.translate.features import SOURCE_VOCAB, TARGET_VOCAB, Vocabulary
+from apps.translate.features import SOURCE_VOCAB, TARGET_VOCAB, Vocabulary, load_vocabularies
 from rnnkit.app import Exported
 from rnnkit.export import ServingModule
 from rnnkit.runs import Run
@@ -67,8 +67,7 @@ class TranslatorModule(ServingModule):
 
 
 def export(run: Run, beam: int | None = None) -> Exported:
-    source_vocab = Vocabulary.load(run.path / SOURCE_VOCAB)
-    target_vocab = Vocabulary.load(run.path / TARGET_VOCAB)
+    source_vocab, target_vocab = load_vocabularies(run.path)
     config = run.config
     module = TranslatorModule(
         run.model,

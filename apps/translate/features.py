@@ -165,8 +165,12 @@ class Vocabulary:
         return spelt
 
     def ids(self, text: str) -> list[int]:
+        return self.word_ids(split_words(text))
+
+    def word_ids(self, words: list[str]) -> list[int]:
+        """The ids of words already split (``split_words``)."""
         index = self.index
-        return [index.get(p, UNK_ID) for w in split_words(text) for p in self.pieces(w)]
+        return [index.get(p, UNK_ID) for w in words for p in self.pieces(w)]
 
     def coverage(self, texts: Iterable[str]) -> float:
         """The share of the words of ``texts`` the vocabulary knows (or spells)."""
@@ -218,9 +222,15 @@ class Vocabulary:
 
         if not self.subwords:
             return tf.cast(table.lookup(words), tf.int32), words
-        ids, tokens = _wordpieces(words.flat_values, table, self.longest)
+        ids, tokens = _wordpieces(words.flat_values, table, self.words, self.longest)
         merge = lambda x: words.with_flat_values(x).merge_dims(1, 2)
         return merge(ids), merge(tokens)
+
+
+def load_vocabularies(folder: str | Path) -> tuple[Vocabulary, Vocabulary]:
+    """A run's (or a SavedModel's assets') source and target vocabularies."""
+    folder = Path(folder)
+    return Vocabulary.load(folder / SOURCE_VOCAB), Vocabulary.load(folder / TARGET_VOCAB)
 
 
 def _learnt_pieces(texts: Iterable[str], size: int) -> tuple[str, ...]:
@@ -259,7 +269,7 @@ def _learnt_pieces(texts: Iterable[str], size: int) -> tuple[str, ...]:
     return tuple(t for t in found if t not in SPECIALS)
 
 
-def _wordpieces(words, table, longest: int):
+def _wordpieces(words, table, vocabulary, longest: int):
     """``words`` ``[W]`` strings -> ``(ids, tokens)`` ragged ``[W, (pieces)]``: each word's
     pieces longest first (``Vocabulary.pieces`` in the graph), or ``<unk>`` and the word.
 
@@ -276,18 +286,16 @@ def _wordpieces(words, table, longest: int):
     dense = tf.pad(dense, [[0, 0], [0, width - tf.shape(dense)[1]]], constant_values="")
     padded = tf.pad(dense, [[0, 0], [0, longest]], constant_values="")
     starts = tf.range(width)[tf.newaxis, :]
-    piece, keys, ids = dense, [], []
+    piece, ids = dense, []
     for k in range(longest):  # pieces of k + 1 characters from each start
         if k:
             piece = tf.strings.join([piece, padded[:, k : k + width]])
         key = tf.where(starts == 0, piece, CONTINUES + piece)
         fits = starts + k + 1 <= lengths[:, tf.newaxis]
-        keys.append(key)
         ids.append(tf.where(fits, tf.cast(table.lookup(key), tf.int32), -1))
-    keys, ids = tf.stack(keys, -1), tf.stack(ids, -1)  # [W, chars, longest]
-    count = tf.shape(words)[0]
+    ids = tf.stack(ids, -1)  # [W, chars, longest]
 
-    def body(t, at, failed, out_ids, out_keys):
+    def body(t, at, failed, out_ids):
         row = tf.gather(ids, tf.minimum(at, width - 1), batch_dims=1)  # [W, longest]
         found = row >= 0
         size = longest - tf.argmax(tf.reverse(tf.cast(found, tf.int32), [1]), 1, tf.int32)
@@ -295,27 +303,25 @@ def _wordpieces(words, table, longest: int):
         failed |= going & ~tf.reduce_any(found, 1)
         taken = going & ~failed
         chosen = tf.gather(row, size - 1, batch_dims=1)
-        key = tf.gather(
-            tf.gather(keys, tf.minimum(at, width - 1), batch_dims=1), size - 1, batch_dims=1
-        )
         out_ids = out_ids.write(t, tf.where(taken, chosen, -1))
-        out_keys = out_keys.write(t, tf.where(taken, key, ""))
-        return t + 1, tf.where(taken, at + size, at), failed, out_ids, out_keys
+        return t + 1, tf.where(taken, at + size, at), failed, out_ids
 
-    _, _, failed, out_ids, out_keys = tf.while_loop(
+    _, _, failed, out_ids = tf.while_loop(
         lambda t, *_: t < width,
         body,
         (
             0,
-            tf.zeros([count], tf.int32),
+            tf.zeros([tf.shape(words)[0]], tf.int32),
             lengths > MAX_WORD,
             tf.TensorArray(tf.int32, size=width),
-            tf.TensorArray(tf.string, size=width),
         ),
     )
-    out_ids, out_keys = tf.transpose(out_ids.stack()), tf.transpose(out_keys.stack())
+    out_ids = tf.transpose(out_ids.stack())
     first = tf.range(width)[tf.newaxis, :] == 0
+    unknown = failed[:, tf.newaxis] & first
     out_ids = tf.where(failed[:, tf.newaxis], tf.where(first, UNK_ID, -1), out_ids)
-    out_keys = tf.where(failed[:, tf.newaxis], tf.where(first, words[:, tf.newaxis], ""), out_keys)
+    # A piece's token is its vocabulary entry; an unknown word's, the word itself.
+    tokens = tf.gather(tf.constant(vocabulary), tf.maximum(out_ids, 0))
+    tokens = tf.where(unknown, words[:, tf.newaxis], tokens)
     kept = out_ids >= 0
-    return tf.ragged.boolean_mask(out_ids, kept), tf.ragged.boolean_mask(out_keys, kept)
+    return tf.ragged.boolean_mask(out_ids, kept), tf.ragged.boolean_mask(tokens, kept)

@@ -29,14 +29,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from apps.translate.config import ModelConfig, TranslateConfig
-from apps.translate.features import (
-    END_ID,
-    PAD_ID,
-    SOURCE_VOCAB,
-    TARGET_VOCAB,
-    UNK_ID,
-    Vocabulary,
-)
+from apps.translate.features import END_ID, PAD_ID, UNK_ID, load_vocabularies
 from rnnkit.cells import ElmanCell, GRUCell, LSTMCell
 from rnnkit.configs import ConfiguredModel
 from rnnkit.layers import GRU, LSTM, BahdanauAttention, Elman, Recurrent
@@ -215,6 +208,5 @@ def build_model(config: ModelConfig, source_vocab: int, target_vocab: int, seed=
 
 def build_for_run(config: TranslateConfig, run_dir: Path) -> Translator:
     """The model of a saved run, for its checkpoint to restore into."""
-    source = Vocabulary.load(Path(run_dir) / SOURCE_VOCAB)
-    target = Vocabulary.load(Path(run_dir) / TARGET_VOCAB)
+    source, target = load_vocabularies(run_dir)
     return build_model(config.model, len(source), len(target), seed=config.seed)

@@ -55,15 +55,21 @@ def encode_pairs(
     targets are ``<s> ... </s>``. Pairs over ``max_words`` words on either side are left
     out."""
     sources, targets = [], []
-    fits = lambda text: 0 < len(split_words(text)) <= max_words
+
+    def fitting(vocab, text):
+        """``text``'s ids, or None when it has no words or more than ``max_words``."""
+        words = split_words(text)
+        return vocab.word_ids(words) if 0 < len(words) <= max_words else None
+
     for pair in pairs:
-        if not fits(pair.source):
+        source = fitting(source_vocab, pair.source)
+        if source is None:
             continue
-        source = source_vocab.ids(pair.source)
         for reference in pair.references if every_reference else pair.references[:1]:
-            if fits(reference):
+            target = fitting(target_vocab, reference)
+            if target is not None:
                 sources.append(source)
-                targets.append([START_ID, *target_vocab.ids(reference), END_ID])
+                targets.append([START_ID, *target, END_ID])
     longest = lambda rows, least: max((len(r) for r in rows), default=least)
     src = np.full((len(sources), longest(sources, 1)), PAD_ID, np.int32)
     tgt = np.full((len(targets), longest(targets, 2)), PAD_ID, np.int32)
