@@ -33,6 +33,7 @@ APPS = {
     "speechtag": "apps.speechtag.cli:group",
     "caption": "apps.caption.cli:group",
     "translate": "apps.translate.cli:group",
+    "classify": "apps.classify.cli:group",
 }
 # Other groups, mounted the same way.
 GROUPS = {**APPS, "serving": "rnnkit.serving.cli:group"}

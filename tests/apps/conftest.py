@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-APPS = ("textgen", "forecast", "speechtag", "caption", "translate")
+APPS = ("textgen", "forecast", "speechtag", "caption", "translate", "classify")
 # The options of each app's shared tiny run, and the step it ends at.
 TINY = {
     "textgen": ((), 12),
@@ -17,6 +17,7 @@ TINY = {
     "speechtag": ((), 12),
     "caption": ((), 8),
     "translate": ((), 10),
+    "classify": ((), 16),
 }
 # What saved_model exports, where it is not the run above: the streaming
 # tagger, whose SavedModel has the most signatures.

@@ -61,6 +61,7 @@ MIRRORED = {
     "speechtag": ("val_phone_accuracy",),
     "caption": (),
     "translate": (),
+    "classify": ("val_accuracy", "val_temperature"),
 }
 
 

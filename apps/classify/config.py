@@ -1,0 +1,108 @@
+"""classify's configuration: frozen dataclasses and the tiny / quick / full presets."""
+
+import dataclasses
+
+from rnnkit.configs import FULL_TRAIN, QUICK_TRAIN, TINY_TRAIN, AppConfig
+from rnnkit.fields import RATE, Config, setting
+
+CELLS = ("lstm", "gru", "elman")
+ACTIVATIONS = ("tanh", "relu", "sigmoid")
+POOLING = ("attention", "max", "last")
+TOKENS = ("words", "subwords")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig(Config):
+    """Where the labelled texts come from, and how they become word ids."""
+
+    source: str = setting(
+        "embedded",
+        "Data source: embedded (Rotten Tomatoes review snippets, positive or negative, the "
+        "default), csv:PATH (a text and a label column, any number of classes) or tfds:NAME "
+        "(a prepared TFDS set, e.g. tfds:imdb_reviews, tfds:glue/sst2).",
+        flag="--data",
+    )
+    data_dir: str | None = setting(
+        None, "TFDS data dir for --data tfds:NAME.", flag=True, path="dir"
+    )
+    text_column: str = setting("text", "csv: the column of the texts.", flag=True)
+    label_column: str = setting("label", "csv: the column of the labels.", flag=True)
+    tokens: str = setting(
+        "words",
+        "What the model reads: lowercased words (the most frequent; the rest are <unk>) or "
+        "subwords (BPE pieces learnt by sentencepiece, which spell every word).",
+        flag=True,
+        choices=TOKENS,
+    )
+    vocab: int = setting(12000, "Words (or pieces) kept.", flag=True, min=8)
+    min_count: int = setting(1, "words: keep only words seen this often in training.", min=1)
+    max_words: int = setting(
+        200, "Longest text, in tokens: training and serving read the first this many.", min=1
+    )
+    train_limit: int | None = setting(
+        None, "Train on the first N training texts only (None: all).", min=1
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(Config):
+    """Embedding, bidirectional rnnkit layers, pooling over time, a softmax."""
+
+    cell: str = setting("lstm", "Recurrent cell.", flag=True, choices=CELLS)
+    activation: str = setting(
+        "tanh",
+        "The cell's activation (Elman: tanh, relu or sigmoid).",
+        flag=True,
+        choices=ACTIVATIONS,
+    )
+    layers: int = setting(1, "Bidirectional layers.", flag=True, min=1)
+    units: int = setting(128, "Units of each direction.", flag=True, min=1)
+    embedding: int = setting(128, "Word embedding size.", min=1)
+    pooling: str = setting(
+        "attention",
+        "How the sequence becomes one vector: attention (a learnt weight for every word, "
+        "shown by --explain), max over time, or the last states of both directions.",
+        flag=True,
+        choices=POOLING,
+    )
+    attention_units: int = setting(64, "Units of the attention pooling's scorer.", min=1)
+    dropout: float = setting(
+        0.3, "Dropout on the embeddings and the pooled vector.", flag=True, **RATE
+    )
+    word_dropout: float = setting(
+        0.1, "Training: the share of words dropped from a text (whole words, as ULMFiT).", **RATE
+    )
+    class_weights: bool = setting(
+        True,
+        "Weigh each class's loss by the inverse of its share of the training texts, so a "
+        "rare class counts as much as a common one.",
+        flag=True,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifyConfig(AppConfig):
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+
+
+PRESETS = {
+    # Seconds: for tests; no dropout, so one and two replicas see the same draws.
+    "tiny": ClassifyConfig(
+        data=DataConfig(vocab=300, max_words=40, train_limit=128),
+        model=ModelConfig(units=8, embedding=8, attention_units=4, dropout=0.0, word_dropout=0.0),
+        train=TINY_TRAIN,
+    ),
+    # The demo: about 5 minutes on two CPU cores.
+    "quick": ClassifyConfig(
+        data=DataConfig(vocab=12000, max_words=64),
+        model=ModelConfig(units=96, embedding=96),
+        train=QUICK_TRAIN.replace(epochs=8, batch_size=32, learning_rate=2e-3, weight_decay=1e-4),
+    ),
+    # The best quality within 30 minutes.
+    "full": ClassifyConfig(
+        data=DataConfig(vocab=20000, max_words=64),
+        model=ModelConfig(units=192, embedding=192, layers=1),
+        train=FULL_TRAIN.replace(epochs=12, batch_size=32, learning_rate=2e-3),
+    ),
+}

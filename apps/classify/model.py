@@ -1,0 +1,166 @@
+"""The classifier: word embeddings, bidirectional rnnkit layers, pooling over time, a softmax.
+
+Word ids (``<pad>`` 0 past each end) are embedded (in training a
+``word_dropout`` share of the words read zeros, whole words as ULMFiT's
+embedding dropout), then run through ``layers`` bidirectional rnnkit
+layers (LSTM, GRU or Elman with the cell's ``activation``), masked past
+each text's end. The sequence becomes one vector by ``pooling``:
+
+- ``attention``: a learnt score ``v . tanh(W h_t)`` for every word, softmaxed
+  over the text (Yang et al., 2016, without the context hierarchy); the
+  weights are the explanation ``--explain`` shows;
+- ``max``: the largest value of each unit over the text;
+- ``last``: the forward direction's state after the last word and the
+  backward direction's after the first.
+
+Dropout, then a dense layer gives one logit a class. ``temperature`` (a
+weight outside training, 1 until validation fits it: temperature scaling,
+Guo et al., 2017) divides the logits in ``probabilities``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+from keras import layers, ops
+
+from apps.classify.config import ClassifyConfig, ModelConfig
+from apps.classify.features import load_run_files
+from rnnkit.configs import ConfiguredModel
+from rnnkit.layers import GRU, LSTM, Elman
+from rnnkit.text import PAD_ID
+
+RECURRENT = {"lstm": LSTM, "gru": GRU, "elman": Elman}
+
+
+@keras.saving.register_keras_serializable(package="classify")
+class Classifier(ConfiguredModel, keras.Model):
+    """Word ids -> class logits, with each word's pooling weight.
+
+    Args:
+        config: the ``ModelConfig``.
+        vocab_size: vocabulary size (id 0 is ``<pad>``).
+        classes: how many classes.
+        seed: initialisers and dropout.
+
+    Call arguments:
+        ids: ``[batch, T]`` int, ``<pad>``-padded; every row has a word.
+        training: dropout on or off.
+
+    Returns:
+        ``{"logits": [batch, classes], "weights": [batch, T]}``: the
+        attention pooling's weights (zeros for the other poolings).
+    """
+
+    config_class = ModelConfig
+    config_args = ("vocab_size", "classes", "seed")
+
+    def __init__(self, config: ModelConfig, vocab_size: int, classes: int, seed=None, **kw):
+        super().__init__(**kw)
+        self.model_config = config
+        self.vocab_size, self.classes, self.seed = vocab_size, classes, seed
+        init = keras.initializers.GlorotUniform(seed=seed)
+        self.embed = layers.Embedding(vocab_size, config.embedding, name="embed")
+        recurrent = RECURRENT[config.cell]
+        # Each layer an attribute of its own: checkpoints do not track a list's.
+        for k in range(config.layers):
+            layer = layers.Bidirectional(
+                recurrent(
+                    config.units,
+                    activation=config.activation,
+                    return_sequences=True,
+                    kernel_initializer=init,
+                ),
+                name=f"encoder_{k}",
+            )
+            setattr(self, f"encoder_{k}", layer)
+        if config.pooling == "attention":
+            self.score_hidden = layers.Dense(
+                config.attention_units, activation="tanh", kernel_initializer=init
+            )
+            self.score = layers.Dense(1, use_bias=False, kernel_initializer=init)
+        self.drop = layers.Dropout(config.dropout, seed=seed)
+        self.word_seed = keras.random.SeedGenerator(seed)
+        self.out = layers.Dense(classes, kernel_initializer=init, name="out")
+        self.temperature = self.add_weight(
+            shape=(), initializer="ones", trainable=False, name="temperature"
+        )
+
+    def build(self, input_shape=None):
+        self.call(ops.ones((1, 2), "int32"))
+        self.built = True
+
+    def embedded(self, ids, training=False):
+        """The word vectors, word dropout in training."""
+        vectors = self.embed(ids)
+        rate = self.model_config.word_dropout
+        if training and rate:
+            kept = keras.random.uniform(ops.shape(ids), seed=self.word_seed) >= rate
+            vectors = vectors * ops.expand_dims(ops.cast(kept, vectors.dtype), -1) / (1 - rate)
+        return vectors
+
+    def call(self, ids, training=False):
+        return self.from_embedded(ids, self.embedded(ids, training), training)
+
+    def from_embedded(self, ids, vectors, training=False):
+        """``call`` from the word vectors on (gradient x input differentiates this)."""
+        mask = ops.not_equal(ids, PAD_ID)
+        hidden = self.drop(vectors, training=training)
+        for k in range(self.model_config.layers):
+            hidden = getattr(self, f"encoder_{k}")(hidden, mask=mask, training=training)
+        pooled, weights = self._pooled(hidden, mask)
+        logits = self.out(self.drop(pooled, training=training))
+        return {"logits": logits, "weights": weights}
+
+    def _pooled(self, hidden, mask):
+        pooling = self.model_config.pooling
+        as_float = ops.cast(mask, hidden.dtype)
+        if pooling == "attention":
+            scores = ops.squeeze(self.score(self.score_hidden(hidden)), -1)
+            scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+            weights = ops.softmax(scores, axis=-1) * as_float
+            weights = weights / ops.maximum(ops.sum(weights, -1, keepdims=True), 1e-9)
+            return ops.sum(hidden * ops.expand_dims(weights, -1), axis=1), weights
+        zeros = ops.zeros_like(as_float)
+        if pooling == "max":
+            low = ops.full_like(hidden, -1e9)
+            return ops.max(ops.where(ops.expand_dims(mask, -1), hidden, low), axis=1), zeros
+        units = self.model_config.units
+        last = ops.maximum(ops.sum(ops.cast(mask, "int32"), -1) - 1, 0)
+        forward = tf.gather(hidden[..., :units], last, batch_dims=1)
+        return ops.concatenate([forward, hidden[:, 0, units:]], -1), zeros
+
+    def probabilities(self, logits):
+        """Calibrated class probabilities: the softmax of ``logits / temperature``."""
+        return ops.softmax(logits / self.temperature, axis=-1)
+
+    def explain(self, ids):
+        """``(logits, word weights [batch, T])``: the attention pooling's weights, or for
+        the other poolings gradient x input (the gradient of the chosen class's logit by
+        each word's vector, dotted with the vector), its magnitude normalised to sum 1."""
+        if self.model_config.pooling == "attention":
+            out = self(ids)
+            return out["logits"], out["weights"]
+        vectors = self.embed(ids)
+        with tf.GradientTape() as tape:
+            tape.watch(vectors)
+            logits = self.from_embedded(ids, vectors)["logits"]
+            chosen = tf.reduce_max(logits, axis=-1)
+        saliency = tf.abs(tf.reduce_sum(tape.gradient(chosen, vectors) * vectors, -1))
+        saliency *= tf.cast(ids != PAD_ID, saliency.dtype)
+        return logits, saliency / tf.maximum(tf.reduce_sum(saliency, -1, keepdims=True), 1e-9)
+
+
+def build_model(config: ModelConfig, vocab_size: int, classes: int, seed=None) -> Classifier:
+    """A built ``Classifier`` (its variables exist, so checkpoints restore into it)."""
+    model = Classifier(config, vocab_size, classes, seed=seed)
+    model.build()
+    return model
+
+
+def build_for_run(config: ClassifyConfig, run_dir: Path) -> Classifier:
+    """The model of a saved run, for its checkpoint to restore into."""
+    vocab, classes = load_run_files(run_dir)
+    return build_model(config.model, len(vocab), len(classes), seed=config.seed)

@@ -1,0 +1,167 @@
+"""classify's training job for ``rnnkit.training.fit``: word ids, the weighted loss, batches.
+
+The class names are every label of the source's splits (numbers in numeric
+order, words alphabetically); the vocabulary is the training texts'. Texts
+become ids once, with the graph function the SavedModel runs
+(``features.encode``). Batches are drawn in random windows sorted by
+length and cut to their longest text. The loss of a text is its
+cross-entropy, times its class's weight with ``class_weights`` (``n / (C
+n_c)``: every class counts as much in total). After each epoch validation
+reports accuracy, macro F1 and, with the temperature fitted to it (kept in
+the model, so the best checkpoint holds its own), the expected calibration
+error; TensorBoard gets the confusion matrix and a few explained sentences.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from apps.classify import data
+from apps.classify.config import ClassifyConfig
+from apps.classify.features import (
+    CLASSES,
+    VOCAB,
+    Encoder,
+    build_vocabulary,
+    ordered_classes,
+    save_classes,
+)
+from apps.classify.inference import label_indices
+from apps.classify.model import build_model
+from rnnkit.text import PAD_ID
+from rnnkit.training import Task
+
+WINDOW_BATCHES = 32  # batches a length-sorted window holds (as translate's)
+SHOWN = 4  # validation sentences explained in TensorBoard
+
+
+def load_parts(config: ClassifyConfig) -> dict[str, data.Labelled]:
+    d = config.data
+    return data.load(d.source, d.data_dir, d.text_column, d.label_column, d.train_limit)
+
+
+def class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
+    """``n / (C n_c)`` a class (1 for a class without training texts)."""
+    counts = np.bincount(labels, minlength=classes).astype(np.float64)
+    weights = np.where(counts > 0, len(labels) / (classes * np.maximum(counts, 1)), 1.0)
+    return weights.astype(np.float32)
+
+
+def per_example_loss(model, batch, training, weights=None):
+    logits = model(batch["ids"], training=training)["logits"]
+    loss = tf.keras.losses.sparse_categorical_crossentropy(batch["label"], logits, from_logits=True)
+    if weights is not None:
+        loss *= tf.gather(weights, batch["label"])
+    return loss
+
+
+def _trimmed(batch):
+    width = tf.reduce_max(tf.reduce_sum(tf.cast(batch["ids"] != PAD_ID, tf.int32), 1))
+    return {"ids": batch["ids"][:, : tf.maximum(width, 1)], "label": batch["label"]}
+
+
+def _order(ids: np.ndarray, batch: int, rng) -> np.ndarray:
+    """A random order, sorted by length within windows of ``WINDOW_BATCHES`` batches."""
+    order = rng.permutation(len(ids))
+    lengths = (ids != PAD_ID).sum(1)[order]
+    window = batch * WINDOW_BATCHES
+    for start in range(0, len(order), window):
+        part = slice(start, start + window)
+        order[part] = order[part][np.argsort(lengths[part], kind="stable")]
+    return order
+
+
+def make_task(config: ClassifyConfig, run_dir: Path) -> Task:
+    """Loads the texts, saves the vocabulary and class names into ``run_dir``, returns the
+    task."""
+    d, m = config.data, config.model
+    parts = load_parts(config)
+    classes = ordered_classes([y for part in parts.values() for y in part.labels])
+    vocab = build_vocabulary(parts["train"].texts, d.vocab, d.min_count, d.tokens == "subwords")
+    vocab.save(run_dir / VOCAB)  # atomic; every worker writes the same file
+    save_classes(run_dir / CLASSES, classes)
+    encoder = Encoder(vocab, d.max_words)
+    ids, _ = encoder(parts["train"].texts)
+    labels = label_indices(parts["train"].labels, classes)
+    val_ids, _ = encoder(parts["validation"].texts)
+    val_labels = label_indices(parts["validation"].labels, classes)
+    weights = class_weights(labels, len(classes)) if m.class_weights else None
+    batch = config.train.batch_size
+
+    def batches(ids, labels, epoch=None):
+        order = np.arange(len(ids))
+        if epoch is not None:
+            order = _order(ids, batch, np.random.default_rng([config.seed, epoch]))
+        found = tf.data.Dataset.from_tensor_slices(
+            {"ids": ids[order], "label": labels[order].astype(np.int32)}
+        ).batch(batch, drop_remainder=epoch is not None and len(ids) >= batch)
+        if epoch is not None:  # the windows' short-to-long order, shuffled away
+            found = found.shuffle(max(1, len(order) // batch), seed=config.seed + epoch)
+        return found.map(_trimmed)
+
+    watched = _Watched(val_ids, val_labels, parts["validation"].texts, classes, encoder)
+    return Task(
+        build_model=lambda: build_model(m, len(vocab), len(classes), seed=config.seed),
+        loss=lambda model, b, training: per_example_loss(model, b, training, weights),
+        train_data=lambda epoch: batches(ids, labels, epoch),
+        val_data=lambda: batches(val_ids, val_labels),
+        validation_metrics=watched.metrics,
+        samples=watched.samples,
+    )
+
+
+def validation_logits(model, ids: np.ndarray, batch: int = 256) -> np.ndarray:
+    """The model's logits for id rows, in batches cut to their longest."""
+    found = []
+    for start in range(0, len(ids), batch):
+        part = ids[start : start + batch]
+        width = max(1, int((part != PAD_ID).sum(1).max()))
+        found.append(model(tf.constant(part[:, :width]))["logits"].numpy())
+    return np.concatenate(found) if found else np.zeros((0, model.classes), np.float32)
+
+
+class _Watched:
+    """Validation accuracy, macro F1 and ECE after fitting the temperature (which it sets
+    in the model), the confusion matrix and explained sentences for TensorBoard."""
+
+    def __init__(self, ids, labels, texts, classes, encoder):
+        self.ids, self.labels, self.texts, self.classes = ids, labels, texts, classes
+        self.encoder = encoder
+        self.found = None
+
+    def metrics(self, model) -> dict[str, float]:
+        from apps.classify import metrics
+
+        logits = validation_logits(model, self.ids)
+        temperature = metrics.fit_temperature(logits, self.labels)
+        model.temperature.assign(temperature)
+        self.found = metrics.scores(self.labels, metrics.softmax(logits, temperature), self.classes)
+        return {
+            "accuracy": self.found["accuracy"],
+            "macro_f1": self.found["macro_f1"],
+            "ece": self.found["ece"],
+            "temperature": temperature,
+        }
+
+    def samples(self, model, epoch) -> dict:
+        from apps.classify import plots
+        from apps.classify.inference import Predictor
+
+        if self.found is None:
+            self.metrics(model)
+        predictor = Predictor(model, self.encoder.vocab, self.classes, self.encoder.max_words)
+        rows = predictor.rows(list(self.texts[:SHOWN]), explain=True)
+        text = "\n\n".join(
+            f"{plots.marked(row)}\n  -> {row['label']} ({max(row['probabilities'].values()):.2f}); "
+            f"truth: {self.classes[y]}"
+            for row, y in zip(rows, self.labels[:SHOWN])
+        )
+        return {
+            "samples/explained": "```\n" + text + "\n```",
+            "confusion/validation": plots.image(
+                plots.confusion_figure(self.found["confusion"], self.classes)
+            ),
+        }
