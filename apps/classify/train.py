@@ -44,9 +44,11 @@ def load_parts(config: ClassifyConfig) -> dict[str, data.Labelled]:
 
 
 def class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
-    """``n / (C n_c)`` a class (1 for a class without training texts)."""
+    """``n / (C n_c)`` a class, C the classes with training texts (so the weights' mean over
+    the texts is 1); 1 for a class without any."""
     counts = np.bincount(labels, minlength=classes).astype(np.float64)
-    weights = np.where(counts > 0, len(labels) / (classes * np.maximum(counts, 1)), 1.0)
+    present = np.count_nonzero(counts)
+    weights = np.where(counts > 0, len(labels) / (present * np.maximum(counts, 1)), 1.0)
     return weights.astype(np.float32)
 
 
@@ -130,7 +132,7 @@ class _Watched:
     def __init__(self, ids, labels, texts, classes, encoder):
         self.ids, self.labels, self.texts, self.classes = ids, labels, texts, classes
         self.encoder = encoder
-        self.found = None
+        self.found = self.predictor = None
 
     def metrics(self, model) -> dict[str, float]:
         from apps.classify import metrics
@@ -152,8 +154,10 @@ class _Watched:
 
         if self.found is None:
             self.metrics(model)
-        predictor = Predictor(model, self.encoder.vocab, self.classes, self.encoder.max_words)
-        rows = predictor.rows(list(self.texts[:SHOWN]), explain=True)
+        if self.predictor is None:  # once: its graph functions serve every epoch
+            vocab, max_words = self.encoder.vocab, self.encoder.max_words
+            self.predictor = Predictor(model, vocab, self.classes, max_words)
+        rows = self.predictor.rows(list(self.texts[:SHOWN]), explain=True)
         text = "\n\n".join(
             f"{plots.marked(row)}\n  -> {row['label']} ({max(row['probabilities'].values()):.2f}); "
             f"truth: {self.classes[y]}"

@@ -1,0 +1,56 @@
+"""classify's training job: the class weights, the batches, and what TensorBoard gets."""
+
+import json
+
+import numpy as np
+import tensorflow as tf
+
+from apps.classify import train
+from apps.classify.config import PRESETS
+
+
+def test_class_weights_make_every_class_count_alike():
+    labels = np.array([0] * 6 + [1] * 2 + [2] * 2)
+    weights = train.class_weights(labels, 4)
+    np.testing.assert_allclose(weights[:3], [10 / 18, 10 / 6, 10 / 6])
+    assert weights[3] == 1.0
+    totals = [weights[c] * np.sum(labels == c) for c in range(3)]
+    np.testing.assert_allclose(totals, totals[0])
+
+
+def test_batches_hold_every_text_once_cut_to_their_longest(tmp_path):
+    config = PRESETS["tiny"]
+    task = train.make_task(config, tmp_path)
+    assert json.loads((tmp_path / "classes.json").read_text()) == {
+        "classes": ["negative", "positive"]
+    }
+    seen = []
+    for batch in task.train_data(0):
+        ids = batch["ids"].numpy()
+        assert ids.shape[0] == config.train.batch_size
+        assert (ids[:, -1] != 0).any()  # cut to the longest text of the batch
+        seen.append(batch["label"].numpy())
+    assert sum(len(s) for s in seen) == config.data.train_limit
+    again = [b["label"].numpy() for b in task.train_data(0)]
+    np.testing.assert_array_equal(np.concatenate(seen), np.concatenate(again))
+    other = np.concatenate([b["label"].numpy() for b in task.train_data(1)])
+    assert not np.array_equal(np.concatenate(seen), other)
+
+
+def test_training_logs_scores_the_confusion_picture_and_explained_sentences(run_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    history = json.loads((run_dir / "metrics.json").read_text())["history"]
+    for epoch in history:
+        assert 0 <= epoch["val_accuracy"] <= 1 and 0 <= epoch["val_macro_f1"] <= 1
+        assert 0 <= epoch["val_ece"] <= 1 and 0.05 <= epoch["val_temperature"] <= 20
+    events = EventAccumulator(str(run_dir / "tb" / "train"))
+    events.Reload()
+    [text] = events.Tensors("samples/explained")[-1:]
+    shown = text.tensor_proto.string_val[0].decode()
+    assert shown.startswith("```\n") and shown.count("truth: ") == train.SHOWN
+    [picture] = events.Tensors("confusion/validation")[-1:]
+    assert tf.make_ndarray(picture.tensor_proto)[2][:4] == b"\x89PNG"
+    validation = EventAccumulator(str(run_dir / "tb" / "validation"))
+    validation.Reload()
+    assert {"accuracy", "macro_f1", "ece"} <= set(validation.Tags()["tensors"])
