@@ -124,7 +124,7 @@ def start(task, config, run_dir, strategy, verbose, on_step) -> Loop:
     steps_per_epoch = config.steps_per_epoch or steps.count_batches(task.train_data(0))
     with strategy.scope():
         model = task.build_model()
-        optimizer = make_optimizer(config, steps_per_epoch * config.epochs)
+        optimizer = (task.optimizer or make_optimizer)(config, steps_per_epoch * config.epochs)
         optimizer.build(model.trainable_variables)
     # Bookkeeping for the host, outside the scope: plain variables, not mirrored.
     counters = {

@@ -50,7 +50,12 @@ def make_train_step(
             if model.losses:
                 loss += tf.add_n(model.losses) / replicas
         variables = model.trainable_variables
-        grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
+        # A variable this batch does not reach (a stage's unused layer: classify's
+        # language-model heads) gets zeros, so every replica all-reduces alike.
+        grads = [
+            tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
+            for g, v in zip(tape.gradient(loss, variables), variables)
+        ]
         if replicas > 1:
             grads = ctx.all_reduce("sum", grads)
         norm = tf.linalg.global_norm(grads)

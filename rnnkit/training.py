@@ -69,6 +69,9 @@ class Task:
         monitor: the validation metric that early stop and the best
             checkpoint follow (lower is better): ``"loss"`` or a name from
             ``derived_metrics``.
+        optimizer: ``optimizer(train_config, total_steps) -> keras optimizer``
+            when the task needs its own (classify's discriminative learning
+            rates); None: ``rnnkit.optimizers.make_optimizer``.
     """
 
     build_model: Callable[[], keras.Model]
@@ -79,6 +82,7 @@ class Task:
     samples: Callable[[keras.Model, int], dict[str, Any]] | None = None
     validation_metrics: Callable[[keras.Model], dict[str, float]] | None = None
     monitor: str = "loss"
+    optimizer: Callable[[TrainConfig, int], keras.optimizers.Optimizer] | None = None
 
 
 @dataclasses.dataclass

@@ -42,6 +42,13 @@ class DataConfig(Config):
     train_limit: int | None = setting(
         None, "Train on the first N training texts only (None: all).", min=1
     )
+    pretrain_text: str | None = setting(
+        None,
+        "With --pretrain-epochs: a UTF-8 text file (a text a line) the encoder learns the "
+        "language from first (None: the training texts themselves).",
+        flag=True,
+        path="file",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +79,25 @@ class ModelConfig(Config):
     word_dropout: float = setting(
         0.1, "Training: the share of words dropped from a text (whole words, as ULMFiT).", **RATE
     )
+    pretrain_epochs: int = setting(
+        0,
+        "ULMFiT: the first N epochs train the encoder as forward and backward language "
+        "models, the rest fine-tune the classifier (0: no pretraining).",
+        flag=True,
+        min=0,
+    )
+    layer_decay: float = setting(
+        2.6,
+        "After pretraining: each layer group down (head, recurrent layer, embedding) learns "
+        "this many times slower (discriminative learning rates).",
+        min=1,
+    )
+    unfreeze_epochs: int = setting(
+        1,
+        "After pretraining: the layer groups unfreeze top down, one every N epochs (0: all "
+        "at once).",
+        min=0,
+    )
     class_weights: bool = setting(
         True,
         "Weigh each class's loss by the inverse of its share of the training texts, so a "
@@ -84,6 +110,21 @@ class ModelConfig(Config):
 class ClassifyConfig(AppConfig):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
+
+    def __post_init__(self):
+        super().__post_init__()
+        pretrain = self.model.pretrain_epochs
+        if pretrain and self.model.layers != 1:
+            # A second layer's forward direction reads the first's backward states,
+            # which have seen the word it would predict.
+            raise ValueError("--pretrain-epochs needs one bidirectional layer (--layers 1)")
+        if pretrain and pretrain >= self.train.epochs:
+            raise ValueError(
+                f"--pretrain-epochs {pretrain} leaves no epoch of --epochs {self.train.epochs} "
+                "to fine-tune the classifier"
+            )
+        if self.data.pretrain_text and not pretrain:
+            raise ValueError("--pretrain-text needs --pretrain-epochs")
 
 
 PRESETS = {

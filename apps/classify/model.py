@@ -87,10 +87,27 @@ class Classifier(ConfiguredModel, keras.Model):
         self.temperature = self.add_weight(
             shape=(), initializer="ones", trainable=False, name="temperature"
         )
+        if config.pretrain_epochs:  # ULMFiT's language models' output layers
+            self.lm_forward = layers.Dense(vocab_size, kernel_initializer=init, name="lm_forward")
+            self.lm_backward = layers.Dense(vocab_size, kernel_initializer=init, name="lm_backward")
 
     def build(self, input_shape=None):
         self.call(ops.ones((1, 2), "int32"))
+        if self.model_config.pretrain_epochs:
+            self.lm_logits(ops.ones((1, 2), "int32"))
         self.built = True
+
+    def lm_logits(self, ids, training=False):
+        """ULMFiT's language models: ``(forward [batch, T, vocab], backward [batch, T,
+        vocab])``, the forward direction's state after each word scoring the next word, the
+        backward direction's state at each word the word before."""
+        mask = ops.not_equal(ids, PAD_ID)
+        hidden = self.drop(self.embedded(ids, training), training=training)
+        hidden = self.encoder_0(hidden, mask=mask, training=training)
+        units = self.model_config.units
+        forward = self.drop(hidden[..., :units], training=training)
+        backward = self.drop(hidden[..., units:], training=training)
+        return self.lm_forward(forward), self.lm_backward(backward)
 
     def embedded(self, ids, training=False):
         """The word vectors, word dropout in training."""

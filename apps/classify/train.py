@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from apps.classify import data
+from apps.classify import data, pretrain
 from apps.classify.config import ClassifyConfig
 from apps.classify.features import (
     CLASSES,
@@ -82,7 +82,9 @@ def make_task(config: ClassifyConfig, run_dir: Path) -> Task:
     d, m = config.data, config.model
     parts = load_parts(config)
     classes = ordered_classes([y for part in parts.values() for y in part.labels])
-    vocab = build_vocabulary(parts["train"].texts, d.vocab, d.min_count, d.tokens == "subwords")
+    extra = pretrain.read_text(d.pretrain_text) if d.pretrain_text else []
+    texts = [*parts["train"].texts, *extra]
+    vocab = build_vocabulary(texts, d.vocab, d.min_count, d.tokens == "subwords")
     vocab.save(run_dir / VOCAB)  # atomic; every worker writes the same file
     save_classes(run_dir / CLASSES, classes)
     encoder = Encoder(vocab, d.max_words)
@@ -92,8 +94,11 @@ def make_task(config: ClassifyConfig, run_dir: Path) -> Task:
     val_labels = label_indices(parts["validation"].labels, classes)
     weights = class_weights(labels, len(classes)) if m.class_weights else None
     batch = config.train.batch_size
+    lm_ids = encoder(extra)[0] if extra else ids
 
     def batches(ids, labels, epoch=None):
+        if epoch is not None and epoch < m.pretrain_epochs:
+            return lm_batches(epoch)
         order = np.arange(len(ids))
         if epoch is not None:
             order = _order(ids, batch, np.random.default_rng([config.seed, epoch]))
@@ -104,14 +109,29 @@ def make_task(config: ClassifyConfig, run_dir: Path) -> Task:
             found = found.shuffle(max(1, len(order) // batch), seed=config.seed + epoch)
         return found.map(_trimmed)
 
+    def lm_batches(epoch):
+        """As many batches of the pretraining texts as a classifier epoch has."""
+        rng = np.random.default_rng([config.seed, epoch])
+        drawn = pretrain.draw(lm_ids, len(ids) // batch * batch or len(ids), rng)
+        drawn = drawn[_order(drawn, batch, rng)]
+        found = tf.data.Dataset.from_tensor_slices({"lm": drawn}).batch(batch)
+        found = found.shuffle(max(1, len(drawn) // batch), seed=config.seed + epoch)
+        return found.map(lambda b: {"lm": _trimmed({"ids": b["lm"], "label": 0})["ids"]})
+
+    def loss(model, b, training):
+        if "lm" in b:
+            return pretrain.per_example_loss(model, b["lm"], training)
+        return per_example_loss(model, b, training, weights)
+
     watched = _Watched(val_ids, val_labels, parts["validation"].texts, classes, encoder)
     return Task(
         build_model=lambda: build_model(m, len(vocab), len(classes), seed=config.seed),
-        loss=lambda model, b, training: per_example_loss(model, b, training, weights),
+        loss=loss,
         train_data=lambda epoch: batches(ids, labels, epoch),
         val_data=lambda: batches(val_ids, val_labels),
         validation_metrics=watched.metrics,
         samples=watched.samples,
+        optimizer=pretrain.make_optimizer(m, m.pretrain_epochs) if m.pretrain_epochs else None,
     )
 
 
