@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NATIVE := rnnkit/kernels/native/_rnn_ops.so
 
-.PHONY: venv test lint format demo demo-textgen demo-forecast demo-speechtag demo-caption demo-translate bench clean
+.PHONY: venv test lint format demo demo-textgen demo-forecast demo-speechtag demo-caption demo-translate demo-classify bench clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,7 @@ format: venv
 # preflight of saved_models/. It prints its plan first and a summary line per
 # app last (python -m rnnkit.demo). `make demo APP=forecast` runs one app.
 STAMP_NOW := $(shell date +%Y%m%d-%H%M%S)
-DEMO_APPS := $(or $(APP),textgen forecast speechtag caption translate)
+DEMO_APPS := $(or $(APP),textgen forecast speechtag caption translate classify)
 run = runs/$(1)/demo-$(STAMP_NOW)
 demo: venv
 	@$(BIN)/python -m rnnkit.demo plan $(DEMO_APPS)
@@ -91,6 +91,14 @@ demo-translate: venv
 		"Ich habe heute keine Zeit." "Anna wohnt seit drei Jahren in Berlin." \
 		--n-best 2 --plot $(call run,translate)/attention.png
 	$(BIN)/rnnkit translate export $(call run,translate) --out saved_models/translate
+
+demo-classify: venv
+	$(BIN)/rnnkit classify train --preset quick --run-dir $(call run,classify) --quiet
+	$(BIN)/rnnkit classify evaluate $(call run,classify)
+	$(BIN)/rnnkit classify text $(call run,classify) "A gorgeous, witty, seductive movie." \
+		"The plot is a mess and the jokes fall flat." "Not bad at all." \
+		--explain --plot $(call run,classify)/explained.png
+	$(BIN)/rnnkit classify export $(call run,classify) --out saved_models/classify
 
 # The full throughput comparison, with PyTorch when it can be installed.
 bench: venv

@@ -43,6 +43,12 @@ PLAN = {
         "against word-by-word (IBM Model 1) and nearest-neighbour baselines, translate with "
         "an attention plot, export",
     ),
+    "classify": (
+        "5",
+        "quick preset on Rotten Tomatoes review snippets: train, evaluate against NB-SVM, "
+        "TF-IDF + logistic regression and majority baselines, classify three sentences with "
+        "their explanations, export",
+    ),
 }
 
 

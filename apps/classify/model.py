@@ -97,16 +97,20 @@ class Classifier(ConfiguredModel, keras.Model):
             self.lm_logits(ops.ones((1, 2), "int32"))
         self.built = True
 
-    def lm_logits(self, ids, training=False):
-        """ULMFiT's language models: ``(forward [batch, T, vocab], backward [batch, T,
-        vocab])``, the forward direction's state after each word scoring the next word, the
-        backward direction's state at each word the word before."""
+    def lm_states(self, ids, training=False):
+        """ULMFiT's language models' states ``(forward, backward)``, ``[batch, T, units]``
+        each: the forward direction's after each word (it predicts the next word), the
+        backward direction's at each word (it predicts the word before)."""
         mask = ops.not_equal(ids, PAD_ID)
         hidden = self.drop(self.embedded(ids, training), training=training)
         hidden = self.encoder_0(hidden, mask=mask, training=training)
         units = self.model_config.units
         forward = self.drop(hidden[..., :units], training=training)
-        backward = self.drop(hidden[..., units:], training=training)
+        return forward, self.drop(hidden[..., units:], training=training)
+
+    def lm_logits(self, ids, training=False):
+        """The language models' scores of every word, ``[batch, T, vocab]`` each."""
+        forward, backward = self.lm_states(ids, training)
         return self.lm_forward(forward), self.lm_backward(backward)
 
     def embedded(self, ids, training=False):

@@ -10,8 +10,8 @@ from rnnkit.testing import cli as rcli
 
 
 def test_the_plan_names_every_app_and_the_time():
-    text = demo.plan(["textgen", "forecast", "speechtag", "caption", "translate"])
-    assert text.splitlines()[0] == "make demo: 5 app(s), about 41-46 minutes on two cores"
+    text = demo.plan(["textgen", "forecast", "speechtag", "caption", "translate", "classify"])
+    assert text.splitlines()[0] == "make demo: 6 app(s), about 46-51 minutes on two cores"
     assert all(f"  {app}" in text for app in demo.PLAN)
     assert demo.main(["plan", "nope"]) == 2
 

@@ -102,3 +102,21 @@ def test_a_run_pretrains_on_a_file_then_fine_tunes(tmp_path):
                     "--pretrain-text", text),
         "--pretrain-text needs --pretrain-epochs",
     )  # fmt: skip
+
+
+def test_fine_tuning_starts_with_fresh_moments():
+    import tensorflow as tf
+
+    config = ModelConfig(units=4, embedding=4, pretrain_epochs=1, unfreeze_epochs=0)
+    model = build_model(config, vocab_size=10, classes=2, seed=0)
+    train = PRESETS["tiny"].train.replace(epochs=2, learning_rate=0.01)
+    optimizer = pretrain.make_optimizer(config, 1)(train, total_steps=20)  # 10 steps an epoch
+    optimizer.build(model.trainable_variables)
+    variables = model.trainable_variables
+    optimizer.iterations.assign(8)
+    optimizer.apply([5 * tf.ones_like(v) for v in variables])  # a language-model step
+    assert float(tf.reduce_max(optimizer._velocities[0])) == pytest.approx(0.025)
+    optimizer.iterations.assign(10)  # the classifier's first step
+    optimizer.apply([tf.ones_like(v) for v in variables])
+    assert float(tf.reduce_max(optimizer._momentums[0])) == pytest.approx(0.1)
+    assert float(tf.reduce_max(optimizer._velocities[0])) == pytest.approx(0.001)
