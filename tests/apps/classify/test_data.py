@@ -85,3 +85,26 @@ def test_one_class_only_and_too_few_texts_are_errors(tmp_path):
 def test_tfds_sets_are_never_downloaded(tmp_path):
     with pytest.raises(InputError, match="is not prepared under"):
         data.load("tfds:imdb_reviews", data_dir=str(tmp_path))
+
+
+def test_a_tfds_set_gives_its_class_names_and_holds_out_a_tenth(tmp_path):
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    rows = {
+        "train": [(f"review number {k}", k % 2) for k in range(200)],
+        "test": [("a fine film", 1), ("dreadful", 0)],
+    }
+
+    def as_dataset(builder, split, *args, **kwargs):
+        texts, labels = zip(*rows[split])
+        return tf.data.Dataset.from_tensor_slices(
+            {"text": list(texts), "label": tf.constant(labels, tf.int64)}
+        )
+
+    with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+        parts = data.load("tfds:imdb_reviews", data_dir=str(tmp_path))
+    assert parts["test"] == data.Labelled(("a fine film", "dreadful"), ("pos", "neg"))
+    assert len(parts["train"]) + len(parts["validation"]) == 200
+    assert 5 < len(parts["validation"]) < 40
+    assert not set(parts["train"].texts) & set(parts["validation"].texts)
