@@ -86,3 +86,19 @@ def test_text_on_tf_serving_gives_the_local_answers(saved_model, StandIn):
     assert request.exit_code == 0, request.output
     body = json.loads(request.output)["body"]
     assert body["instances"] == [{"text": "A gorgeous, witty, seductive movie."}]
+
+
+def test_bad_training_files_stop_train_with_one_line_and_no_run(tmp_path):
+    cases = {
+        "empty.csv": (b"", "is empty"),
+        "columns.csv": (b"review,label\nfine,good\n", "no column 'text' (--text-column)"),
+        "binary.csv": (b"\x00\x01\x02PK", "binary"),
+    }
+    for name, (content, words) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        run = tmp_path / f"run-{name}"
+        result = invoke(
+            "train", "--preset", "tiny", "--run-dir", run, "--data", f"csv:{tmp_path / name}"
+        )
+        rcli.usage_error(result, words)
+        assert not (run / "ckpt").exists()
