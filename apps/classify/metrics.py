@@ -62,6 +62,15 @@ def softmax(logits, temperature: float = 1.0) -> np.ndarray:
     return z / z.sum(-1, keepdims=True)
 
 
+def nll(logits, labels, temperature: float = 1.0) -> float:
+    """The mean negative log-likelihood of ``labels`` under ``softmax(logits / T)``."""
+    labels = np.asarray(labels)
+    if not len(labels):
+        return 0.0
+    probabilities = softmax(logits, temperature)[np.arange(len(labels)), labels]
+    return float(-np.mean(np.log(np.maximum(probabilities, 1e-12))))
+
+
 def fit_temperature(logits, labels) -> float:
     """The temperature that minimises the negative log-likelihood of ``labels`` (one scalar
     by bounded search on its logarithm, between 0.05 and 20)."""

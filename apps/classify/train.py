@@ -9,7 +9,8 @@ cross-entropy, times its class's weight with ``class_weights`` (``n / (C
 n_c)``: every class counts as much in total). After each epoch validation
 reports accuracy, macro F1 and, with the temperature fitted to it (kept in
 the model, so the best checkpoint holds its own), the expected calibration
-error; TensorBoard gets the confusion matrix and a few explained sentences.
+error and the calibrated loss (``nll``), which picks the best checkpoint;
+TensorBoard gets the confusion matrix and a few explained sentences.
 """
 
 from __future__ import annotations
@@ -131,6 +132,10 @@ def make_task(config: ClassifyConfig, run_dir: Path) -> Task:
         val_data=lambda: batches(val_ids, val_labels),
         validation_metrics=watched.metrics,
         samples=watched.samples,
+        # The best checkpoint's: the calibrated validation loss. The plain loss
+        # turns up while the network grows overconfident and accuracy still
+        # climbs (full preset: lowest at epoch 11, accuracy 0.755; 0.768 at 15).
+        monitor="nll",
         optimizer=pretrain.make_optimizer(m, m.pretrain_epochs) if m.pretrain_epochs else None,
     )
 
@@ -166,6 +171,7 @@ class _Watched:
             "macro_f1": self.found["macro_f1"],
             "ece": self.found["ece"],
             "temperature": temperature,
+            "nll": metrics.nll(logits, self.labels, temperature),
         }
 
     def samples(self, model, epoch) -> dict:

@@ -44,6 +44,7 @@ def test_training_logs_scores_the_confusion_picture_and_explained_sentences(run_
     for epoch in history:
         assert 0 <= epoch["val_accuracy"] <= 1 and 0 <= epoch["val_macro_f1"] <= 1
         assert 0 <= epoch["val_ece"] <= 1 and 0.05 <= epoch["val_temperature"] <= 20
+        assert epoch["val_nll"] > 0
     events = EventAccumulator(str(run_dir / "tb" / "train"))
     events.Reload()
     [text] = events.Tensors("samples/explained")[-1:]
