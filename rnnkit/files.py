@@ -1,8 +1,10 @@
-"""Atomic file writes: a temporary file in the same folder, then a rename.
+"""Files from elsewhere, read with care; atomic file writes.
 
-The temporary name comes from ``mkstemp`` (random, created exclusively), so
-no file planted at a predictable name (a symlink to a victim) is written
-through.
+``read_utf8`` reads a user's text file whole, refusing binary content and
+naming the line of a byte that is not UTF-8. Writes go to a temporary file
+in the same folder, then a rename. The temporary name comes from
+``mkstemp`` (random, created exclusively), so no file planted at a
+predictable name (a symlink to a victim) is written through.
 """
 
 import contextlib
@@ -13,6 +15,22 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from rnnkit.errors import InputError
+
+
+def read_utf8(path: str | os.PathLike, what: str = "text") -> str:
+    """A user's UTF-8 text file (a byte-order mark dropped); a missing, binary or non-UTF-8
+    file is an ``InputError`` naming it (and the line), ``what`` saying what it should be."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"no such file: {path}")
+    raw = path.read_bytes()
+    if b"\0" in raw[:65536]:
+        raise InputError(f"{path} is binary, not {what}")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text") from None
 
 
 def inside(folder: str | os.PathLike, name, where: str) -> Path:

@@ -138,3 +138,24 @@ def server_options() -> list[click.Option]:
             help="Seconds to wait for the server.",
         ),
     ]
+
+
+def text_lines(given: Sequence[str], file, name: str) -> list[str]:
+    """A verb's texts: the arguments ``given``, then the lines of ``file`` (a path, or
+    ``-`` for standard input), blank ones left out; none at all is an ``InputError``
+    naming the argument (``name``: ``TEXTS``)."""
+    import sys
+
+    if file is not None:
+        if str(file) == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise InputError(f"cannot read {file}: {e}") from None
+        given = [*given, *(line.strip() for line in text.splitlines())]
+    found = [t for t in given if t.strip()]
+    if not found:
+        raise InputError(f"give {name}, or --file PATH (- for standard input), one a line")
+    return found

@@ -1,16 +1,14 @@
 """``rnnkit classify``: train, evaluate, export (built by rnnkit) and text."""
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
 from rnnkit import app as rapp
 from rnnkit import runs
-from rnnkit.errors import InputError
 from rnnkit.files import check_writable, write_bytes
-from rnnkit.options import add_options, input_errors, server_options
+from rnnkit.options import add_options, input_errors, server_options, text_lines
 
 APP = rapp.App.from_package(
     __package__,
@@ -29,22 +27,6 @@ APP = rapp.App.from_package(
     signatures=("serving_default", "explain"),
 )
 group = rapp.app_group(APP)
-
-
-def _texts(texts, file) -> list[str]:
-    if file is not None:
-        if str(file) == "-":
-            text = sys.stdin.read()
-        else:
-            try:
-                text = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as e:
-                raise InputError(f"cannot read {file}: {e}") from None
-        texts = [*texts, *(line.strip() for line in text.splitlines())]
-    found = [t for t in texts if t.strip()]
-    if not found:
-        raise InputError("give TEXTS, or --file PATH (- for standard input), one a line")
-    return found
 
 
 @group.command(name="text")
@@ -79,7 +61,7 @@ def text(source, texts, file, as_json, explain, plot, **server):
     with input_errors():
         if plot is not None:
             check_writable(plot, make_parents=True)
-        found = _texts(texts, file)
+        found = text_lines(texts, file, "TEXTS")
         opened = runs.open_model(APP, source, **server)
         vocab, classes = load_run_files(opened.assets)
         if opened.run is None:

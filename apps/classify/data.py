@@ -87,17 +87,10 @@ def load_embedded() -> dict[str, Labelled]:
 
 def read_csv(path: str | Path, text_column: str = "text", label_column: str = "label") -> Labelled:
     """A user's labelled file, whole; every problem is one line naming the file (and line)."""
+    from rnnkit.files import read_utf8
+
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"no such file: {path}")
-    raw = path.read_bytes()
-    if b"\0" in raw[:65536]:
-        raise InputError(f"{path} is binary, not a UTF-8 CSV file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text") from None
+    text = read_utf8(path, "a UTF-8 CSV file")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)

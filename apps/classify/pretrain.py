@@ -39,17 +39,12 @@ WARMUP_SHARE = 0.1  # of the fine-tuning steps: the slanted triangle's rise
 
 def read_text(path: str | Path) -> list[str]:
     """A pretraining file's non-empty lines; a problem is one line naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"--pretrain-text: no such file: {path}")
-    raw = path.read_bytes()
-    if b"\0" in raw[:65536]:
-        raise InputError(f"--pretrain-text: {path} is binary, not UTF-8 text")
+    from rnnkit.files import read_utf8
+
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise InputError(f"--pretrain-text: {path}:{line}: not UTF-8 text") from None
+        text = read_utf8(path, "UTF-8 text")
+    except InputError as e:
+        raise InputError(f"--pretrain-text: {e}") from None
     lines = [line.strip() for line in text.splitlines()[:MAX_LINES]]
     lines = [line for line in lines if line]
     if not lines:

@@ -1,7 +1,6 @@
 """``rnnkit translate``: train, evaluate, export (built by rnnkit) and text."""
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -10,7 +9,7 @@ from rnnkit import app as rapp
 from rnnkit import runs
 from rnnkit.errors import InputError
 from rnnkit.files import check_writable, write_bytes
-from rnnkit.options import add_options, input_errors, server_options
+from rnnkit.options import add_options, input_errors, server_options, text_lines
 
 APP = rapp.App.from_package(
     __package__,
@@ -32,23 +31,6 @@ APP = rapp.App.from_package(
     signatures=("serving_default", "greedy"),
 )
 group = rapp.app_group(APP)
-
-
-def _sentences(sentences, file) -> list[str]:
-    if file is not None:
-        stream = sys.stdin if str(file) == "-" else None
-        if stream is None:
-            try:
-                text = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as e:
-                raise InputError(f"cannot read {file}: {e}") from None
-        else:
-            text = stream.read()
-        sentences = [*sentences, *(line.strip() for line in text.splitlines())]
-    found = [s for s in sentences if s.strip()]
-    if not found:
-        raise InputError("give SENTENCES, or --file PATH (- for standard input), one a line")
-    return found
 
 
 @group.command(name="text")
@@ -84,7 +66,7 @@ def text(source, sentences, file, beam, n_best, as_json, plot, **server):
             raise InputError("--n-best needs a beam: leave out --beam 1")
         if plot is not None:
             check_writable(plot, make_parents=True)
-        texts = _sentences(sentences, file)
+        texts = text_lines(sentences, file, "SENTENCES")
         opened = runs.open_model(APP, source, **server)
         if opened.run is None:
             signature = opened.signatures["greedy" if beam == 1 else "serving_default"]
