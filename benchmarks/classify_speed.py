@@ -77,12 +77,12 @@ def main() -> None:
         "rounds": args.rounds,
         "trained": bool(args.saved_model),
         "mean_words": round(words, 1),
-        **speed_figures(medians),
+        **speed_figures(medians, default="label"),
     }
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print_speeds(medians, "text", args.rounds, "text in, label out")
+    print_speeds(medians, "text", args.rounds, "text in, label out", default="label")
 
 
 if __name__ == "__main__":

@@ -32,17 +32,18 @@ def signature_medians(run, signatures: Iterable[str], batches: Iterable[int], ro
     return {v: float(np.median(t)) for v, t in found.items()}
 
 
-def print_speeds(medians: dict, unit: str, rounds: int, what: str) -> None:
-    """One line per (signature, batch): ms per ``unit`` and ``unit``s per second."""
+def print_speeds(medians: dict, unit: str, rounds: int, what: str, default: str = "beam") -> None:
+    """One line per (signature, batch): ms per ``unit`` and ``unit``s per second;
+    ``serving_default`` is called ``default`` (the decoders' beam search)."""
     for (signature, batch), ms in medians.items():
-        name = "beam (serving_default)" if signature == "serving_default" else signature
+        name = f"{default} (serving_default)" if signature == "serving_default" else signature
         print(f"{name:<24} batch {batch:>2}: {ms:7.2f} ms per {unit}, {1000 / ms:7.0f} {unit}s/s")
     print(f"(medians over {rounds} rounds; {what})")
 
 
-def speed_figures(medians: dict) -> dict:
+def speed_figures(medians: dict, default: str = "beam") -> dict:
     """``{"greedy_batch1_ms": ..., "beam_batch32_ms": ...}`` for ``--json``."""
     return {
-        f"{'beam' if s == 'serving_default' else s}_batch{b}_ms": ms
+        f"{default if s == 'serving_default' else s}_batch{b}_ms": ms
         for (s, b), ms in medians.items()
     }
