@@ -103,9 +103,9 @@ class Classifier(ConfiguredModel, keras.Model):
         self.built = True
 
     def lm_states(self, ids, training=False):
-        """ULMFiT's language models' states ``(forward, backward)``, ``[batch, T, units]``
-        each: the forward direction's after each word (it predicts the next word), the
-        backward direction's at each word (it predicts the word before)."""
+        """ULMFiT's language models' inputs ``(forward, backward)``, ``[batch, T, units]``
+        each, layer-normalised: the forward direction's states after each word (they
+        predict the next word), the backward direction's at each word (the word before)."""
         mask = ops.not_equal(ids, PAD_ID)
         hidden = self.drop(self.embedded(ids, training), training=training)
         hidden = self.encoder_0(hidden, mask=mask, training=training)
