@@ -130,19 +130,14 @@ def _without_leaks(parts: dict[str, list[Pair]]) -> dict[str, list[Pair]]:
 
 def read_tsv(path: str | Path) -> dict[str, list[Pair]]:
     """A user's pairs file, split by source; every problem is one line naming the file and line."""
+    from rnnkit.files import read_utf8
+
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"no such file: {path}")
-    raw = path.read_bytes()
-    if b"\0" in raw[:65536]:
-        raise InputError(f"{path} is binary, not a UTF-8 text file of tab-separated pairs")
+    whole = read_utf8(path, "a UTF-8 text file of tab-separated pairs")
     rows = []
-    for number, line in enumerate(raw.split(b"\n"), 1):
+    for number, line in enumerate(whole.split("\n"), 1):
         where = f"{path}:{number}"
-        try:
-            text = line.decode("utf-8").rstrip("\r")
-        except UnicodeDecodeError:
-            raise InputError(f"{where}: not UTF-8 text") from None
+        text = line.rstrip("\r")
         if not text.strip():
             continue
         if len(text) > MAX_LINE:
