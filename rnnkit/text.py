@@ -316,3 +316,24 @@ def _wordpieces(words, table, vocabulary, longest: int):
     tokens = tf.where(unknown, words[:, tf.newaxis], tokens)
     kept = out_ids >= 0
     return tf.ragged.boolean_mask(out_ids, kept), tf.ragged.boolean_mask(tokens, kept)
+
+
+# Examples are drawn in random windows of this many batches, sorted by length
+# within each, so a batch holds sequences of about one length and its padding
+# can be cut: a translate step of the sentences costs about 0.6 of one padded
+# to ``max_words`` (11 steps/s against 6.7 at the quick size).
+WINDOW_BATCHES = 32
+
+
+def length_sorted_order(lengths, batch: int, rng):
+    """A random order of the examples (``rng``: a numpy ``Generator`` or a seed), sorted by
+    ``lengths`` within windows of ``WINDOW_BATCHES`` batches."""
+    import numpy as np
+
+    order = np.random.default_rng(rng).permutation(len(lengths))
+    lengths = np.asarray(lengths)[order]
+    window = batch * WINDOW_BATCHES
+    for start in range(0, len(order), window):
+        part = slice(start, start + window)
+        order[part] = order[part][np.argsort(lengths[part], kind="stable")]
+    return order

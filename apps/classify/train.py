@@ -32,10 +32,9 @@ from apps.classify.features import (
 )
 from apps.classify.inference import label_indices
 from apps.classify.model import build_model
-from rnnkit.text import PAD_ID
+from rnnkit.text import PAD_ID, length_sorted_order
 from rnnkit.training import Task
 
-WINDOW_BATCHES = 32  # batches a length-sorted window holds (as translate's)
 SHOWN = 4  # validation sentences explained in TensorBoard
 
 
@@ -67,14 +66,8 @@ def _trimmed(batch):
 
 
 def _order(ids: np.ndarray, batch: int, rng) -> np.ndarray:
-    """A random order, sorted by length within windows of ``WINDOW_BATCHES`` batches."""
-    order = rng.permutation(len(ids))
-    lengths = (ids != PAD_ID).sum(1)[order]
-    window = batch * WINDOW_BATCHES
-    for start in range(0, len(order), window):
-        part = slice(start, start + window)
-        order[part] = order[part][np.argsort(lengths[part], kind="stable")]
-    return order
+    """A random order, sorted by length within windows of batches."""
+    return length_sorted_order((ids != PAD_ID).sum(1), batch, rng)
 
 
 def make_task(config: ClassifyConfig, run_dir: Path) -> Task:

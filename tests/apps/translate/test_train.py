@@ -14,6 +14,7 @@ from apps.translate.features import (
     Vocabulary,
 )
 from rnnkit import training
+from rnnkit.text import WINDOW_BATCHES
 
 
 def test_every_reference_is_an_example_and_long_pairs_are_left_out():
@@ -39,7 +40,7 @@ def test_an_epoch_draws_every_example_once_in_windows_sorted_by_length():
     targets = np.zeros((300, 11), np.int32)
     order = train._length_sorted_windows(sources, targets, batch=4, seed=1)
     assert sorted(order) == list(range(300))
-    window = 4 * train.WINDOW_BATCHES
+    window = 4 * WINDOW_BATCHES
     for start in range(0, 300, window):
         part = lengths[order[start : start + window]]
         assert list(part) == sorted(part)
