@@ -19,7 +19,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,13 @@ from apps.classify.export import ClassifierModule
 from apps.classify.features import build_vocabulary, ordered_classes
 from apps.classify.model import build_model
 from rnnkit.serving import layout
-from rnnkit.testing.bench import print_speeds, signature_medians, speed_figures, speed_parser
+from rnnkit.testing.bench import (
+    print_speeds,
+    rotating_runner,
+    signature_medians,
+    speed_figures,
+    speed_parser,
+)
 from rnnkit.testing.serving import save_unchecked
 
 BATCHES = (1, 64)
@@ -59,17 +64,7 @@ def main() -> None:
     loaded = tf.saved_model.load(str(_saved_model(args.saved_model, args.preset, parts)))
     texts = list(parts["test"].texts[: max(BATCHES) * 8])
     words = float(np.mean([len(t.split()) for t in texts]))
-    turn = {b: 0 for b in BATCHES}
-
-    def run(signature, batch):
-        # A new slice each call, so no two calls see the same texts.
-        start_at = (turn[batch] * batch) % (len(texts) - batch + 1)
-        turn[batch] += 1
-        given = tf.constant(texts[start_at : start_at + batch])
-        fn = loaded.signatures[signature]
-        start = time.perf_counter()
-        fn(text=given)["label"].numpy()
-        return 1000 * (time.perf_counter() - start) / batch  # ms per text
+    run = rotating_runner(loaded, texts, "text", "label", BATCHES)
 
     medians = signature_medians(run, ("serving_default", "explain"), BATCHES, args.rounds)
     results = {

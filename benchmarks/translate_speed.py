@@ -20,7 +20,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ from apps.translate.train import vocabularies
 from rnnkit.serving import layout
 from rnnkit.testing.bench import (
     print_speeds,
+    rotating_runner,
     signature_medians,
     speed_figures,
     speed_parser,
@@ -64,17 +64,7 @@ def main() -> None:
     loaded = tf.saved_model.load(str(_saved_model(args.saved_model, args.preset, parts)))
     sentences = [p.source for p in parts["test"][: max(BATCHES) * 4]]
     words = float(np.mean([len(s.split()) for s in sentences]))
-    turn = {b: 0 for b in BATCHES}
-
-    def run(signature, batch):
-        # A new slice each call, so no two calls translate the same sentences.
-        start_at = (turn[batch] * batch) % (len(sentences) - batch + 1)
-        turn[batch] += 1
-        texts = tf.constant(sentences[start_at : start_at + batch])
-        fn = loaded.signatures[signature]
-        start = time.perf_counter()
-        fn(text=texts)["translation"].numpy()
-        return 1000 * (time.perf_counter() - start) / batch  # ms per sentence
+    run = rotating_runner(loaded, sentences, "text", "translation", BATCHES)
 
     medians = signature_medians(run, ("greedy", "serving_default"), BATCHES, args.rounds)
     results = {

@@ -1,6 +1,7 @@
-"""What the speed benchmarks share: their command line."""
+"""What the speed benchmarks share: their command line, a timed call of a signature."""
 
 import argparse
+import time
 from collections.abc import Iterable
 
 
@@ -30,6 +31,26 @@ def signature_medians(run, signatures: Iterable[str], batches: Iterable[int], ro
         for v in variants:
             found[v].append(run(*v))
     return {v: float(np.median(t)) for v, t in found.items()}
+
+
+def rotating_runner(loaded, items, input_name: str, output: str, batches: Iterable[int]):
+    """``run(signature, batch) -> ms per item`` for ``signature_medians``: each call sends
+    the next ``batch`` of ``items`` (strings) as ``input_name``, so no two calls of a batch
+    size see the same ones, and waits for ``output``."""
+    import tensorflow as tf
+
+    turn = {b: 0 for b in batches}
+
+    def run(signature, batch):
+        start_at = (turn[batch] * batch) % (len(items) - batch + 1)
+        turn[batch] += 1
+        given = tf.constant(items[start_at : start_at + batch])
+        fn = loaded.signatures[signature]
+        start = time.perf_counter()
+        fn(**{input_name: given})[output].numpy()
+        return 1000 * (time.perf_counter() - start) / batch
+
+    return run
 
 
 def print_speeds(medians: dict, unit: str, rounds: int, what: str, default: str = "beam") -> None:
