@@ -60,9 +60,14 @@ def per_example_loss(model, batch, training, weights=None):
     return loss
 
 
+def _cut(ids):
+    """A batch of ids without the padding columns no row of it uses (one column at least)."""
+    width = tf.reduce_max(tf.reduce_sum(tf.cast(ids != PAD_ID, tf.int32), 1))
+    return ids[:, : tf.maximum(width, 1)]
+
+
 def _trimmed(batch):
-    width = tf.reduce_max(tf.reduce_sum(tf.cast(batch["ids"] != PAD_ID, tf.int32), 1))
-    return {"ids": batch["ids"][:, : tf.maximum(width, 1)], "label": batch["label"]}
+    return {"ids": _cut(batch["ids"]), "label": batch["label"]}
 
 
 def _order(ids: np.ndarray, batch: int, rng) -> np.ndarray:
@@ -110,7 +115,7 @@ def make_task(config: ClassifyConfig, run_dir: Path) -> Task:
         drawn = drawn[_order(drawn, batch, rng)]
         found = tf.data.Dataset.from_tensor_slices({"lm": drawn}).batch(batch)
         found = found.shuffle(max(1, len(drawn) // batch), seed=config.seed + epoch)
-        return found.map(lambda b: {"lm": _trimmed({"ids": b["lm"], "label": 0})["ids"]})
+        return found.map(lambda b: {"lm": _cut(b["lm"])})
 
     def loss(model, b, training):
         if "lm" in b:
