@@ -98,6 +98,13 @@ class ModelConfig(Config):
         "at once).",
         min=0,
     )
+    ensemble: int = setting(
+        1,
+        "Networks in the model, each from its own seed (initial weights, dropout), trained "
+        "side by side on the same batches; their calibrated probabilities are averaged.",
+        flag=True,
+        min=1,
+    )
     class_weights: bool = setting(
         True,
         "Weigh each class's loss by the inverse of its share of the training texts, so a "

@@ -15,8 +15,9 @@ import numpy as np
 
 from apps.classify import baseline, data, metrics
 from apps.classify.config import ClassifyConfig
-from apps.classify.features import load_run_files
+from apps.classify.features import Encoder, load_run_files
 from apps.classify.inference import Predictor, label_indices
+from apps.classify.train import uncalibrated_probabilities
 from rnnkit.errors import InputError
 from rnnkit.runs import Run
 
@@ -67,9 +68,10 @@ def score(config: ClassifyConfig, model, run: Run, options: dict) -> dict:
     predictor = Predictor(model, vocab, classes, d.max_words)
     out = predictor.outputs(test.texts)
     temperature = float(model.temperature.numpy())
-    logits = np.log(np.maximum(out["probabilities"], 1e-30)) * temperature  # up to a constant
     found = {"rnn": metrics.scores(truth, out["probabilities"], classes)}
-    found["rnn"]["ece_unscaled"] = metrics.ece(truth, metrics.softmax(logits))
+    ids, _ = Encoder(vocab, d.max_words)(test.texts)
+    unscaled = uncalibrated_probabilities(model, ids)
+    found["rnn"]["ece_unscaled"] = metrics.ece(truth, unscaled)
     for name, fitted_model in fitted.items():
         found[name] = metrics.scores(truth, fitted_model.predict_proba(test.texts), classes)
     shown = predictor.rows(list(test.texts[:SHOWN]), explain=True)

@@ -16,6 +16,13 @@ each text's end. The sequence becomes one vector by ``pooling``:
 Dropout, then a dense layer gives one logit a class. ``temperature`` (a
 weight outside training, 1 until validation fits it: temperature scaling,
 Guo et al., 2017) divides the logits in ``probabilities``.
+
+``Ensemble`` holds ``ensemble`` such networks, each from its own seed,
+trained side by side (the loss is their mean): its logits are the log of
+their calibrated probabilities' mean, its own temperature on top, its
+explanation the mean of theirs. Averaging networks that disagree is what
+pays on small data where one network overfits (Lakshminarayanan et al.,
+2017: deep ensembles).
 """
 
 from __future__ import annotations
@@ -179,14 +186,88 @@ class Classifier(ConfiguredModel, keras.Model):
         return logits, saliency / tf.maximum(tf.reduce_sum(saliency, -1, keepdims=True), 1e-9)
 
 
-def build_model(config: ModelConfig, vocab_size: int, classes: int, seed=None) -> Classifier:
-    """A built ``Classifier`` (its variables exist, so checkpoints restore into it)."""
-    model = Classifier(config, vocab_size, classes, seed=seed)
+# Member k's seed: far enough apart that no two members of runs with nearby seeds
+# draw the same initial weights.
+MEMBER_SEED_STRIDE = 7919
+
+
+@keras.saving.register_keras_serializable(package="classify")
+class Ensemble(ConfiguredModel, keras.Model):
+    """``config.ensemble`` ``Classifier`` members as one model, their calibrated
+    probabilities averaged.
+
+    Arguments as ``Classifier``'s; member k is seeded ``seed + k * MEMBER_SEED_STRIDE``.
+
+    Returns:
+        ``Classifier``'s outputs for the mean (``logits``: the log of the members'
+        mean calibrated probabilities; ``weights``: the mean of theirs) and ``members``,
+        each member's own logits ``[batch, members, classes]`` (what training fits).
+    """
+
+    config_class = ModelConfig
+    config_args = ("vocab_size", "classes", "seed")
+
+    def __init__(self, config: ModelConfig, vocab_size: int, classes: int, seed=None, **kw):
+        super().__init__(**kw)
+        self.model_config = config
+        self.vocab_size, self.classes, self.seed = vocab_size, classes, seed
+        for k in range(config.ensemble):
+            member_seed = None if seed is None else seed + k * MEMBER_SEED_STRIDE
+            member = Classifier(config, vocab_size, classes, seed=member_seed, name=f"member_{k}")
+            setattr(self, f"member_{k}", member)  # an attribute each, for checkpoints
+        self.temperature = self.add_weight(
+            shape=(), initializer="ones", trainable=False, name="temperature"
+        )
+
+    @property
+    def members(self) -> list[Classifier]:
+        return [getattr(self, f"member_{k}") for k in range(self.model_config.ensemble)]
+
+    def build(self, input_shape=None):
+        for member in self.members:
+            member.build()
+        self.built = True
+
+    def call(self, ids, training=False):
+        found = [member(ids, training=training) for member in self.members]
+        logits = [out["logits"] for out in found]
+        out = self._mean(logits, [out["weights"] for out in found])
+        return {**out, "members": ops.stack(logits, 1)}
+
+    def _mean(self, logits, weights):
+        mean = ops.mean(
+            ops.stack([m.probabilities(x) for m, x in zip(self.members, logits)], 0), 0
+        )
+        return {
+            "logits": ops.log(ops.maximum(mean, 1e-30)),
+            "weights": ops.mean(ops.stack(weights, 0), 0),
+        }
+
+    def probabilities(self, logits):
+        return ops.softmax(logits / self.temperature, axis=-1)
+
+    def explain(self, ids):
+        """``Classifier.explain`` of the mean: each member's weights, averaged."""
+        logits, weights = zip(*(member.explain(ids) for member in self.members))
+        out = self._mean(list(logits), list(weights))
+        return out["logits"], out["weights"]
+
+
+def members(model) -> list[Classifier]:
+    """The networks a model averages (a ``Classifier`` is its only one)."""
+    return model.members if isinstance(model, Ensemble) else [model]
+
+
+def build_model(config: ModelConfig, vocab_size: int, classes: int, seed=None):
+    """A built ``Classifier``, or ``Ensemble`` of them with ``config.ensemble`` > 1 (its
+    variables exist, so checkpoints restore into it)."""
+    kind = Ensemble if config.ensemble > 1 else Classifier
+    model = kind(config, vocab_size, classes, seed=seed)
     model.build()
     return model
 
 
-def build_for_run(config: ClassifyConfig, run_dir: Path) -> Classifier:
+def build_for_run(config: ClassifyConfig, run_dir: Path) -> Classifier | Ensemble:
     """The model of a saved run, for its checkpoint to restore into."""
     vocab, classes = load_run_files(run_dir)
     return build_model(config.model, len(vocab), len(classes), seed=config.seed)

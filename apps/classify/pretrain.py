@@ -60,7 +60,15 @@ SAMPLED = 512
 
 def per_example_loss(model, ids, training):
     """The mean cross-entropy of both directions' next (and previous) word predictions:
-    sampled softmax in training, the full softmax otherwise."""
+    sampled softmax in training, the full softmax otherwise; an ensemble's members'
+    mean."""
+    from apps.classify.model import members
+
+    found = [_lm_loss(member, ids, training) for member in members(model)]
+    return tf.add_n(found) / len(found)
+
+
+def _lm_loss(model, ids, training):
     forward, backward = model.lm_states(ids, training=training)
     losses = []
     for states, target, layer in (

@@ -31,7 +31,7 @@ from apps.classify.features import (
     save_classes,
 )
 from apps.classify.inference import label_indices
-from apps.classify.model import build_model
+from apps.classify.model import Ensemble, build_model
 from rnnkit.text import PAD_ID, length_sorted_order
 from rnnkit.training import Task
 
@@ -53,8 +53,14 @@ def class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
 
 
 def per_example_loss(model, batch, training, weights=None):
-    logits = model(batch["ids"], training=training)["logits"]
-    loss = tf.keras.losses.sparse_categorical_crossentropy(batch["label"], logits, from_logits=True)
+    """The cross-entropy of each text; an ensemble's members' mean (each member fits the
+    labels on its own: fitting their average would train them as one network)."""
+    out = model(batch["ids"], training=training)
+    logits = out["members"] if "members" in out else out["logits"][:, None]
+    labels = tf.repeat(batch["label"][:, None], tf.shape(logits)[1], axis=1)
+    loss = tf.reduce_mean(
+        tf.keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True), 1
+    )
     if weights is not None:
         loss *= tf.gather(weights, batch["label"])
     return loss
@@ -138,14 +144,25 @@ def make_task(config: ClassifyConfig, run_dir: Path) -> Task:
     )
 
 
-def validation_logits(model, ids: np.ndarray, batch: int = 256) -> np.ndarray:
-    """The model's logits for id rows, in batches cut to their longest."""
+def validation_logits(model, ids: np.ndarray, batch: int = 256, key="logits") -> np.ndarray:
+    """The model's logits (or another output) for id rows, in batches cut to their
+    longest."""
     found = []
     for start in range(0, len(ids), batch):
         part = ids[start : start + batch]
         width = max(1, int((part != PAD_ID).sum(1).max()))
-        found.append(model(tf.constant(part[:, :width]))["logits"].numpy())
+        found.append(model(tf.constant(part[:, :width]))[key].numpy())
     return np.concatenate(found) if found else np.zeros((0, model.classes), np.float32)
+
+
+def uncalibrated_probabilities(model, ids: np.ndarray) -> np.ndarray:
+    """The probabilities before temperature scaling: the softmax of the logits, or the mean
+    of an ensemble's members' softmaxes."""
+    from apps.classify import metrics
+
+    if isinstance(model, Ensemble):
+        return metrics.softmax(validation_logits(model, ids, key="members")).mean(1)
+    return metrics.softmax(validation_logits(model, ids))
 
 
 class _Watched:
@@ -160,6 +177,14 @@ class _Watched:
     def metrics(self, model) -> dict[str, float]:
         from apps.classify import metrics
 
+        found = {}
+        if isinstance(model, Ensemble):  # each member's temperature, then the mean's
+            accuracies = []
+            for member in model.members:
+                logits = validation_logits(member, self.ids)
+                member.temperature.assign(metrics.fit_temperature(logits, self.labels))
+                accuracies.append(np.mean(logits.argmax(-1) == self.labels))
+            found["member_accuracy"] = float(np.mean(accuracies))
         logits = validation_logits(model, self.ids)
         temperature = metrics.fit_temperature(logits, self.labels)
         model.temperature.assign(temperature)
@@ -170,6 +195,7 @@ class _Watched:
             "ece": self.found["ece"],
             "temperature": temperature,
             "nll": metrics.nll(logits, self.labels, temperature),
+            **found,
         }
 
     def samples(self, model, epoch) -> dict:
