@@ -11,8 +11,6 @@ classes by name.
 
 from __future__ import annotations
 
-import numpy as np
-
 from apps.classify import baseline, data, metrics
 from apps.classify.config import ClassifyConfig
 from apps.classify.features import Encoder, load_run_files

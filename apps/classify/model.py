@@ -235,9 +235,7 @@ class Ensemble(ConfiguredModel, keras.Model):
         return {**out, "members": ops.stack(logits, 1)}
 
     def _mean(self, logits, weights):
-        mean = ops.mean(
-            ops.stack([m.probabilities(x) for m, x in zip(self.members, logits)], 0), 0
-        )
+        mean = ops.mean(ops.stack([m.probabilities(x) for m, x in zip(self.members, logits)], 0), 0)
         return {
             "logits": ops.log(ops.maximum(mean, 1e-30)),
             "weights": ops.mean(ops.stack(weights, 0), 0),

@@ -55,3 +55,38 @@ def test_training_logs_scores_the_confusion_picture_and_explained_sentences(run_
     validation = EventAccumulator(str(run_dir / "tb" / "validation"))
     validation.Reload()
     assert {"accuracy", "macro_f1", "ece"} <= set(validation.Tags()["tensors"])
+
+
+def test_an_ensemble_trains_each_member_on_its_own_loss_and_fits_each_temperature(tmp_path):
+    import dataclasses
+
+    config = PRESETS["tiny"]
+    config = config.replace(
+        model=dataclasses.replace(config.model, ensemble=2, class_weights=False)
+    )
+    task = train.make_task(config, tmp_path)
+    model = task.build_model()
+    batch = next(iter(task.train_data(0)))
+    with tf.GradientTape() as tape:
+        loss = task.loss(model, batch, training=True)
+    # The members' mean loss, not the loss of their averaged probabilities.
+    each = [
+        tf.keras.losses.sparse_categorical_crossentropy(
+            batch["label"], member(batch["ids"])["logits"], from_logits=True
+        )
+        for member in model.members
+    ]
+    np.testing.assert_allclose(loss, (each[0] + each[1]) / 2, atol=1e-5)
+    averaged = tf.keras.losses.sparse_categorical_crossentropy(
+        batch["label"], model(batch["ids"])["logits"]
+    )
+    assert not np.allclose(loss, averaged, atol=1e-4)
+    gradients = tape.gradient(loss, model.trainable_weights)
+    assert all(g is not None for g in gradients)
+    for member in model.members:  # each member's output layer learns
+        [kernel] = [g for g, w in zip(gradients, model.trainable_weights) if w is member.out.kernel]
+        assert float(tf.reduce_max(tf.abs(kernel))) > 0
+    found = task.validation_metrics(model)
+    assert all(float(m.temperature.numpy()) != 1.0 for m in model.members)
+    assert float(model.temperature.numpy()) != 1.0
+    assert 0 <= found["member_accuracy"] <= 1 and 0 <= found["accuracy"] <= 1
