@@ -64,7 +64,11 @@ def per_example_loss(model, ids, training):
     mean."""
     from apps.classify.model import members
 
-    found = [_lm_loss(member, ids, training) for member in members(model)]
+    each = members(model)
+    if len(ids.shape) == 3:  # an ensemble in training: each member's own texts
+        found = [_lm_loss(member, ids[:, k], training) for k, member in enumerate(each)]
+    else:
+        found = [_lm_loss(member, ids, training) for member in each]
     return tf.add_n(found) / len(found)
 
 

@@ -31,7 +31,7 @@ from apps.classify.features import (
     save_classes,
 )
 from apps.classify.inference import label_indices
-from apps.classify.model import Ensemble, build_model
+from apps.classify.model import Ensemble, build_model, members
 from rnnkit.text import PAD_ID, length_sorted_order
 from rnnkit.training import Task
 
@@ -55,21 +55,25 @@ def class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
 def per_example_loss(model, batch, training, weights=None):
     """The cross-entropy of each text; an ensemble's members' mean (each member fits the
     labels on its own: fitting their average would train them as one network)."""
-    out = model(batch["ids"], training=training)
-    logits = out["members"] if "members" in out else out["logits"][:, None]
-    labels = tf.repeat(batch["label"][:, None], tf.shape(logits)[1], axis=1)
-    loss = tf.reduce_mean(
-        tf.keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True), 1
-    )
+    ids, labels = batch["ids"], batch["label"]
+    if len(ids.shape) == 3:  # an ensemble in training: each member's own texts
+        each = enumerate(members(model))
+        logits = tf.stack([m(ids[:, k], training=training)["logits"] for k, m in each], 1)
+    else:
+        out = model(ids, training=training)
+        logits = out["members"] if "members" in out else out["logits"][:, None]
+        labels = tf.repeat(labels[:, None], tf.shape(logits)[1], axis=1)
+    loss = tf.keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
     if weights is not None:
-        loss *= tf.gather(weights, batch["label"])
-    return loss
+        loss *= tf.gather(weights, labels)
+    return tf.reduce_mean(loss, 1)
 
 
 def _cut(ids):
-    """A batch of ids without the padding columns no row of it uses (one column at least)."""
-    width = tf.reduce_max(tf.reduce_sum(tf.cast(ids != PAD_ID, tf.int32), 1))
-    return ids[:, : tf.maximum(width, 1)]
+    """A batch of ids (``[batch, T]``, or ``[batch, members, T]``) without the padding
+    columns no row of it uses (one column at least)."""
+    width = tf.reduce_max(tf.reduce_sum(tf.cast(ids != PAD_ID, tf.int32), -1))
+    return ids[..., : tf.maximum(width, 1)]
 
 
 def _trimmed(batch):
@@ -79,6 +83,32 @@ def _trimmed(batch):
 def _order(ids: np.ndarray, batch: int, rng) -> np.ndarray:
     """A random order, sorted by length within windows of batches."""
     return length_sorted_order((ids != PAD_ID).sum(1), batch, rng)
+
+
+def _rngs(seed: int, epoch: int, members: int) -> list:
+    """An epoch's random generator for each member (member 0's is a single network's)."""
+    return [np.random.default_rng([seed, epoch, *([k] if k else [])]) for k in range(members)]
+
+
+def _aligned(orders: list[np.ndarray], lengths: np.ndarray, batch: int) -> np.ndarray:
+    """The rows of an epoch's batches, one order a member: ``[n]`` for one member, else
+    ``[n, members]``, n a whole number of batches (all rows when fewer than a batch).
+
+    Each member reads its texts in its own random order (what makes the members of an
+    ensemble differ as much as networks trained apart). The other members' batches are
+    matched to member 0's by the rank of their longest text, so the texts a batch holds
+    for each member are of about one length and cutting to the longest wastes little."""
+    size = min(batch, len(orders[0])) or 1
+    count = len(orders[0]) // size * size
+    first = orders[0][:count].reshape(-1, size)
+    if len(orders) == 1:
+        return first.reshape(-1)
+    rank = np.argsort(np.argsort(lengths[first].max(1), kind="stable"), kind="stable")
+    columns = [first]
+    for order in orders[1:]:
+        own = order[:count].reshape(-1, size)
+        columns.append(own[np.argsort(lengths[own].max(1), kind="stable")][rank])
+    return np.stack([c.reshape(-1) for c in columns], 1)
 
 
 def make_task(config: ClassifyConfig, run_dir: Path) -> Task:
@@ -104,23 +134,32 @@ def make_task(config: ClassifyConfig, run_dir: Path) -> Task:
     def batches(ids, labels, epoch=None):
         if epoch is not None and epoch < m.pretrain_epochs:
             return lm_batches(epoch)
-        order = np.arange(len(ids))
-        if epoch is not None:
-            order = _order(ids, batch, np.random.default_rng([config.seed, epoch]))
+        if epoch is None:  # validation: every text once, in order
+            found = tf.data.Dataset.from_tensor_slices(
+                {"ids": ids, "label": labels.astype(np.int32)}
+            )
+            return found.batch(batch).map(_trimmed)
+        lengths = (ids != PAD_ID).sum(1)
+        orders = [_order(ids, batch, rng) for rng in _rngs(config.seed, epoch, m.ensemble)]
+        rows = _aligned(orders, lengths, batch)
         found = tf.data.Dataset.from_tensor_slices(
-            {"ids": ids[order], "label": labels[order].astype(np.int32)}
-        ).batch(batch, drop_remainder=epoch is not None and len(ids) >= batch)
-        if epoch is not None:  # the windows' short-to-long order, shuffled away
-            found = found.shuffle(max(1, len(order) // batch), seed=config.seed + epoch)
+            {"ids": ids[rows], "label": labels[rows].astype(np.int32)}
+        ).batch(batch)
+        # The windows' short-to-long order, shuffled away.
+        found = found.shuffle(max(1, len(rows) // batch), seed=config.seed + epoch)
         return found.map(_trimmed)
 
     def lm_batches(epoch):
         """As many batches of the pretraining texts as a classifier epoch has."""
-        rng = np.random.default_rng([config.seed, epoch])
-        drawn = pretrain.draw(lm_ids, len(ids) // batch * batch or len(ids), rng)
-        drawn = drawn[_order(drawn, batch, rng)]
-        found = tf.data.Dataset.from_tensor_slices({"lm": drawn}).batch(batch)
-        found = found.shuffle(max(1, len(drawn) // batch), seed=config.seed + epoch)
+        lengths = (lm_ids != PAD_ID).sum(1)
+        count = len(ids) // batch * batch or len(ids)
+        orders = []
+        for rng in _rngs(config.seed, epoch, m.ensemble):
+            drawn = pretrain.draw(np.arange(len(lm_ids)), count, rng)
+            orders.append(drawn[_order(lm_ids[drawn], batch, rng)])
+        rows = _aligned(orders, lengths, batch)
+        found = tf.data.Dataset.from_tensor_slices({"lm": lm_ids[rows]}).batch(batch)
+        found = found.shuffle(max(1, len(rows) // batch), seed=config.seed + epoch)
         return found.map(lambda b: {"lm": _cut(b["lm"])})
 
     def loss(model, b, training):

@@ -66,21 +66,27 @@ def test_an_ensemble_trains_each_member_on_its_own_loss_and_fits_each_temperatur
     )
     task = train.make_task(config, tmp_path)
     model = task.build_model()
+    # In training each member reads its own texts; in validation all read the same.
     batch = next(iter(task.train_data(0)))
+    ids, labels = batch["ids"], batch["label"]
+    assert ids.shape[:2] == (config.train.batch_size, 2) and labels.shape == ids.shape[:2]
+    assert not np.array_equal(ids[:, 0], ids[:, 1])
     with tf.GradientTape() as tape:
         loss = task.loss(model, batch, training=True)
     # The members' mean loss, not the loss of their averaged probabilities.
     each = [
         tf.keras.losses.sparse_categorical_crossentropy(
-            batch["label"], member(batch["ids"])["logits"], from_logits=True
+            labels[:, k], member(ids[:, k])["logits"], from_logits=True
         )
-        for member in model.members
+        for k, member in enumerate(model.members)
     ]
     np.testing.assert_allclose(loss, (each[0] + each[1]) / 2, atol=1e-5)
+    shared = next(iter(task.val_data()))
+    shared_loss = task.loss(model, shared, training=False)
     averaged = tf.keras.losses.sparse_categorical_crossentropy(
-        batch["label"], model(batch["ids"])["logits"]
+        shared["label"], model(shared["ids"])["logits"]
     )
-    assert not np.allclose(loss, averaged, atol=1e-4)
+    assert shared_loss.shape == averaged.shape and not np.allclose(shared_loss, averaged, atol=1e-4)
     gradients = tape.gradient(loss, model.trainable_weights)
     assert all(g is not None for g in gradients)
     for member in model.members:  # each member's output layer learns
@@ -90,3 +96,22 @@ def test_an_ensemble_trains_each_member_on_its_own_loss_and_fits_each_temperatur
     assert all(float(m.temperature.numpy()) != 1.0 for m in model.members)
     assert float(model.temperature.numpy()) != 1.0
     assert 0 <= found["member_accuracy"] <= 1 and 0 <= found["accuracy"] <= 1
+
+
+def test_each_member_reads_every_text_once_in_its_own_order_in_batches_of_one_length():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 31, 1990)
+    ids = np.where(np.arange(30) < lengths[:, None], 5, 0).astype(np.int32)
+    orders = [train._order(ids, 16, r) for r in train._rngs(3, 1, 3)]
+    rows = train._aligned(orders, lengths, 16)
+    assert rows.shape == (1984, 3)  # whole batches
+    np.testing.assert_array_equal(rows[:, 0], orders[0][:1984])  # member 0: a lone network's
+    np.testing.assert_array_equal(train._aligned(orders[:1], lengths, 16), orders[0][:1984])
+    for k in range(3):
+        assert len(set(rows[:, k])) == 1984
+    batches = rows.reshape(124, 16, 3)
+    shared = [len(set(b[:, 0]) & set(b[:, 1])) / 16 for b in batches]
+    assert np.mean(shared) < 0.4  # another member, other texts
+    longest = lengths[batches].max(1)  # [batch, member]
+    spread = longest.max(1) - longest.min(1)
+    assert spread.mean() < 0.5  # unmatched: 0.86
