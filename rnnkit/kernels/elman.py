@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from rnnkit.kernels import _loop
+from rnnkit.kernels import _loop, native
 from rnnkit.kernels import activations as acts
 
 
@@ -47,6 +47,20 @@ def _backward(d_hs, dh, hs, a_all, h0, U, mask, rec_mask, act):
     return dz, dh0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask)
 
 
+def _native_forward(xp, h0, U, mask, rec_mask, act):
+    hs = native.ops().rnnkit_elman_forward(
+        xp, h0, U, native.optional(mask), native.optional(rec_mask), activation=act
+    )
+    return hs, None  # the derivative comes from the states themselves
+
+
+def _native_backward(d_hs, dh, hs, a_all, h0, U, mask, rec_mask, act):
+    dz, dh0 = native.ops().rnnkit_elman_backward(
+        d_hs, dh, hs, U, native.optional(mask), native.optional(rec_mask), activation=act
+    )
+    return dz, dh0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask)
+
+
 _compiled_forward = _loop.compiled(_forward)
 _compiled_backward = _loop.compiled(_backward)
 
@@ -66,7 +80,11 @@ def elman_sequence(xp, states, U, mask=None, rec_mask=None, activation="tanh"):
         ``(hs, (h_T,))`` with ``hs`` of shape ``[T, B, H]``.
     """
     (h0,) = states
-    forward, backward = _loop.pick((_forward, _backward), (_compiled_forward, _compiled_backward))
+    forward, backward = _loop.pick(
+        (_forward, _backward),
+        (_compiled_forward, _compiled_backward),
+        lambda: native.if_usable((_native_forward, _native_backward), xp, activation),
+    )
 
     @tf.custom_gradient
     def run(xp, h0, U):

@@ -26,6 +26,13 @@ PAIRS = {
     ),
     "gru": (lambda **kw: L.GRU(5, **kw), lambda **kw: keras.layers.GRU(5, use_cudnn=False, **kw)),
     "elman": (lambda **kw: L.Elman(5, **kw), lambda **kw: keras.layers.SimpleRNN(5, **kw)),
+    **{
+        f"elman-{a}": (
+            lambda a=a, **kw: L.Elman(5, activation=a, **kw),
+            lambda a=a, **kw: keras.layers.SimpleRNN(5, activation=a, **kw),
+        )
+        for a in ("relu", "sigmoid")
+    },
 }
 
 
@@ -66,13 +73,18 @@ def test_matches_keras_outputs_states_and_gradients(
     mine, ref = _pair(kind, go_backwards=go_backwards)
     mask = MASKS[mask_name]
     run = lambda x: _run(mine, x, mask, training=mode in ("native", "xla"))
-    got, got_grads = run(X) if mode == "eager" else tf.function(run)(X)
+    traced = tf.function(run)
+    got, got_grads = run(X) if mode == "eager" else traced(X)
+    if mode != "eager":
+        ops = {op.type for op in traced.get_concrete_function(X).graph.get_operations()}
+        assert any(op.startswith("Rnnkit") for op in ops) == (mode == "native")
     want, want_grads = _run(ref, X, mask)
+    # Relative too: relu's states and gradients grow to tens.
     for a, b in zip(got, want):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
     assert len(got_grads) == len(want_grads)
     for a, b in zip(got_grads, want_grads):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("kind", sorted(PAIRS))

@@ -1,11 +1,11 @@
-"""The native LSTM/GRU training kernels against the plain while loops."""
+"""The native LSTM, GRU and Elman training kernels against the plain while loops."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from rnnkit import layers as L
-from rnnkit.kernels import gru_sequence, lstm_sequence, native, training_loops
+from rnnkit.kernels import elman_sequence, gru_sequence, lstm_sequence, native, training_loops
 
 T, B, H = 7, 9, 6
 RNG = np.random.default_rng(3)
@@ -37,6 +37,13 @@ def _gru(xp, U, states, bias, mask, rec_mask):
     return gru_sequence(xp, (states[0],), U, bias, mask=mask, rec_mask=rec_mask)
 
 
+def _elman(activation):
+    def run(xp, U, states, bias, mask, rec_mask):
+        return elman_sequence(xp, (states[0],), U, mask, rec_mask, activation=activation)
+
+    return run
+
+
 def _outputs_and_grads(fn, gates, fast, use_mask, use_rec):
     xp, U, states, rec_mask, bias, d_hs = _inputs(gates)
     mask = _mask() if use_mask else None
@@ -66,7 +73,15 @@ def test_library_is_built():
 
 @pytest.mark.parametrize("use_rec", [False, True], ids=["", "recdrop"])
 @pytest.mark.parametrize("use_mask", [False, True], ids=["", "mask"])
-@pytest.mark.parametrize(("name", "fn", "gates"), [("Lstm", _lstm, 4), ("Gru", _gru, 3)])
+@pytest.mark.parametrize(
+    ("name", "fn", "gates"),
+    [
+        ("Lstm", _lstm, 4),
+        ("Gru", _gru, 3),
+        *(("Elman", _elman(a), 1) for a in ("tanh", "relu", "sigmoid", "linear")),
+    ],
+    ids=["lstm", "gru", "elman-tanh", "elman-relu", "elman-sigmoid", "elman-linear"],
+)
 def test_native_matches_plain_loops(name, fn, gates, use_mask, use_rec):
     seed = RNG.bit_generator.state
     fast_out, fast_grads, fast_ops = _outputs_and_grads(fn, gates, True, use_mask, use_rec)
@@ -76,8 +91,9 @@ def test_native_matches_plain_loops(name, fn, gates, use_mask, use_rec):
     assert not any(op.startswith("Rnnkit") for op in plain_ops)
     for a, b in zip(fast_out, out):
         np.testing.assert_allclose(a, b, atol=1e-5)
-    # xp, U and the states; the GRU's recurrent bias in place of the LSTM's c0.
-    assert len(fast_grads) == len(grads) == 4
+    # xp, U and the states; the GRU's recurrent bias in place of the LSTM's c0; the
+    # Elman cell has neither.
+    assert len(fast_grads) == len(grads) == (3 if name == "Elman" else 4)
     for a, b in zip(fast_grads, grads):
         np.testing.assert_allclose(a, b, atol=1e-4)
 

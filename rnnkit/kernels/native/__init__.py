@@ -1,7 +1,7 @@
-"""Native (C++) CPU kernels for the LSTM and GRU training loops.
+"""Native (C++) CPU kernels for the LSTM, GRU and Elman training loops.
 
-``rnn_ops.cc`` holds four TensorFlow ops: the forward and backward passes of
-the LSTM and of the GRU over a whole sequence, each one op with the batch split
+``rnn_ops.cc`` holds six TensorFlow ops: the forward and backward passes of
+the LSTM, the GRU and the Elman cell over a whole sequence, each one op with the batch split
 across the intra-op threads. They replace the XLA-compiled while loops in
 training graphs, where they are about twice as fast on the CPU (see
 ``benchmarks/rnn_throughput.py``). Graphs traced for inference or export never
@@ -88,16 +88,19 @@ def ops():
     return _load()
 
 
-def if_usable(pair, xp, activation, recurrent_activation):
+def if_usable(pair, xp, activation, recurrent_activation=None):
     """``pair`` when the native ops can run this sequence, else None.
 
-    They cover float32 with the default activations (tanh, sigmoid).
+    They cover float32; the LSTM and GRU the default activations (tanh,
+    sigmoid), the Elman cell (``recurrent_activation`` None) every fusable one.
     """
-    usable = (
-        (activation, recurrent_activation) == ("tanh", "sigmoid")
-        and xp.dtype == tf.float32
-        and ops() is not None
-    )
+    from rnnkit.kernels.activations import FUSABLE
+
+    if recurrent_activation is None:
+        known = activation in FUSABLE
+    else:
+        known = (activation, recurrent_activation) == ("tanh", "sigmoid")
+    usable = known and xp.dtype == tf.float32 and ops() is not None
     return pair if usable else None
 
 

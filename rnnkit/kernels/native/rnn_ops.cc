@@ -1,4 +1,4 @@
-// Fused LSTM and GRU sequence kernels for the CPU: forward and backward passes over a
+// Fused LSTM, GRU and Elman sequence kernels for the CPU: forward and backward passes over a
 // whole time-major sequence in one op each. The batch is split into one block
 // per worker thread; each block runs every time step on its own (rows of the
 // batch do not interact), so the threads never wait for one another.
@@ -411,5 +411,186 @@ class GruBackwardOp : public OpKernel {
   }
 };
 REGISTER_KERNEL_BUILDER(Name("RnnkitGruBackward").Device(DEVICE_CPU), GruBackwardOp);
+
+// The Elman cell's activation, and its derivative from the activation's output y
+// (so the forward pass keeps only the states).
+enum class Act { kTanh, kSigmoid, kRelu, kLinear };
+
+Act ParseAct(const std::string& name) {
+  if (name == "sigmoid") return Act::kSigmoid;
+  if (name == "relu") return Act::kRelu;
+  if (name == "linear") return Act::kLinear;
+  return Act::kTanh;
+}
+
+template <typename Block>
+void Activate(Act act, Block&& z) {
+  switch (act) {
+    case Act::kTanh: z = z.array().tanh(); break;
+    case Act::kSigmoid: z = z.array().logistic(); break;
+    case Act::kRelu: z = z.array().max(0.f); break;
+    case Act::kLinear: break;
+  }
+}
+
+// dz = dy * f'(x), written with y = f(x).
+template <typename Out, typename Y, typename D>
+void ActivationGrad(Act act, Out&& dz, const Y& y, const D& dy) {
+  switch (act) {
+    case Act::kTanh: dz = dy.array() * (1.f - y.array().square()); break;
+    case Act::kSigmoid: dz = dy.array() * y.array() * (1.f - y.array()); break;
+    case Act::kRelu: dz = (y.array() > 0.f).select(dy.array(), 0.f); break;
+    case Act::kLinear: dz = dy; break;
+  }
+}
+
+REGISTER_OP("RnnkitElmanForward")
+    .Input("xp: float")        // [T, B, H] input projection with bias
+    .Input("h0: float")        // [B, H]
+    .Input("kernel: float")    // [H, H]
+    .Input("mask: float")      // [T, B, 1] or [0]
+    .Input("rec_mask: float")  // [B, H] or [0]
+    .Attr("activation: {'tanh', 'sigmoid', 'relu', 'linear'} = 'tanh'")
+    .Output("hs: float")  // [T, B, H]
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      c->set_output(0, c->input(0));
+      return OkStatus();
+    });
+
+class ElmanForwardOp : public OpKernel {
+ public:
+  explicit ElmanForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    std::string name;
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("activation", &name));
+    act_ = ParseAct(name);
+  }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& xp = ctx->input(0);
+    const Tensor& h0 = ctx->input(1);
+    const Tensor& kernel = ctx->input(2);
+    const Tensor& mask = ctx->input(3);
+    const Tensor& rec_mask = ctx->input(4);
+    const int64_t T = xp.dim_size(0), B = xp.dim_size(1), H = h0.dim_size(1);
+    OP_REQUIRES(ctx, xp.dim_size(2) == H && kernel.dim_size(0) == H && kernel.dim_size(1) == H,
+                errors::InvalidArgument("RnnkitElmanForward: inconsistent shapes"));
+    Tensor* hs;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({T, B, H}), &hs));
+    const float* xp_p = xp.flat<float>().data();
+    const float* h0_p = h0.flat<float>().data();
+    const float* m_p = mask.NumElements() > 0 ? mask.flat<float>().data() : nullptr;
+    const float* rm_p = rec_mask.NumElements() > 0 ? rec_mask.flat<float>().data() : nullptr;
+    float* hs_p = hs->flat<float>().data();
+    CMap U = cblock(kernel.flat<float>().data(), H, H, H);
+    const Act act = act_;
+
+    auto work = [&](int64_t b0, int64_t b1) {
+      const int64_t n = b1 - b0;
+      Mat h_in(n, H);
+      for (int64_t t = 0; t < T; ++t) {
+        CMap hp = cblock(t == 0 ? h0_p + b0 * H : hs_p + ((t - 1) * B + b0) * H, n, H, H);
+        Map hn = block(hs_p + (t * B + b0) * H, n, H, H);
+        hn = cblock(xp_p + (t * B + b0) * H, n, H, H);
+        if (rm_p) {
+          h_in = hp.array() * cblock(rm_p + b0 * H, n, H, H).array();
+          hn.noalias() += h_in * U;
+        } else {
+          hn.noalias() += hp * U;
+        }
+        Activate(act, hn);
+        if (m_p) {
+          for (int64_t r = 0; r < n; ++r) {
+            if (m_p[t * B + b0 + r] == 0.f) hn.row(r) = hp.row(r);
+          }
+        }
+      }
+    };
+    RunBlocks(ctx, B, work);
+  }
+
+ private:
+  Act act_;
+};
+REGISTER_KERNEL_BUILDER(Name("RnnkitElmanForward").Device(DEVICE_CPU), ElmanForwardOp);
+
+REGISTER_OP("RnnkitElmanBackward")
+    .Input("d_hs: float")      // [T, B, H]
+    .Input("dh: float")        // [B, H] gradient of the final h (beyond d_hs[-1])
+    .Input("hs: float")        // [T, B, H] from the forward op
+    .Input("kernel: float")    // [H, H]
+    .Input("mask: float")      // [T, B, 1] or [0]
+    .Input("rec_mask: float")  // [B, H] or [0]
+    .Attr("activation: {'tanh', 'sigmoid', 'relu', 'linear'} = 'tanh'")
+    .Output("dz: float")   // [T, B, H] gradient of the pre-activations (and of xp)
+    .Output("dh0: float")  // [B, H]
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      c->set_output(0, c->input(2));
+      c->set_output(1, c->input(1));
+      return OkStatus();
+    });
+
+class ElmanBackwardOp : public OpKernel {
+ public:
+  explicit ElmanBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    std::string name;
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("activation", &name));
+    act_ = ParseAct(name);
+  }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& d_hs = ctx->input(0);
+    const Tensor& dh_in = ctx->input(1);
+    const Tensor& hs = ctx->input(2);
+    const Tensor& kernel = ctx->input(3);
+    const Tensor& mask = ctx->input(4);
+    const Tensor& rec_mask = ctx->input(5);
+    const int64_t T = hs.dim_size(0), B = hs.dim_size(1), H = hs.dim_size(2);
+    OP_REQUIRES(ctx, kernel.dim_size(0) == H && kernel.dim_size(1) == H,
+                errors::InvalidArgument("RnnkitElmanBackward: inconsistent shapes"));
+    Tensor *dz_t, *dh0_t;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({T, B, H}), &dz_t));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({B, H}), &dh0_t));
+    const float* dhs_p = d_hs.flat<float>().data();
+    const float* hs_p = hs.flat<float>().data();
+    const float* m_p = mask.NumElements() > 0 ? mask.flat<float>().data() : nullptr;
+    const float* rm_p = rec_mask.NumElements() > 0 ? rec_mask.flat<float>().data() : nullptr;
+    float* dz_p = dz_t->flat<float>().data();
+    CMap U = cblock(kernel.flat<float>().data(), H, H, H);
+    const Act act = act_;
+
+    auto work = [&](int64_t b0, int64_t b1) {
+      const int64_t n = b1 - b0;
+      Mat dh = cblock(dh_in.flat<float>().data() + b0 * H, n, H, H);
+      Mat dh_prev(n, H), dh_keep;
+      for (int64_t t = T - 1; t >= 0; --t) {
+        dh += cblock(dhs_p + (t * B + b0) * H, n, H, H);
+        // A padded step passes dh through unchanged and gets no gradient of its own.
+        const float* m = m_p ? m_p + t * B + b0 : nullptr;
+        if (m) {
+          dh_keep = dh;
+          for (int64_t r = 0; r < n; ++r) {
+            if (m[r] == 0.f) dh.row(r).setZero();
+          }
+        }
+        Map dz = block(dz_p + (t * B + b0) * H, n, H, H);
+        ActivationGrad(act, dz, cblock(hs_p + (t * B + b0) * H, n, H, H), dh);
+        dh_prev.noalias() = dz * U.transpose();
+        if (rm_p) dh_prev.array() *= cblock(rm_p + b0 * H, n, H, H).array();
+        dh.swap(dh_prev);
+        if (m) {
+          for (int64_t r = 0; r < n; ++r) {
+            if (m[r] == 0.f) dh.row(r) = dh_keep.row(r);
+          }
+        }
+      }
+      block(dh0_t->flat<float>().data() + b0 * H, n, H, H) = dh;
+    };
+    RunBlocks(ctx, B, work);
+  }
+
+ private:
+  Act act_;
+};
+REGISTER_KERNEL_BUILDER(Name("RnnkitElmanBackward").Device(DEVICE_CPU), ElmanBackwardOp);
 
 }  // namespace rnnkit
