@@ -3,22 +3,47 @@
 Model: Embedding(65, 64) -> recurrent layer (return_sequences) -> Dense(65),
 Adam, sparse softmax cross-entropy; one training step per batch on fixed
 random tokens. Variants run alternately, one block of steps each per round, so
-drift of a shared machine hits them all alike; the best round counts.
+drift of a shared machine hits them all alike; the median round counts (the
+best is printed beside it).
 
-    python benchmarks/rnn_throughput.py            # both shapes, all variants
+Each cell (LSTM, GRU, Elman with tanh; Elman with relu and sigmoid
+reported) runs as rnnkit's layer, as Keras's in each of its settings
+(``use_cudnn=False``; the default, ``use_cudnn="auto"``; and
+``use_cudnn=False`` compiled with ``jit_compile=True``; ``SimpleRNN`` has
+no cuDNN setting) and as PyTorch's ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN``.
+Ratios compare rnnkit with the better Keras setting and with PyTorch.
+
+GFLOP/s counts the recurrent layer's matmuls, forward and backward: per
+token ``2 (E + H) G`` forward (the input projection and the recurrent
+matmul, ``G`` = 4H, 3H or H) and twice that backward (the gradients of the
+inputs and of the weights). The machine's fp32 peak is a large
+``tf.matmul`` measured in the same run; "% peak" is the variant's GFLOP/s
+against it.
+
+``--memory`` measures instead the peak resident memory one training step
+adds (B32 T2000 H256, LSTM), each variant in a fresh process: the
+process's peak is reset (``/proc/self/clear_refs``) after a warm-up step,
+so tracing and compiling do not count.
+
+    python benchmarks/rnn_throughput.py            # both shapes, every variant
     python benchmarks/rnn_throughput.py --quick    # a small shape, two rounds
+    python benchmarks/rnn_throughput.py --cells lstm --shape B64-T100-H256
+    python benchmarks/rnn_throughput.py --memory
     python benchmarks/rnn_throughput.py --json     # figures as JSON on stdout
 
-Keras's layers run with use_cudnn=False (faster than "auto" on a CPU).
 rnnkit trains with its native kernels when they are built (`make venv`
-builds them), else with its XLA-compiled loops; RNNKIT_NATIVE=0 forces the
-latter. The first line of output says which.
-PyTorch rows appear when `torch` imports (`pip install torch==2.13.0`).
+builds them) and no GPU is visible, else with its XLA-compiled loops;
+RNNKIT_NATIVE=0 forces the latter. The first line says which. Nothing here
+assumes a CPU: on a GPU Keras's default setting is the cuDNN one, PyTorch's
+layers run on CUDA, and the peak is the GPU's fp32 matmul.
+PyTorch rows appear when `torch` imports (`make bench` installs it).
 """
 
 import argparse
 import json
 import os
+import statistics
+import subprocess
 import sys
 import time
 
@@ -27,6 +52,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 import rnnkit.layers
 from rnnkit.kernels import native
@@ -37,9 +63,12 @@ SHAPES = {
     "B32-T500-H128": (32, 500, 128),
 }
 QUICK_SHAPES = {"B16-T50-H64": (16, 50, 64)}
+MEMORY_SHAPE = (32, 2000, 256)
+GATES = {"lstm": 4, "gru": 3, "elman": 1, "elman-relu": 1, "elman-sigmoid": 1}
+CELLS = tuple(GATES)
 
 
-def keras_variant(make_layer, batch, steps):
+def keras_variant(make_layer, batch, steps, jit_compile=False):
     model = keras.Sequential(
         [
             keras.Input((steps,), batch_size=batch, dtype="int32"),
@@ -51,6 +80,7 @@ def keras_variant(make_layer, batch, steps):
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
     )
     rng = np.random.default_rng(0)
     x = rng.integers(0, VOCAB, (batch, steps)).astype("int32")
@@ -58,84 +88,176 @@ def keras_variant(make_layer, batch, steps):
     return lambda: model.train_on_batch(x, y)
 
 
-def torch_variant(kind, batch, steps, units):
+def torch_variant(cell, batch, steps, units):
     import torch
 
     torch.manual_seed(0)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
 
     class Model(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.embed = torch.nn.Embedding(VOCAB, EMBED)
-            rnn = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
-            self.rnn = rnn(EMBED, units, batch_first=True)
+            if cell == "lstm":
+                self.rnn = torch.nn.LSTM(EMBED, units, batch_first=True)
+            elif cell == "gru":
+                self.rnn = torch.nn.GRU(EMBED, units, batch_first=True)
+            else:
+                nonlinearity = "relu" if cell == "elman-relu" else "tanh"
+                self.rnn = torch.nn.RNN(EMBED, units, batch_first=True, nonlinearity=nonlinearity)
             self.out = torch.nn.Linear(units, VOCAB)
 
         def forward(self, x):
             return self.out(self.rnn(self.embed(x))[0])
 
-    model = Model()
+    model = Model().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
-    x = torch.randint(0, VOCAB, (batch, steps))
-    y = torch.randint(0, VOCAB, (batch, steps))
+    x = torch.randint(0, VOCAB, (batch, steps), device=device)
+    y = torch.randint(0, VOCAB, (batch, steps), device=device)
 
     def step():
         optimizer.zero_grad()
         loss = loss_fn(model(x).reshape(-1, VOCAB), y.reshape(-1))
         loss.backward()
         optimizer.step()
-        return loss.item()
+        return loss.item()  # waits for the device
 
     return step
 
 
-def variants(batch, steps, units):
-    out = {
-        "rnnkit.LSTM": keras_variant(
-            lambda: rnnkit.layers.LSTM(units, return_sequences=True), batch, steps
-        ),
-        "keras.LSTM": keras_variant(
-            lambda: keras.layers.LSTM(units, return_sequences=True, use_cudnn=False), batch, steps
-        ),
-        "rnnkit.GRU": keras_variant(
-            lambda: rnnkit.layers.GRU(units, return_sequences=True), batch, steps
-        ),
-        "keras.GRU": keras_variant(
-            lambda: keras.layers.GRU(units, return_sequences=True, use_cudnn=False), batch, steps
-        ),
-    }
+def has_torch() -> bool:
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("torch not importable: PyTorch variants skipped", file=sys.stderr)
+        return False
+    return True
+
+
+def variants(cell, batch, steps, units) -> dict:
+    """``{name: step function}`` for one cell: rnnkit, each Keras setting, PyTorch."""
+    activation = cell.split("-")[1] if "-" in cell else "tanh"
+    seq = dict(return_sequences=True)
+    out = {}
+    if cell == "lstm":
+        out["rnnkit"] = lambda: rnnkit.layers.LSTM(units, **seq)
+        out["keras"] = lambda: keras.layers.LSTM(units, use_cudnn=False, **seq)
+        out["keras auto"] = lambda: keras.layers.LSTM(units, **seq)
+    elif cell == "gru":
+        out["rnnkit"] = lambda: rnnkit.layers.GRU(units, **seq)
+        out["keras"] = lambda: keras.layers.GRU(units, use_cudnn=False, **seq)
+        out["keras auto"] = lambda: keras.layers.GRU(units, **seq)
     else:
-        out["torch.LSTM"] = torch_variant("lstm", batch, steps, units)
-        out["torch.GRU"] = torch_variant("gru", batch, steps, units)
-    return out
+        out["rnnkit"] = lambda: rnnkit.layers.Elman(units, activation=activation, **seq)
+        out["keras"] = lambda: keras.layers.SimpleRNN(units, activation=activation, **seq)
+    fns = {name: keras_variant(make, batch, steps) for name, make in out.items()}
+    fns["keras xla"] = keras_variant(out["keras"], batch, steps, jit_compile=True)
+    if has_torch() and cell != "elman-sigmoid":  # nn.RNN: tanh or relu only
+        fns["torch"] = torch_variant(cell, batch, steps, units)
+    return fns
 
 
-def measure(shape, rounds, steps_per_round):
+def layer_flops_per_token(cell: str, units: int) -> float:
+    """Matmul FLOPs of the recurrent layer per token, forward and backward."""
+    return 3 * 2 * (EMBED + units) * GATES[cell] * units
+
+
+def matmul_peak(rounds: int = 5, n: int = 2048) -> float:
+    """The machine's fp32 matmul GFLOP/s: the median of ``rounds`` timed ``n x n`` products."""
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    product = tf.function(lambda a, b: tf.matmul(a, b))
+    product(a, b).numpy()
+    found = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(4):
+            out = product(a, b)
+        out.numpy()
+        found.append(4 * 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    return statistics.median(found)
+
+
+def measure(cell, shape, rounds, steps_per_round, peak):
     batch, steps, units = shape
-    fns = variants(batch, steps, units)
+    fns = variants(cell, batch, steps, units)
     for fn in fns.values():  # build, trace, compile
         fn()
         fn()
-    best = {name: 0.0 for name in fns}
+    rates = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
             start = time.perf_counter()
             for _ in range(steps_per_round):
                 fn()
-            elapsed = time.perf_counter() - start
-            best[name] = max(best[name], batch * steps * steps_per_round / elapsed)
-    ratios = {}
-    for kind in ("LSTM", "GRU"):
-        ours = best[f"rnnkit.{kind}"]
-        ratios[f"{kind} rnnkit/keras"] = ours / best[f"keras.{kind}"]
-        if f"torch.{kind}" in best:
-            ratios[f"{kind} rnnkit/torch"] = ours / best[f"torch.{kind}"]
-    return {"tokens_per_s": best, "ratios": ratios}
+            rates[name].append(batch * steps * steps_per_round / (time.perf_counter() - start))
+    flops = layer_flops_per_token(cell, units)
+    found = {}
+    for name, got in rates.items():
+        median = statistics.median(got)
+        found[name] = {
+            "tokens_per_s": median,
+            "best_tokens_per_s": max(got),
+            "gflops": median * flops / 1e9,
+            "percent_of_peak": 100 * median * flops / 1e9 / peak,
+        }
+    ours = found["rnnkit"]["tokens_per_s"]
+    keras_best = max(v["tokens_per_s"] for k, v in found.items() if k.startswith("keras"))
+    ratios = {"rnnkit/keras": ours / keras_best}
+    if "torch" in found:
+        ratios["rnnkit/torch"] = ours / found["torch"]["tokens_per_s"]
+    return {"variants": found, "ratios": ratios}
+
+
+# --memory: each variant in a process of its own.
+
+
+def _rss_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def memory_child(variant: str) -> dict:
+    """One training step's peak resident memory above the resident memory before it."""
+    batch, steps, units = MEMORY_SHAPE
+    if variant == "torch":
+        step = torch_variant("lstm", batch, steps, units)
+    else:
+        fns = {
+            "rnnkit": lambda: rnnkit.layers.LSTM(units, return_sequences=True),
+            "keras": lambda: keras.layers.LSTM(units, use_cudnn=False, return_sequences=True),
+        }
+        step = keras_variant(fns[variant], batch, steps)
+    step()  # build, trace, compile
+    before = _rss_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM, the peak, to the current resident size
+    step()
+    peak = _rss_kib("VmHWM")
+    return {"step_mib": (peak - before) / 1024, "peak_mib": peak / 1024}
+
+
+def memory(as_json: bool) -> dict:
+    names = ["rnnkit", "keras"] + (["torch"] if has_torch() else [])
+    found = {}
+    for name in names:
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-child", name],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        found[name] = json.loads(out.stdout)
+    if not as_json:
+        batch, steps, units = MEMORY_SHAPE
+        print(f"LSTM training step, B{batch} T{steps} H{units}: resident memory (MiB)")
+        for name, got in found.items():
+            step, peak = got["step_mib"], got["peak_mib"]
+            print(f"  {name:<8} step adds {step:8.0f}   process peak {peak:8.0f}")
+    return found
 
 
 def main(argv=None):
@@ -146,28 +268,47 @@ def main(argv=None):
         "--steps", type=int, default=None, help="training steps per variant per round"
     )
     parser.add_argument("--shape", choices=sorted(SHAPES), help="only this shape")
+    parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
+    parser.add_argument("--memory", action="store_true", help="peak memory of a training step")
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
+    if args.memory_child:
+        print(json.dumps(memory_child(args.memory_child)))
+        return
+    if args.memory:
+        found = memory(args.json)
+        if args.json:
+            print(json.dumps({"memory": found}, indent=2))
+        return
     shapes = QUICK_SHAPES if args.quick else SHAPES
     if args.shape:
         shapes = {args.shape: SHAPES[args.shape]}
-    rounds = args.rounds or (2 if args.quick else 4)
-    steps = args.steps or (3 if args.quick else 5)
+    rounds = args.rounds or (2 if args.quick else 5)
+    steps = args.steps or (2 if args.quick else 4)
 
     kernels = "native" if native.ops() is not None else "xla"
+    device = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
+    peak = matmul_peak()
+    results = {"rnnkit_kernels": kernels, "device": device, "peak_gflops": peak}
     if not args.json:
-        print(f"rnnkit training kernels: {kernels}")
-    results = {"rnnkit_kernels": kernels}
+        print(f"rnnkit training kernels: {kernels}; fp32 matmul peak {peak:,.0f} GFLOP/s")
+        print(f"device: {device}")
     for name, shape in shapes.items():
-        results[name] = measure(shape, rounds, steps)
-        if not args.json:
-            print(
-                f"\n{name} (batch, time, units = {shape}), best of {rounds} rounds x {steps} steps"
-            )
-            for variant, rate in results[name]["tokens_per_s"].items():
-                print(f"  {variant:<14} {rate:>10,.0f} tokens/s")
-            for ratio, value in results[name]["ratios"].items():
-                print(f"  {ratio:<20} {value:5.2f}x")
+        results[name] = {}
+        for cell in args.cells:
+            found = measure(cell, shape, rounds, steps, peak)
+            results[name][cell] = found
+            if args.json:
+                continue
+            print(f"\n{name} {cell}: median (best) of {rounds} rounds x {steps} steps")
+            for variant, got in found["variants"].items():
+                rate, best = got["tokens_per_s"], got["best_tokens_per_s"]
+                print(
+                    f"  {variant:<12} {rate:>10,.0f} ({best:>10,.0f}) tokens/s "
+                    f"{got['gflops']:7.1f} GFLOP/s {got['percent_of_peak']:5.1f}% peak"
+                )
+            print("  " + "  ".join(f"{k} {v:.2f}x" for k, v in found["ratios"].items()))
     if args.json:
         print(json.dumps(results, indent=2))
 
