@@ -54,7 +54,7 @@ def test_the_json_report_scores_every_model_on_the_same_test_texts(run_dir):
     table = invoke("evaluate", run_dir)
     assert "nbsvm" in table.output and "RNN confusion" in table.output
     below = rnn["accuracy"] < max(v["accuracy"] for v in report["models"].values())
-    assert ("Warning: the RNN's accuracy" in table.output) == below
+    assert ("Note: the RNN's accuracy" in table.output) == below
 
 
 def test_three_classes_from_a_csv_train_and_score_a_users_file(tmp_path):
