@@ -16,9 +16,9 @@ Ratios compare rnnkit with the better Keras setting and with PyTorch.
 GFLOP/s counts the recurrent layer's matmuls, forward and backward: per
 token ``2 (E + H) G`` forward (the input projection and the recurrent
 matmul, ``G`` = 4H, 3H or H) and twice that backward (the gradients of the
-inputs and of the weights). The machine's fp32 peak is a large
-``tf.matmul`` measured in the same run; "% peak" is the variant's GFLOP/s
-against it.
+inputs and of the weights). The machine's fp32 peak is a 4096 x 4096
+``tf.matmul`` timed once a round beside the variants (its median over the
+rounds); "% peak" is the variant's GFLOP/s against it.
 
 ``--memory`` measures instead the peak resident memory of a training step
 (B32 T2000 H256, LSTM), each variant in a fresh process with its model
@@ -164,35 +164,42 @@ def layer_flops_per_token(cell: str, units: int) -> float:
     return 3 * 2 * (EMBED + units) * GATES[cell] * units
 
 
-def matmul_peak(rounds: int = 5, n: int = 2048) -> float:
-    """The machine's fp32 matmul GFLOP/s: the median of ``rounds`` timed ``n x n`` products."""
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
-    product = tf.function(lambda a, b: tf.matmul(a, b))
-    product(a, b).numpy()
-    found = []
-    for _ in range(rounds):
+class MatmulPeak:
+    """The machine's fp32 matmul GFLOP/s, timed between the variants of every round (it
+    drifts with the machine: 260-440 GFLOP/s within a minute on the 2-core VM), after
+    ``warmup_s`` seconds of products (the thread pool and the clock ramp up)."""
+
+    def __init__(self, n: int = 4096, warmup_s: float = 2.0):
+        self.n = n
+        a, b = tf.random.normal((n, n)), tf.random.normal((n, n))
+        product = tf.function(lambda: tf.matmul(a, b))
+        self.product = lambda: product().numpy()
         start = time.perf_counter()
-        for _ in range(4):
-            out = product(a, b)
-        out.numpy()
-        found.append(4 * 2 * n**3 / (time.perf_counter() - start) / 1e9)
-    return statistics.median(found)
+        while time.perf_counter() - start < warmup_s:
+            self.product()
+
+    def __call__(self) -> float:
+        start = time.perf_counter()
+        self.product()
+        return 2 * self.n**3 / (time.perf_counter() - start) / 1e9
 
 
-def measure(cell, shape, rounds, steps_per_round, peak):
+def measure(cell, shape, rounds, steps_per_round, peak_meter):
     batch, steps, units = shape
     fns = variants(cell, batch, steps, units)
     for fn in fns.values():  # build, trace, compile
         fn()
         fn()
     rates = {name: [] for name in fns}
+    peaks = []
     for _ in range(rounds):
+        peaks.append(peak_meter())
         for name, fn in fns.items():
             start = time.perf_counter()
             for _ in range(steps_per_round):
                 fn()
             rates[name].append(batch * steps * steps_per_round / (time.perf_counter() - start))
+    peak = statistics.median(peaks)
     flops = layer_flops_per_token(cell, units)
     found = {}
     for name, got in rates.items():
@@ -208,7 +215,7 @@ def measure(cell, shape, rounds, steps_per_round, peak):
     ratios = {"rnnkit/keras": ours / keras_best}
     if "torch" in found:
         ratios["rnnkit/torch"] = ours / found["torch"]["tokens_per_s"]
-    return {"variants": found, "ratios": ratios}
+    return {"variants": found, "ratios": ratios, "peak_gflops": peak}
 
 
 # --memory: each variant in a process of its own.
@@ -296,19 +303,21 @@ def main(argv=None):
 
     kernels = "native" if native.ops() is not None else "xla"
     device = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
-    peak = matmul_peak()
-    results = {"rnnkit_kernels": kernels, "device": device, "peak_gflops": peak}
+    peak_meter = MatmulPeak()
+    results = {"rnnkit_kernels": kernels, "device": device}
     if not args.json:
-        print(f"rnnkit training kernels: {kernels}; fp32 matmul peak {peak:,.0f} GFLOP/s")
-        print(f"device: {device}")
+        print(f"rnnkit training kernels: {kernels}; device: {device}")
     for name, shape in shapes.items():
         results[name] = {}
         for cell in args.cells:
-            found = measure(cell, shape, rounds, steps, peak)
+            found = measure(cell, shape, rounds, steps, peak_meter)
             results[name][cell] = found
             if args.json:
                 continue
-            print(f"\n{name} {cell}: median (best) of {rounds} rounds x {steps} steps")
+            print(
+                f"\n{name} {cell}: median (best) of {rounds} rounds x {steps} steps; fp32 "
+                f"matmul peak {found['peak_gflops']:,.0f} GFLOP/s (median of the rounds)"
+            )
             for variant, got in found["variants"].items():
                 rate, best = got["tokens_per_s"], got["best_tokens_per_s"]
                 print(
