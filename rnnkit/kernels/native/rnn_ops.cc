@@ -444,6 +444,19 @@ void ActivationGrad(Act act, Out&& dz, const Y& y, const D& dy) {
   }
 }
 
+// An Elman op: its activation attribute, read once.
+class ElmanOp : public OpKernel {
+ public:
+  explicit ElmanOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    std::string name;
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("activation", &name));
+    act_ = ParseAct(name);
+  }
+
+ protected:
+  Act act_;
+};
+
 REGISTER_OP("RnnkitElmanForward")
     .Input("xp: float")        // [T, B, H] input projection with bias
     .Input("h0: float")        // [B, H]
@@ -457,13 +470,9 @@ REGISTER_OP("RnnkitElmanForward")
       return OkStatus();
     });
 
-class ElmanForwardOp : public OpKernel {
+class ElmanForwardOp : public ElmanOp {
  public:
-  explicit ElmanForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    std::string name;
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("activation", &name));
-    act_ = ParseAct(name);
-  }
+  explicit ElmanForwardOp(OpKernelConstruction* ctx) : ElmanOp(ctx) {}
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& xp = ctx->input(0);
@@ -507,9 +516,6 @@ class ElmanForwardOp : public OpKernel {
     };
     RunBlocks(ctx, B, work);
   }
-
- private:
-  Act act_;
 };
 REGISTER_KERNEL_BUILDER(Name("RnnkitElmanForward").Device(DEVICE_CPU), ElmanForwardOp);
 
@@ -529,13 +535,9 @@ REGISTER_OP("RnnkitElmanBackward")
       return OkStatus();
     });
 
-class ElmanBackwardOp : public OpKernel {
+class ElmanBackwardOp : public ElmanOp {
  public:
-  explicit ElmanBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    std::string name;
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("activation", &name));
-    act_ = ParseAct(name);
-  }
+  explicit ElmanBackwardOp(OpKernelConstruction* ctx) : ElmanOp(ctx) {}
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& d_hs = ctx->input(0);
@@ -587,9 +589,6 @@ class ElmanBackwardOp : public OpKernel {
     };
     RunBlocks(ctx, B, work);
   }
-
- private:
-  Act act_;
 };
 REGISTER_KERNEL_BUILDER(Name("RnnkitElmanBackward").Device(DEVICE_CPU), ElmanBackwardOp);
 
