@@ -100,8 +100,8 @@ class ModelConfig(Config):
     )
     ensemble: int = setting(
         1,
-        "Networks in the model, each from its own seed (initial weights, dropout), trained "
-        "side by side on the same batches; their calibrated probabilities are averaged.",
+        "Networks in the model, each from its own seed (initial weights, dropout) and in its "
+        "own batch order, trained side by side; their calibrated probabilities are averaged.",
         flag=True,
         min=1,
     )
