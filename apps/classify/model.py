@@ -256,6 +256,14 @@ def members(model) -> list[Classifier]:
     return model.members if isinstance(model, Ensemble) else [model]
 
 
+def member_inputs(model, ids) -> list:
+    """``(network, its ids)`` for each network of ``model``: ``[batch, T]`` ids are every
+    member's; ``[batch, members, T]`` (an ensemble in training) give member k column k."""
+    if len(ids.shape) == 3:
+        return [(member, ids[:, k]) for k, member in enumerate(members(model))]
+    return [(member, ids) for member in members(model)]
+
+
 def build_model(config: ModelConfig, vocab_size: int, classes: int, seed=None):
     """A built ``Classifier``, or ``Ensemble`` of them with ``config.ensemble`` > 1 (its
     variables exist, so checkpoints restore into it)."""

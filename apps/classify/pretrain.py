@@ -62,13 +62,9 @@ def per_example_loss(model, ids, training):
     """The mean cross-entropy of both directions' next (and previous) word predictions:
     sampled softmax in training, the full softmax otherwise; an ensemble's members'
     mean."""
-    from apps.classify.model import members
+    from apps.classify.model import member_inputs
 
-    each = members(model)
-    if len(ids.shape) == 3:  # an ensemble in training: each member's own texts
-        found = [_lm_loss(member, ids[:, k], training) for k, member in enumerate(each)]
-    else:
-        found = [_lm_loss(member, ids, training) for member in each]
+    found = [_lm_loss(member, own, training) for member, own in member_inputs(model, ids)]
     return tf.add_n(found) / len(found)
 
 

@@ -31,7 +31,7 @@ from apps.classify.features import (
     save_classes,
 )
 from apps.classify.inference import label_indices
-from apps.classify.model import Ensemble, build_model, members
+from apps.classify.model import Ensemble, build_model, member_inputs
 from rnnkit.text import PAD_ID, length_sorted_order
 from rnnkit.training import Task
 
@@ -56,13 +56,10 @@ def per_example_loss(model, batch, training, weights=None):
     """The cross-entropy of each text; an ensemble's members' mean (each member fits the
     labels on its own: fitting their average would train them as one network)."""
     ids, labels = batch["ids"], batch["label"]
-    if len(ids.shape) == 3:  # an ensemble in training: each member's own texts
-        each = enumerate(members(model))
-        logits = tf.stack([m(ids[:, k], training=training)["logits"] for k, m in each], 1)
-    else:
-        out = model(ids, training=training)
-        logits = out["members"] if "members" in out else out["logits"][:, None]
-        labels = tf.repeat(labels[:, None], tf.shape(logits)[1], axis=1)
+    pairs = member_inputs(model, ids)
+    logits = tf.stack([m(own, training=training)["logits"] for m, own in pairs], 1)
+    if len(labels.shape) == 1:  # every member read the same texts
+        labels = tf.repeat(labels[:, None], len(pairs), axis=1)
     loss = tf.keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
     if weights is not None:
         loss *= tf.gather(weights, labels)
