@@ -44,6 +44,50 @@ def _forward(xp, h0, U, recurrent_bias, mask, rec_mask, act, ract):
     return hs, (zrs, hhs, uhs)
 
 
+def _plain_forward(xp, h0, U, recurrent_bias, mask, rec_mask, act, ract):
+    """The forward loop with the fewest ops a step, keeping only ``hs``.
+
+    For inference and export graphs, where TensorFlow's cost of each op
+    outweighs the step's arithmetic at small batches: the gates are not
+    saved (``_recompute`` rebuilds them for all steps at once if a gradient
+    is asked for), the step's inputs are gathered rather than sliced, and
+    the bias joins the matmul.
+    """
+    units = U.shape[0]
+    steps = _loop.time_steps(xp)
+
+    def step(t, h, h_ta):
+        h_in = h * rec_mask if rec_mask is not None else h
+        u = tf.nn.bias_add(tf.matmul(h_in, U), recurrent_bias)
+        x_zr, x_h = tf.split(tf.gather(xp, t), [2 * units, units], axis=1)
+        u_zr, u_h = tf.split(u, [2 * units, units], axis=1)
+        z, r = tf.split(acts.apply(ract, x_zr + u_zr), 2, axis=1)
+        hh = acts.apply(act, x_h + r * u_h)
+        h_new = hh + z * (h - hh)
+        if mask is not None:
+            h_new = h + tf.gather(mask, t) * (h_new - h)
+        return t + 1, h_new, h_ta.write(t, h_new)
+
+    h_ta = _loop.new_array(xp.dtype, steps, h0.shape, "h")
+    loop_vars = (tf.constant(0), h0, h_ta)
+    out = tf.while_loop(lambda t, *_: t < steps, step, loop_vars, maximum_iterations=steps)
+    return out[2].stack(), (xp, recurrent_bias)
+
+
+def _plain_backward(d_hs, dh, hs, saved, h0, U, mask, rec_mask, act, ract):
+    xp, recurrent_bias = saved
+    units = U.shape[0]
+    h_in = _loop.shift_right(hs, h0)
+    if rec_mask is not None:
+        h_in = h_in * rec_mask
+    u = tf.einsum("tbh,hg->tbg", h_in, U) + recurrent_bias
+    x_zr, x_h = tf.split(xp, [2 * units, units], axis=-1)
+    u_zr, u_h = tf.split(u, [2 * units, units], axis=-1)
+    zrs = acts.apply(ract, x_zr + u_zr)
+    hhs = acts.apply(act, x_h + zrs[..., units:] * u_h)
+    return _backward(d_hs, dh, hs, (zrs, hhs, u_h), h0, U, mask, rec_mask, act, ract)
+
+
 def _backward(d_hs, dh, hs, saved, h0, U, mask, rec_mask, act, ract):
     zrs, hhs, uhs = saved
     units = U.shape[0]
@@ -138,7 +182,7 @@ def gru_sequence(
     """
     (h0,) = states
     forward, backward = _loop.pick(
-        (_forward, _backward),
+        (_plain_forward, _plain_backward),
         (_compiled_forward, _compiled_backward),
         lambda: native.if_usable(
             (_native_forward, _native_backward), xp, activation, recurrent_activation
