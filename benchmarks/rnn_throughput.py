@@ -30,6 +30,7 @@ buffers, PyTorch returns them), and the process's peak.
     python benchmarks/rnn_throughput.py            # both shapes, every variant
     python benchmarks/rnn_throughput.py --quick    # a small shape, two rounds
     python benchmarks/rnn_throughput.py --cells lstm --shape B64-T100-H256
+    python benchmarks/rnn_throughput.py --variants torch "rnnkit bf16"
     python benchmarks/rnn_throughput.py --memory
     python benchmarks/rnn_throughput.py --json     # figures as JSON on stdout
 
@@ -38,7 +39,9 @@ builds them) and no GPU is visible, else with its XLA-compiled loops;
 RNNKIT_NATIVE=0 forces the latter. The first line says which. Nothing here
 assumes a CPU: on a GPU Keras's default setting is the cuDNN one, PyTorch's
 layers run on CUDA, and the peak is the GPU's fp32 matmul.
-PyTorch rows appear when `torch` imports (`make bench` installs it).
+PyTorch rows appear when `torch` imports (`make bench` installs it). Where
+the CPU has AVX512_BF16, "rnnkit bf16" is rnnkit's layer with
+``RNNKIT_BF16=1`` (bfloat16 recurrent matmuls, float32 accumulation).
 """
 
 import argparse
@@ -153,10 +156,28 @@ def variants(cell, batch, steps, units) -> dict:
         out["rnnkit"] = lambda: rnnkit.layers.Elman(units, activation=activation, **seq)
         out["keras"] = lambda: keras.layers.SimpleRNN(units, activation=activation, **seq)
     fns = {name: keras_variant(make, batch, steps) for name, make in out.items()}
+    if native.ops() is not None and native.has_bf16():
+        fns["rnnkit bf16"] = _bf16(keras_variant(out["rnnkit"], batch, steps))
     fns["keras xla"] = keras_variant(out["keras"], batch, steps, jit_compile=True)
     if has_torch() and cell != "elman-sigmoid":  # nn.RNN: tanh or relu only
         fns["torch"] = torch_variant(cell, batch, steps, units)
     return fns
+
+
+def _bf16(step):
+    """``step`` with ``RNNKIT_BF16=1`` while it runs (it is read when the step is traced)."""
+
+    def run():
+        before = os.environ.get("RNNKIT_BF16")
+        os.environ["RNNKIT_BF16"] = "1"
+        try:
+            return step()
+        finally:
+            os.environ.pop("RNNKIT_BF16")
+            if before is not None:
+                os.environ["RNNKIT_BF16"] = before
+
+    return run
 
 
 def layer_flops_per_token(cell: str, units: int) -> float:
@@ -184,9 +205,11 @@ class MatmulPeak:
         return 2 * self.n**3 / (time.perf_counter() - start) / 1e9
 
 
-def measure(cell, shape, rounds, steps_per_round, peak_meter):
+def measure(cell, shape, rounds, steps_per_round, peak_meter, only=()):
     batch, steps, units = shape
     fns = variants(cell, batch, steps, units)
+    if only:
+        fns = {name: fn for name, fn in fns.items() if name in only}
     for fn in fns.values():  # build, trace, compile
         fn()
         fn()
@@ -211,10 +234,15 @@ def measure(cell, shape, rounds, steps_per_round, peak_meter):
             "percent_of_peak": 100 * median * flops / 1e9 / peak,
         }
     ours = found["rnnkit"]["tokens_per_s"]
-    keras_best = max(v["tokens_per_s"] for k, v in found.items() if k.startswith("keras"))
-    ratios = {"rnnkit/keras": ours / keras_best}
+    keras = [v["tokens_per_s"] for k, v in found.items() if k.startswith("keras")]
+    ratios = {"rnnkit/keras": ours / max(keras)} if keras else {}
     if "torch" in found:
         ratios["rnnkit/torch"] = ours / found["torch"]["tokens_per_s"]
+    if "rnnkit bf16" in found:
+        bf16 = found["rnnkit bf16"]["tokens_per_s"]
+        ratios["bf16/rnnkit"] = bf16 / ours
+        if "torch" in found:
+            ratios["bf16/torch"] = bf16 / found["torch"]["tokens_per_s"]
     return {"variants": found, "ratios": ratios, "peak_gflops": peak}
 
 
@@ -283,6 +311,11 @@ def main(argv=None):
     )
     parser.add_argument("--shape", choices=sorted(SHAPES), help="only this shape")
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        help="only these variants (rnnkit is always run): e.g. torch 'rnnkit bf16'",
+    )
     parser.add_argument("--memory", action="store_true", help="peak memory of a training step")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -310,7 +343,8 @@ def main(argv=None):
     for name, shape in shapes.items():
         results[name] = {}
         for cell in args.cells:
-            found = measure(cell, shape, rounds, steps, peak_meter)
+            only = {"rnnkit", *args.variants} if args.variants else ()
+            found = measure(cell, shape, rounds, steps, peak_meter, only)
             results[name][cell] = found
             if args.json:
                 continue

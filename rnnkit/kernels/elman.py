@@ -49,14 +49,27 @@ def _backward(d_hs, dh, hs, a_all, h0, U, mask, rec_mask, act):
 
 def _native_forward(xp, h0, U, mask, rec_mask, act):
     hs = native.ops().rnnkit_elman_forward(
-        xp, h0, U, native.optional(mask), native.optional(rec_mask), activation=act
+        xp,
+        h0,
+        U,
+        native.optional(mask),
+        native.optional(rec_mask),
+        activation=act,
+        bf16=native.bf16(),
     )
     return hs, None  # the derivative comes from the states themselves
 
 
 def _native_backward(d_hs, dh, hs, a_all, h0, U, mask, rec_mask, act):
     dz, dh0 = native.ops().rnnkit_elman_backward(
-        d_hs, dh, hs, U, native.optional(mask), native.optional(rec_mask), activation=act
+        d_hs,
+        dh,
+        hs,
+        U,
+        native.optional(mask),
+        native.optional(rec_mask),
+        activation=act,
+        bf16=native.bf16(),
     )
     return dz, dh0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask)
 

@@ -132,7 +132,13 @@ def _weight_grads(du, h_prev_all, rec_mask):
 
 def _native_forward(xp, h0, U, recurrent_bias, mask, rec_mask, act, ract):
     hs, gates, uh = native.ops().rnnkit_gru_forward(
-        xp, h0, U, recurrent_bias, native.optional(mask), native.optional(rec_mask)
+        xp,
+        h0,
+        U,
+        recurrent_bias,
+        native.optional(mask),
+        native.optional(rec_mask),
+        bf16=native.bf16(),
     )
     return hs, (gates, uh)
 
@@ -140,7 +146,16 @@ def _native_forward(xp, h0, U, recurrent_bias, mask, rec_mask, act, ract):
 def _native_backward(d_hs, dh, hs, saved, h0, U, mask, rec_mask, act, ract):
     gates, uh = saved
     dx, du, dh0 = native.ops().rnnkit_gru_backward(
-        d_hs, dh, hs, gates, uh, h0, U, native.optional(mask), native.optional(rec_mask)
+        d_hs,
+        dh,
+        hs,
+        gates,
+        uh,
+        h0,
+        U,
+        native.optional(mask),
+        native.optional(rec_mask),
+        bf16=native.bf16(),
     )
     return (dx, dh0, *_weight_grads(du, _loop.shift_right(hs, h0), rec_mask))
 

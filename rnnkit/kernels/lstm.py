@@ -98,7 +98,7 @@ def _backward(d_hs, dh, dc, hs, saved, h0, c0, U, mask, rec_mask, act, ract):
 
 def _native_forward(xp, h0, c0, U, mask, rec_mask, act, ract):
     hs, cs, gates = native.ops().rnnkit_lstm_forward(
-        xp, h0, c0, U, native.optional(mask), native.optional(rec_mask)
+        xp, h0, c0, U, native.optional(mask), native.optional(rec_mask), bf16=native.bf16()
     )
     return hs, (cs, gates)
 
@@ -106,7 +106,16 @@ def _native_forward(xp, h0, c0, U, mask, rec_mask, act, ract):
 def _native_backward(d_hs, dh, dc, hs, saved, h0, c0, U, mask, rec_mask, act, ract):
     cs, gates = saved
     dz, dh0, dc0 = native.ops().rnnkit_lstm_backward(
-        d_hs, dh, dc, cs, gates, c0, U, native.optional(mask), native.optional(rec_mask)
+        d_hs,
+        dh,
+        dc,
+        cs,
+        gates,
+        c0,
+        U,
+        native.optional(mask),
+        native.optional(rec_mask),
+        bf16=native.bf16(),
     )
     return dz, dh0, dc0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask)
 

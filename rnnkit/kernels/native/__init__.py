@@ -13,6 +13,10 @@ installed TensorFlow's headers. A stamp next to it records the TensorFlow
 version, the CPU's feature flags and the source's hash; when any of them
 differs, or the library is missing, or ``RNNKIT_NATIVE=0`` is set, the kernels
 fall back to the XLA loops.
+
+Each step's recurrent matmul is an AVX-512 micro-kernel over the recurrent
+kernel packed once per op (Eigen's product on a CPU without AVX-512);
+``RNNKIT_BF16=1`` runs it in bfloat16 where the CPU has AVX512_BF16 (``bf16``).
 """
 
 import functools
@@ -86,6 +90,22 @@ def ops():
     if not enabled() or tf.config.list_logical_devices("GPU"):
         return None
     return _load()
+
+
+def has_bf16():
+    """True when the CPU has AVX512_BF16 (the library is built for this CPU)."""
+    return "avx512_bf16" in _cpu_flags().split()
+
+
+def bf16():
+    """True when ``RNNKIT_BF16=1`` asks for bfloat16 recurrent matmuls and the CPU has them.
+
+    Off by default. The ops then round the recurrent kernel and each step's
+    state (forward) or state gradient (backward) to bfloat16 for the matmul,
+    accumulating in float32; the states, gates and weight gradients stay
+    float32. Read when a training graph is traced.
+    """
+    return os.environ.get("RNNKIT_BF16", "0") == "1" and has_bf16()
 
 
 def if_usable(pair, xp, activation, recurrent_activation=None):

@@ -3,11 +3,26 @@
 // per worker thread; each block runs every time step on its own (rows of the
 // batch do not interact), so the threads never wait for one another.
 #define EIGEN_USE_THREADS
+#include <cstring>
+#include <vector>
+
 #include "Eigen/Core"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/shape_inference.h"
 #include "tensorflow/core/platform/blocking_counter.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define RNNKIT_PACKED 1
+#else
+#define RNNKIT_PACKED 0
+#endif
+#if RNNKIT_PACKED && defined(__AVX512BF16__)
+#define RNNKIT_BF16 1
+#else
+#define RNNKIT_BF16 0
+#endif
 
 namespace rnnkit {
 using namespace tensorflow;  // NOLINT
@@ -41,6 +56,207 @@ void RunBlocks(OpKernelContext* ctx, int64_t batch, const Fn& work) {
   done.Wait();
 }
 
+// The recurrent matmul of every step, C (+)= A @ B, with B (the recurrent
+// kernel or its transpose) packed once per op into 32-column panels that an
+// AVX-512 micro-kernel streams: Eigen's product would repack B on every step
+// (1 MB for an LSTM of 256 units). With bf16 set, B and each step's A are
+// rounded to bfloat16 and multiplied by AVX512_BF16's dot products with
+// float32 accumulation; the states and everything else stay float32. Without
+// AVX-512 at build time the product is Eigen's.
+class RecurrentMatmul {
+ public:
+  static constexpr int kCols = 32;  // a panel: two AVX-512 registers of float32
+  static constexpr int kRows = 8;   // rows of A a micro-kernel call keeps in registers
+
+  // B[k][j] = src[k * sk + j * sn], K x N: (H, G, G, 1) for U, (G, H, 1, G) for U^T.
+  RecurrentMatmul(OpKernelContext* ctx, const float* src, int64_t K, int64_t N, int64_t sk,
+                  int64_t sn, bool bf16)
+      : src_(src), K_(K), N_(N), sk_(sk), sn_(sn), bf16_(bf16) {
+#if RNNKIT_PACKED
+    const int64_t panels = (N + kCols - 1) / kCols;
+    if (bf16_) {
+      K2_ = (K + 1) / 2;
+      // [panel][k pair][column][2] bfloat16, stored as uint16.
+      OP_REQUIRES_OK(ctx, ctx->allocate_temp(DT_UINT16, TensorShape({panels * K2_ * kCols * 2}),
+                                             &packed_));
+      uint16_t* p = packed_.flat<uint16_t>().data();
+      for (int64_t q = 0; q < panels; ++q)
+        for (int64_t kk = 0; kk < K2_; ++kk)
+          for (int64_t j = 0; j < kCols; ++j)
+            for (int64_t e = 0; e < 2; ++e) {
+              const int64_t k = 2 * kk + e, col = q * kCols + j;
+              *p++ = k < K && col < N ? ToBf16(src[k * sk + col * sn]) : 0;
+            }
+    } else {
+      // [panel][k][column] float32.
+      OP_REQUIRES_OK(ctx, ctx->allocate_temp(DT_FLOAT, TensorShape({panels * K * kCols}),
+                                             &packed_));
+      float* p = packed_.flat<float>().data();
+      for (int64_t q = 0; q < panels; ++q)
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t j = 0; j < kCols; ++j) {
+            const int64_t col = q * kCols + j;
+            *p++ = col < N ? src[k * sk + col * sn] : 0.f;
+          }
+    }
+#else
+    OP_REQUIRES(ctx, !bf16, errors::InvalidArgument("rnnkit: built without AVX512_BF16"));
+#endif
+  }
+
+  // C[m x N] (row stride ldc) = A[m x K] (row stride lda) @ B, or += with accumulate.
+  void Apply(const float* a, int64_t m, int64_t lda, float* c, int64_t ldc,
+             bool accumulate) const {
+#if RNNKIT_PACKED
+    if (bf16_) {
+      ApplyBf16(a, m, lda, c, ldc, accumulate);
+      return;
+    }
+    const float* panel = packed_.flat<float>().data();
+    for (int64_t j0 = 0; j0 < N_; j0 += kCols, panel += K_ * kCols) {
+      const int cols = static_cast<int>(std::min<int64_t>(kCols, N_ - j0));
+      for (int64_t r0 = 0; r0 < m; r0 += kRows) {
+        const float* ar = a + r0 * lda;
+        float* cr = c + r0 * ldc + j0;
+        switch (std::min<int64_t>(kRows, m - r0)) {
+          case 8: KernelF32<8>(ar, lda, panel, cr, ldc, cols, accumulate); break;
+          case 7: KernelF32<7>(ar, lda, panel, cr, ldc, cols, accumulate); break;
+          case 6: KernelF32<6>(ar, lda, panel, cr, ldc, cols, accumulate); break;
+          case 5: KernelF32<5>(ar, lda, panel, cr, ldc, cols, accumulate); break;
+          case 4: KernelF32<4>(ar, lda, panel, cr, ldc, cols, accumulate); break;
+          case 3: KernelF32<3>(ar, lda, panel, cr, ldc, cols, accumulate); break;
+          case 2: KernelF32<2>(ar, lda, panel, cr, ldc, cols, accumulate); break;
+          default: KernelF32<1>(ar, lda, panel, cr, ldc, cols, accumulate); break;
+        }
+      }
+    }
+#else
+    Map C = block(c, m, N_, ldc);
+    CMap A = cblock(a, m, K_, lda);
+    if (sn_ == 1) {
+      if (accumulate) C.noalias() += A * cblock(src_, K_, N_, sk_);
+      else C.noalias() = A * cblock(src_, K_, N_, sk_);
+    } else {
+      if (accumulate) C.noalias() += A * cblock(src_, N_, K_, sn_).transpose();
+      else C.noalias() = A * cblock(src_, N_, K_, sn_).transpose();
+    }
+#endif
+  }
+
+ private:
+  static uint16_t ToBf16(float f) {  // round to nearest even (the weights are finite)
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return static_cast<uint16_t>((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
+  }
+
+#if RNNKIT_PACKED
+  static void Store(float* row, __m512 lo, __m512 hi, int cols, bool accumulate) {
+    const __mmask16 m0 = cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << cols) - 1);
+    const __mmask16 m1 =
+        cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : static_cast<__mmask16>((1u << (cols - 16)) - 1);
+    if (accumulate) {
+      lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, row));
+      hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, row + 16));
+    }
+    _mm512_mask_storeu_ps(row, m0, lo);
+    _mm512_mask_storeu_ps(row + 16, m1, hi);
+  }
+
+  template <int MR>
+  void KernelF32(const float* a, int64_t lda, const float* panel, float* c, int64_t ldc,
+                 int cols, bool accumulate) const {
+    __m512 lo[MR], hi[MR];
+    for (int r = 0; r < MR; ++r) lo[r] = hi[r] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K_; ++k) {
+      const __m512 b0 = _mm512_load_ps(panel + k * kCols);
+      const __m512 b1 = _mm512_load_ps(panel + k * kCols + 16);
+      for (int r = 0; r < MR; ++r) {
+        const __m512 x = _mm512_set1_ps(a[r * lda + k]);
+        lo[r] = _mm512_fmadd_ps(x, b0, lo[r]);
+        hi[r] = _mm512_fmadd_ps(x, b1, hi[r]);
+      }
+    }
+    for (int r = 0; r < MR; ++r) Store(c + r * ldc, lo[r], hi[r], cols, accumulate);
+  }
+
+#if RNNKIT_BF16
+  void ApplyBf16(const float* a, int64_t m, int64_t lda, float* c, int64_t ldc,
+                 bool accumulate) const {
+    // A rounded to bfloat16, a row of K2 pairs each (zero-padded to an even K).
+    thread_local std::vector<uint32_t> scratch;
+    scratch.resize(m * K2_);
+    uint16_t* half = reinterpret_cast<uint16_t*>(scratch.data());
+    for (int64_t r = 0; r < m; ++r) {
+      uint16_t* out = half + r * K2_ * 2;
+      int64_t k = 0;
+      for (; k + 16 <= K_; k += 16) {
+        const __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(a + r * lda + k));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k), (__m256i)v);
+      }
+      for (; k < K_; ++k) out[k] = ToBf16(a[r * lda + k]);
+      if (K_ % 2) out[K_] = 0;
+    }
+    const uint16_t* panel = packed_.flat<uint16_t>().data();
+    for (int64_t j0 = 0; j0 < N_; j0 += kCols, panel += K2_ * kCols * 2) {
+      const int cols = static_cast<int>(std::min<int64_t>(kCols, N_ - j0));
+      for (int64_t r0 = 0; r0 < m; r0 += kRows) {
+        const uint32_t* ar = scratch.data() + r0 * K2_;
+        float* cr = c + r0 * ldc + j0;
+        switch (std::min<int64_t>(kRows, m - r0)) {
+          case 8: KernelBf16<8>(ar, panel, cr, ldc, cols, accumulate); break;
+          case 7: KernelBf16<7>(ar, panel, cr, ldc, cols, accumulate); break;
+          case 6: KernelBf16<6>(ar, panel, cr, ldc, cols, accumulate); break;
+          case 5: KernelBf16<5>(ar, panel, cr, ldc, cols, accumulate); break;
+          case 4: KernelBf16<4>(ar, panel, cr, ldc, cols, accumulate); break;
+          case 3: KernelBf16<3>(ar, panel, cr, ldc, cols, accumulate); break;
+          case 2: KernelBf16<2>(ar, panel, cr, ldc, cols, accumulate); break;
+          default: KernelBf16<1>(ar, panel, cr, ldc, cols, accumulate); break;
+        }
+      }
+    }
+  }
+
+  template <int MR>
+  void KernelBf16(const uint32_t* a, const uint16_t* panel, float* c, int64_t ldc, int cols,
+                  bool accumulate) const {
+    __m512 lo[MR], hi[MR];
+    for (int r = 0; r < MR; ++r) lo[r] = hi[r] = _mm512_setzero_ps();
+    for (int64_t kk = 0; kk < K2_; ++kk) {
+      const __m512bh b0 = (__m512bh)_mm512_load_si512(panel + kk * kCols * 2);
+      const __m512bh b1 = (__m512bh)_mm512_load_si512(panel + kk * kCols * 2 + 32);
+      for (int r = 0; r < MR; ++r) {
+        const __m512bh x = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * K2_ + kk]));
+        lo[r] = _mm512_dpbf16_ps(lo[r], x, b0);
+        hi[r] = _mm512_dpbf16_ps(hi[r], x, b1);
+      }
+    }
+    for (int r = 0; r < MR; ++r) Store(c + r * ldc, lo[r], hi[r], cols, accumulate);
+  }
+#else
+  void ApplyBf16(const float*, int64_t, int64_t, float*, int64_t, bool) const {}
+#endif
+#endif
+
+  const float* src_;
+  int64_t K_, N_, sk_, sn_, K2_ = 0;
+  bool bf16_;
+  Tensor packed_;
+};
+
+// Every op's attribute ``bf16``: the recurrent matmuls in bfloat16 (see RecurrentMatmul).
+class RecurrentOp : public OpKernel {
+ public:
+  explicit RecurrentOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("bf16", &bf16_));
+    OP_REQUIRES(ctx, !bf16_ || RNNKIT_BF16,
+                errors::InvalidArgument("rnnkit: bf16 needs a build with AVX512_BF16"));
+  }
+
+ protected:
+  bool bf16_ = false;
+};
+
 REGISTER_OP("RnnkitLstmForward")
     .Input("xp: float")        // [T, B, 4H], gate order i, f, o, g
     .Input("h0: float")        // [B, H]
@@ -51,6 +267,7 @@ REGISTER_OP("RnnkitLstmForward")
     .Output("hs: float")       // [T, B, H]
     .Output("cs: float")       // [T, B, H]
     .Output("gates: float")    // [T, B, 4H] after the activations
+    .Attr("bf16: bool = false")
     .SetShapeFn([](shape_inference::InferenceContext* c) {
       auto xp = c->input(0);
       auto h0 = c->input(1);
@@ -62,9 +279,9 @@ REGISTER_OP("RnnkitLstmForward")
       return OkStatus();
     });
 
-class LstmForwardOp : public OpKernel {
+class LstmForwardOp : public RecurrentOp {
  public:
-  explicit LstmForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  explicit LstmForwardOp(OpKernelConstruction* ctx) : RecurrentOp(ctx) {}
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& xp = ctx->input(0);
@@ -87,7 +304,7 @@ class LstmForwardOp : public OpKernel {
     float* hs_p = hs->flat<float>().data();
     float* cs_p = cs->flat<float>().data();
     float* g_p = gates->flat<float>().data();
-    CMap U = cblock(kernel.flat<float>().data(), H, G, G);
+    const RecurrentMatmul U(ctx, kernel.flat<float>().data(), H, G, G, 1, bf16_); if (!ctx->status().ok()) return;
     const float* h0_p = h0.flat<float>().data();
     const float* c0_p = c0.flat<float>().data();
 
@@ -102,9 +319,9 @@ class LstmForwardOp : public OpKernel {
         z = cblock(xp_p + (t * B + b0) * G, n, G, G);
         if (rm_p) {
           h_in = hp.array() * cblock(rm_p + b0 * H, n, H, H).array();
-          z.noalias() += h_in * U;
+          U.Apply(h_in.data(), n, H, z.data(), G, true);
         } else {
-          z.noalias() += hp * U;
+          U.Apply(hp.data(), n, H, z.data(), G, true);
         }
         z.leftCols(3 * H) = z.leftCols(3 * H).array().logistic();
         z.rightCols(H) = z.rightCols(H).array().tanh();
@@ -144,6 +361,7 @@ REGISTER_OP("RnnkitLstmBackward")
     .Output("dz: float")       // [T, B, 4H] gradient of the gate pre-activations
     .Output("dh0: float")      // [B, H]
     .Output("dc0: float")      // [B, H]
+    .Attr("bf16: bool = false")
     .SetShapeFn([](shape_inference::InferenceContext* c) {
       c->set_output(0, c->input(4));
       c->set_output(1, c->input(1));
@@ -151,9 +369,9 @@ REGISTER_OP("RnnkitLstmBackward")
       return OkStatus();
     });
 
-class LstmBackwardOp : public OpKernel {
+class LstmBackwardOp : public RecurrentOp {
  public:
-  explicit LstmBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  explicit LstmBackwardOp(OpKernelConstruction* ctx) : RecurrentOp(ctx) {}
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& d_hs = ctx->input(0);
@@ -179,7 +397,7 @@ class LstmBackwardOp : public OpKernel {
     const float* m_p = mask.NumElements() > 0 ? mask.flat<float>().data() : nullptr;
     const float* rm_p = rec_mask.NumElements() > 0 ? rec_mask.flat<float>().data() : nullptr;
     float* dz_p = dz_t->flat<float>().data();
-    CMap U = cblock(kernel.flat<float>().data(), H, G, G);
+    const RecurrentMatmul Ut(ctx, kernel.flat<float>().data(), G, H, 1, G, bf16_); if (!ctx->status().ok()) return;
 
     auto work = [&](int64_t b0, int64_t b1) {
       const int64_t n = b1 - b0;
@@ -214,7 +432,7 @@ class LstmBackwardOp : public OpKernel {
         dz.middleCols(H, H) = dc.array() * cp.array() * f * (1.f - f);
         dz.middleCols(2 * H, H) = dh.array() * tc.array() * o * (1.f - o);
         dz.rightCols(H) = dc.array() * i * (1.f - g.square());
-        dh_prev.noalias() = dz * U.transpose();
+        Ut.Apply(dz.data(), n, G, dh_prev.data(), H, false);
         if (rm_p) dh_prev.array() *= cblock(rm_p + b0 * H, n, H, H).array();
         dh.swap(dh_prev);
         dc.array() *= f;
@@ -245,6 +463,7 @@ REGISTER_OP("RnnkitGruForward")
     .Output("hs: float")             // [T, B, H]
     .Output("gates: float")          // [T, B, 3H]: z, r and the candidate state
     .Output("uh: float")             // [T, B, H]: the h part of h_{t-1} @ U + b
+    .Attr("bf16: bool = false")
     .SetShapeFn([](shape_inference::InferenceContext* c) {
       shape_inference::ShapeHandle seq;
       TF_RETURN_IF_ERROR(c->ReplaceDim(c->input(0), 2, c->Dim(c->input(1), 1), &seq));
@@ -254,9 +473,9 @@ REGISTER_OP("RnnkitGruForward")
       return OkStatus();
     });
 
-class GruForwardOp : public OpKernel {
+class GruForwardOp : public RecurrentOp {
  public:
-  explicit GruForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  explicit GruForwardOp(OpKernelConstruction* ctx) : RecurrentOp(ctx) {}
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& xp = ctx->input(0);
@@ -280,7 +499,7 @@ class GruForwardOp : public OpKernel {
     float* hs_p = hs->flat<float>().data();
     float* g_p = gates->flat<float>().data();
     float* uh_p = uh->flat<float>().data();
-    CMap U = cblock(kernel.flat<float>().data(), H, G, G);
+    const RecurrentMatmul U(ctx, kernel.flat<float>().data(), H, G, G, 1, bf16_); if (!ctx->status().ok()) return;
     CMap b = cblock(bias.flat<float>().data(), 1, G, G);
 
     auto work = [&](int64_t b0, int64_t b1) {
@@ -290,9 +509,9 @@ class GruForwardOp : public OpKernel {
         CMap hp = cblock(t == 0 ? h0_p + b0 * H : hs_p + ((t - 1) * B + b0) * H, n, H, H);
         if (rm_p) {
           h_in = hp.array() * cblock(rm_p + b0 * H, n, H, H).array();
-          u.noalias() = h_in * U;
+          U.Apply(h_in.data(), n, H, u.data(), G, false);
         } else {
-          u.noalias() = hp * U;
+          U.Apply(hp.data(), n, H, u.data(), G, false);
         }
         u.rowwise() += b.row(0);
         CMap x = cblock(xp_p + (t * B + b0) * G, n, G, G);
@@ -330,6 +549,7 @@ REGISTER_OP("RnnkitGruBackward")
     .Output("dx: float")       // [T, B, 3H] gradient of xp
     .Output("du: float")       // [T, B, 3H] gradient of h_{t-1} @ U + b
     .Output("dh0: float")      // [B, H]
+    .Attr("bf16: bool = false")
     .SetShapeFn([](shape_inference::InferenceContext* c) {
       c->set_output(0, c->input(3));
       c->set_output(1, c->input(3));
@@ -337,9 +557,9 @@ REGISTER_OP("RnnkitGruBackward")
       return OkStatus();
     });
 
-class GruBackwardOp : public OpKernel {
+class GruBackwardOp : public RecurrentOp {
  public:
-  explicit GruBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  explicit GruBackwardOp(OpKernelConstruction* ctx) : RecurrentOp(ctx) {}
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& d_hs = ctx->input(0);
@@ -367,7 +587,7 @@ class GruBackwardOp : public OpKernel {
     const float* rm_p = rec_mask.NumElements() > 0 ? rec_mask.flat<float>().data() : nullptr;
     float* dx_p = dx_t->flat<float>().data();
     float* du_p = du_t->flat<float>().data();
-    CMap U = cblock(kernel.flat<float>().data(), H, G, G);
+    const RecurrentMatmul Ut(ctx, kernel.flat<float>().data(), G, H, 1, G, bf16_); if (!ctx->status().ok()) return;
 
     auto work = [&](int64_t b0, int64_t b1) {
       const int64_t n = b1 - b0;
@@ -395,7 +615,7 @@ class GruBackwardOp : public OpKernel {
         dx.middleCols(H, H) = dx.rightCols(H).array() * u_h.array() * r * (1.f - r);
         du.leftCols(2 * H) = dx.leftCols(2 * H);
         du.rightCols(H) = dx.rightCols(H).array() * r;
-        dh_prev.noalias() = du * U.transpose();
+        Ut.Apply(du.data(), n, G, dh_prev.data(), H, false);
         if (rm_p) dh_prev.array() *= cblock(rm_p + b0 * H, n, H, H).array();
         dh_prev.array() += dh.array() * z;
         dh.swap(dh_prev);
@@ -445,9 +665,9 @@ void ActivationGrad(Act act, Out&& dz, const Y& y, const D& dy) {
 }
 
 // An Elman op: its activation attribute, read once.
-class ElmanOp : public OpKernel {
+class ElmanOp : public RecurrentOp {
  public:
-  explicit ElmanOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+  explicit ElmanOp(OpKernelConstruction* ctx) : RecurrentOp(ctx) {
     std::string name;
     OP_REQUIRES_OK(ctx, ctx->GetAttr("activation", &name));
     act_ = ParseAct(name);
@@ -465,6 +685,7 @@ REGISTER_OP("RnnkitElmanForward")
     .Input("rec_mask: float")  // [B, H] or [0]
     .Attr("activation: {'tanh', 'sigmoid', 'relu', 'linear'} = 'tanh'")
     .Output("hs: float")  // [T, B, H]
+    .Attr("bf16: bool = false")
     .SetShapeFn([](shape_inference::InferenceContext* c) {
       c->set_output(0, c->input(0));
       return OkStatus();
@@ -490,7 +711,7 @@ class ElmanForwardOp : public ElmanOp {
     const float* m_p = mask.NumElements() > 0 ? mask.flat<float>().data() : nullptr;
     const float* rm_p = rec_mask.NumElements() > 0 ? rec_mask.flat<float>().data() : nullptr;
     float* hs_p = hs->flat<float>().data();
-    CMap U = cblock(kernel.flat<float>().data(), H, H, H);
+    const RecurrentMatmul U(ctx, kernel.flat<float>().data(), H, H, H, 1, bf16_); if (!ctx->status().ok()) return;
     const Act act = act_;
 
     auto work = [&](int64_t b0, int64_t b1) {
@@ -502,9 +723,9 @@ class ElmanForwardOp : public ElmanOp {
         hn = cblock(xp_p + (t * B + b0) * H, n, H, H);
         if (rm_p) {
           h_in = hp.array() * cblock(rm_p + b0 * H, n, H, H).array();
-          hn.noalias() += h_in * U;
+          U.Apply(h_in.data(), n, H, hn.data(), H, true);
         } else {
-          hn.noalias() += hp * U;
+          U.Apply(hp.data(), n, H, hn.data(), H, true);
         }
         Activate(act, hn);
         if (m_p) {
@@ -529,6 +750,7 @@ REGISTER_OP("RnnkitElmanBackward")
     .Attr("activation: {'tanh', 'sigmoid', 'relu', 'linear'} = 'tanh'")
     .Output("dz: float")   // [T, B, H] gradient of the pre-activations (and of xp)
     .Output("dh0: float")  // [B, H]
+    .Attr("bf16: bool = false")
     .SetShapeFn([](shape_inference::InferenceContext* c) {
       c->set_output(0, c->input(2));
       c->set_output(1, c->input(1));
@@ -557,7 +779,7 @@ class ElmanBackwardOp : public ElmanOp {
     const float* m_p = mask.NumElements() > 0 ? mask.flat<float>().data() : nullptr;
     const float* rm_p = rec_mask.NumElements() > 0 ? rec_mask.flat<float>().data() : nullptr;
     float* dz_p = dz_t->flat<float>().data();
-    CMap U = cblock(kernel.flat<float>().data(), H, H, H);
+    const RecurrentMatmul Ut(ctx, kernel.flat<float>().data(), H, H, 1, H, bf16_); if (!ctx->status().ok()) return;
     const Act act = act_;
 
     auto work = [&](int64_t b0, int64_t b1) {
@@ -576,7 +798,7 @@ class ElmanBackwardOp : public ElmanOp {
         }
         Map dz = block(dz_p + (t * B + b0) * H, n, H, H);
         ActivationGrad(act, dz, cblock(hs_p + (t * B + b0) * H, n, H, H), dh);
-        dh_prev.noalias() = dz * U.transpose();
+        Ut.Apply(dz.data(), n, H, dh_prev.data(), H, false);
         if (rm_p) dh_prev.array() *= cblock(rm_p + b0 * H, n, H, H).array();
         dh.swap(dh_prev);
         if (m) {
