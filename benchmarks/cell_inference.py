@@ -15,9 +15,13 @@ signatures as TF Serving would:
   inputs (what any call costs in this runtime, before any work).
 
 The cells alternate within every round; the figures are medians over the
-rounds, with each one's ratio to the LSTM's.
+rounds, with each one's ratio to the LSTM's. ``--inter-op 1`` runs every
+graph on one inter-op thread (TF Serving's ``--tensorflow_inter_op_parallelism``):
+on a 2-core VM, handing each op to another thread costs more than a small
+op's work.
 
     python benchmarks/cell_inference.py [--preset quick] [--cells lstm,gru,elman] [--rounds 5]
+                                        [--inter-op N]
 """
 
 import os
@@ -137,7 +141,9 @@ def _tasks(preset: str, cell: str) -> dict:
 def main() -> None:
     parser = speed_parser(__doc__, text_cfg.PRESETS.keys() & speech_cfg.PRESETS.keys())
     parser.add_argument("--cells", default="lstm,gru,elman", help="comma-separated cells")
+    parser.add_argument("--inter-op", type=int, default=0, help="inter-op threads (0: TF's)")
     args = parser.parse_args()
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
     cells = args.cells.split(",")
 
     tasks, sizes = {}, {}
@@ -162,7 +168,8 @@ def main() -> None:
     medians = {key: statistics.median(v) for key, v in found.items()}
     figures = {c: {n: medians[(c, n)] for (cc, n) in medians if cc == c} for c in cells}
     if args.json:
-        print(json.dumps({"preset": args.preset, "rounds": args.rounds, "cells": figures}))
+        settings = {"preset": args.preset, "rounds": args.rounds, "inter_op": args.inter_op}
+        print(json.dumps({**settings, "cells": figures}))
         return
     names = list(figures[cells[0]])
     print(f"{'figure':<30}" + "".join(f"{c:>16}" for c in cells))
@@ -174,7 +181,7 @@ def main() -> None:
         print(row)
     print(
         f"(preset {args.preset}, untrained; medians over {args.rounds} rounds; "
-        f"ratios to {cells[0]})"
+        f"ratios to {cells[0]}; inter-op threads {args.inter_op or 'default'})"
     )
 
 

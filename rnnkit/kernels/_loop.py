@@ -33,15 +33,21 @@ def flat(x):
     return tf.reshape(x, [-1, tf.shape(x)[-1]])
 
 
-def kernel_grad(h_prev_all, d, rec_mask):
+def kernel_grad(h_prev_all, d, rec_mask, bf16=False):
     """The recurrent kernel's gradient over all steps at once: sum_t h_{t-1}^T @ d_t.
 
     ``h_prev_all`` is ``shift_right(hs, h0)``; the recurrent dropout mask
-    scaled ``h`` on its way into the matmul, so it scales it here too.
+    scaled ``h`` on its way into the matmul, so it scales it here too. With
+    ``bf16`` (the native ops' ``RNNKIT_BF16``) the product runs in bfloat16,
+    1.5x as fast here (oneDNN's AVX512_BF16 kernels), to bfloat16's precision.
     """
     if rec_mask is not None:
         h_prev_all = h_prev_all * rec_mask
-    return tf.matmul(flat(h_prev_all), flat(d), transpose_a=True)
+    a, b = flat(h_prev_all), flat(d)
+    if bf16:
+        a, b = tf.cast(a, tf.bfloat16), tf.cast(b, tf.bfloat16)
+        return tf.cast(tf.matmul(a, b, transpose_a=True), tf.float32)
+    return tf.matmul(a, b, transpose_a=True)
 
 
 def compiled(fn):

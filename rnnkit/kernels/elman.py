@@ -71,7 +71,7 @@ def _native_backward(d_hs, dh, hs, a_all, h0, U, mask, rec_mask, act):
         activation=act,
         bf16=native.bf16(),
     )
-    return dz, dh0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask)
+    return dz, dh0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask, native.bf16())
 
 
 _compiled_forward = _loop.compiled(_forward)

@@ -124,9 +124,9 @@ def _backward(d_hs, dh, hs, saved, h0, U, mask, rec_mask, act, ract):
     return (dx, dh0, *_weight_grads(du, h_prev_all, rec_mask))
 
 
-def _weight_grads(du, h_prev_all, rec_mask):
+def _weight_grads(du, h_prev_all, rec_mask, bf16=False):
     """dU and d(recurrent_bias) for all steps at once, from the gradient of u."""
-    dU = _loop.kernel_grad(h_prev_all, du, rec_mask)
+    dU = _loop.kernel_grad(h_prev_all, du, rec_mask, bf16)
     return dU, tf.reduce_sum(_loop.flat(du), axis=0)
 
 
@@ -157,7 +157,8 @@ def _native_backward(d_hs, dh, hs, saved, h0, U, mask, rec_mask, act, ract):
         native.optional(rec_mask),
         bf16=native.bf16(),
     )
-    return (dx, dh0, *_weight_grads(du, _loop.shift_right(hs, h0), rec_mask))
+    h_prev_all = _loop.shift_right(hs, h0)
+    return (dx, dh0, *_weight_grads(du, h_prev_all, rec_mask, native.bf16()))
 
 
 _compiled_forward = _loop.compiled(_forward)

@@ -117,7 +117,8 @@ def _native_backward(d_hs, dh, dc, hs, saved, h0, c0, U, mask, rec_mask, act, ra
         native.optional(rec_mask),
         bf16=native.bf16(),
     )
-    return dz, dh0, dc0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask)
+    dU = _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask, native.bf16())
+    return dz, dh0, dc0, dU
 
 
 _compiled_forward = _loop.compiled(_forward)
