@@ -15,10 +15,9 @@ signatures as TF Serving would:
   inputs (what any call costs in this runtime, before any work).
 
 The cells alternate within every round; the figures are medians over the
-rounds, with each one's ratio to the LSTM's. ``--inter-op 1`` runs every
-graph on one inter-op thread (TF Serving's ``--tensorflow_inter_op_parallelism``):
-on a 2-core VM, handing each op to another thread costs more than a small
-op's work.
+rounds, with each one's ratio to the LSTM's. ``--inter-op N`` sets the
+inter-op threads (TF Serving's ``--tensorflow_inter_op_parallelism``), to
+see what handing ops between threads costs a call.
 
     python benchmarks/cell_inference.py [--preset quick] [--cells lstm,gru,elman] [--rounds 5]
                                         [--inter-op N]
