@@ -45,7 +45,7 @@ from apps.textgen import config as text_cfg
 from apps.textgen import data as text_data
 from apps.textgen.export import Generator, generate_request
 from apps.textgen.model import build_model as build_charrnn
-from rnnkit.testing.bench import speed_parser
+from rnnkit.testing.bench import speed_parser, step_call_ms
 from rnnkit.testing.serving import save_unchecked
 
 PROMPT_CHARS = 200
@@ -93,18 +93,6 @@ def _ms(fn, *args, **kwargs) -> float:
     return 1000 * (time.perf_counter() - start)
 
 
-def _step_calls(step, state_size: int) -> float:
-    """Mean ms of a ``step`` call at batch 1 over ``STEP_CALLS`` calls, the state fed back."""
-    ids = tf.constant([1], tf.int32)
-    state = tf.zeros([1, state_size])
-    start = time.perf_counter()
-    for _ in range(STEP_CALLS):
-        out = step(ids=ids, state=state)
-        state = out["state"]
-    out["logits"].numpy()
-    return 1000 * (time.perf_counter() - start) / STEP_CALLS
-
-
 def _tasks(preset: str, cell: str) -> dict:
     """``{figure name: a call returning its ms}`` for one cell's models."""
     tagger, generator = _tagger(preset, cell), _generator(preset, cell)
@@ -133,7 +121,7 @@ def _tasks(preset: str, cell: str) -> dict:
     tasks["generate_batch1_ms_per_char"] = lambda: (
         _ms(lambda: generate(**request)["text"].numpy()) / NEW_CHARS
     )
-    tasks["step_batch1_ms"] = lambda: _step_calls(step, state_size)
+    tasks["step_batch1_ms"] = lambda: step_call_ms(step, STEP_CALLS)
     return tasks, state_size
 
 
@@ -161,7 +149,7 @@ def main() -> None:
                 if round_:
                     found[(cell, name)].append(ms)
         for cell in cells:
-            ms = _step_calls(floors[cell], sizes[cell])
+            ms = step_call_ms(floors[cell], STEP_CALLS)
             if round_:
                 found[(cell, "step_floor_ms")].append(ms)
     medians = {key: statistics.median(v) for key, v in found.items()}

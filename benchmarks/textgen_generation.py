@@ -29,7 +29,7 @@ from apps.textgen import data, export
 from apps.textgen.export import generate_request
 from apps.textgen.model import build_model
 from rnnkit.serving import layout
-from rnnkit.testing.bench import speed_parser
+from rnnkit.testing.bench import speed_parser, step_call_ms
 from rnnkit.testing.serving import save_unchecked
 
 
@@ -83,18 +83,8 @@ def main() -> None:
 
 def _step_ms(step, chars: int, rounds: int) -> float:
     """The median over rounds of the mean ms of a ``step`` call, the state fed back."""
-    state_size = step.structured_input_signature[1]["state"].shape[-1]
-    ids = tf.constant([1], tf.int32)
-    found = []
-    for _ in range(rounds + 1):  # the first round warms up
-        state = tf.zeros([1, state_size])
-        start = time.perf_counter()
-        for _ in range(chars):
-            out = step(ids=ids, state=state)
-            state = out["state"]
-        out["logits"].numpy()
-        found.append(1000 * (time.perf_counter() - start) / chars)
-    return statistics.median(found[1:])
+    found = [step_call_ms(step, chars) for _ in range(rounds + 1)]
+    return statistics.median(found[1:])  # the first round warms up
 
 
 if __name__ == "__main__":

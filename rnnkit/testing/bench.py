@@ -53,6 +53,22 @@ def rotating_runner(loaded, items, input_name: str, output: str, batches: Iterab
     return run
 
 
+def step_call_ms(step, calls: int) -> float:
+    """Mean ms of a call of a textgen-style ``step`` signature at batch 1 over ``calls``
+    calls, each fed the state the last one returned (as a client sampling itself would)."""
+    import tensorflow as tf
+
+    state_size = step.structured_input_signature[1]["state"].shape[-1]
+    ids = tf.constant([1], tf.int32)
+    state = tf.zeros([1, state_size])
+    start = time.perf_counter()
+    for _ in range(calls):
+        out = step(ids=ids, state=state)
+        state = out["state"]
+    out["logits"].numpy()
+    return 1000 * (time.perf_counter() - start) / calls
+
+
 def print_speeds(medians: dict, unit: str, rounds: int, what: str, default: str = "beam") -> None:
     """One line per (signature, batch): ms per ``unit`` and ``unit``s per second;
     ``serving_default`` is called ``default`` (the decoders' beam search)."""
