@@ -254,7 +254,7 @@ def run_epoch(loop: Loop, train_step, stop_request: recovery.StopRequest) -> flo
     config, per_epoch = loop.config, loop.steps_per_epoch
     skip = loop.step - loop.epoch * per_epoch
     data = loop.task.train_data(loop.epoch).take(per_epoch).skip(skip)
-    dist = loop.strategy.experimental_distribute_dataset(steps.shard_by_data(data))
+    dist = loop.strategy.experimental_distribute_dataset(steps.loop_data(data))
     bar = progress(per_epoch, loop.shown)
     if loop.shown:
         print(f"Epoch {loop.epoch + 1}/{config.epochs}")
