@@ -93,7 +93,8 @@ PRESETS = {
         model=ModelConfig(layers=1, units=32, embedding_dim=16),
         train=TINY_TRAIN.replace(learning_rate=5e-3, steps_per_epoch=6, validation_steps=4),
     ),
-    # The demo: 8-13 minutes of training on two CPU cores. The state is
+    # The demo: about 7.5 minutes of training on two CPU cores (8-13 before
+    # the loop stopped tf.data's autotuning, docs/benchmarks.md). The state is
     # carried across 100-char windows, as evaluation reads the text, at a
     # higher peak LR (README, textgen quality).
     "quick": TextgenConfig(
