@@ -93,8 +93,9 @@ def _ms(fn, *args, **kwargs) -> float:
     return 1000 * (time.perf_counter() - start)
 
 
-def _tasks(preset: str, cell: str) -> dict:
-    """``{figure name: a call returning its ms}`` for one cell's models."""
+def _tasks(preset: str, cell: str) -> tuple[dict, int]:
+    """``{figure name: a call returning its ms}`` for one cell's models, and the width
+    of their ``step`` state."""
     tagger, generator = _tagger(preset, cell), _generator(preset, cell)
     rng = np.random.default_rng(0)
     samples = 2 * SAMPLE_RATE

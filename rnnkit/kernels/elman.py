@@ -61,6 +61,7 @@ def _native_forward(xp, h0, U, mask, rec_mask, act):
 
 
 def _native_backward(d_hs, dh, hs, a_all, h0, U, mask, rec_mask, act):
+    bf16 = native.bf16()
     dz, dh0 = native.ops().rnnkit_elman_backward(
         d_hs,
         dh,
@@ -69,9 +70,9 @@ def _native_backward(d_hs, dh, hs, a_all, h0, U, mask, rec_mask, act):
         native.optional(mask),
         native.optional(rec_mask),
         activation=act,
-        bf16=native.bf16(),
+        bf16=bf16,
     )
-    return dz, dh0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask, native.bf16())
+    return dz, dh0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask, bf16)
 
 
 _compiled_forward = _loop.compiled(_forward)

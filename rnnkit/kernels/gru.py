@@ -49,8 +49,8 @@ def _plain_forward(xp, h0, U, recurrent_bias, mask, rec_mask, act, ract):
 
     For inference and export graphs, where TensorFlow's cost of each op
     outweighs the step's arithmetic at small batches: the gates are not
-    saved (``_recompute`` rebuilds them for all steps at once if a gradient
-    is asked for), the step's inputs are gathered rather than sliced, and
+    saved (``_plain_backward`` rebuilds them for all steps at once if a
+    gradient is asked for), the step's inputs are gathered rather than sliced, and
     the bias joins the matmul.
     """
     units = U.shape[0]
@@ -145,6 +145,7 @@ def _native_forward(xp, h0, U, recurrent_bias, mask, rec_mask, act, ract):
 
 def _native_backward(d_hs, dh, hs, saved, h0, U, mask, rec_mask, act, ract):
     gates, uh = saved
+    bf16 = native.bf16()
     dx, du, dh0 = native.ops().rnnkit_gru_backward(
         d_hs,
         dh,
@@ -155,10 +156,9 @@ def _native_backward(d_hs, dh, hs, saved, h0, U, mask, rec_mask, act, ract):
         U,
         native.optional(mask),
         native.optional(rec_mask),
-        bf16=native.bf16(),
+        bf16=bf16,
     )
-    h_prev_all = _loop.shift_right(hs, h0)
-    return (dx, dh0, *_weight_grads(du, h_prev_all, rec_mask, native.bf16()))
+    return (dx, dh0, *_weight_grads(du, _loop.shift_right(hs, h0), rec_mask, bf16))
 
 
 _compiled_forward = _loop.compiled(_forward)

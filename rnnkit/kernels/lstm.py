@@ -105,6 +105,7 @@ def _native_forward(xp, h0, c0, U, mask, rec_mask, act, ract):
 
 def _native_backward(d_hs, dh, dc, hs, saved, h0, c0, U, mask, rec_mask, act, ract):
     cs, gates = saved
+    bf16 = native.bf16()
     dz, dh0, dc0 = native.ops().rnnkit_lstm_backward(
         d_hs,
         dh,
@@ -115,10 +116,9 @@ def _native_backward(d_hs, dh, dc, hs, saved, h0, c0, U, mask, rec_mask, act, ra
         U,
         native.optional(mask),
         native.optional(rec_mask),
-        bf16=native.bf16(),
+        bf16=bf16,
     )
-    dU = _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask, native.bf16())
-    return dz, dh0, dc0, dU
+    return dz, dh0, dc0, _loop.kernel_grad(_loop.shift_right(hs, h0), dz, rec_mask, bf16)
 
 
 _compiled_forward = _loop.compiled(_forward)

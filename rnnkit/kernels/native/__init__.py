@@ -92,6 +92,7 @@ def ops():
     return _load()
 
 
+@functools.cache
 def has_bf16():
     """True when the CPU has AVX512_BF16 (the library is built for this CPU)."""
     return "avx512_bf16" in _cpu_flags().split()
