@@ -13,6 +13,7 @@ last value plus a learned correction) for comparison.
     python benchmarks/forecast_quality.py [--preset full] [--series co2 --series elnino]
     python benchmarks/forecast_quality.py --seeds 3    # the spread over training seeds
     python benchmarks/forecast_quality.py --preset quick --series hourly --base naive
+    python benchmarks/forecast_quality.py --set model.baselines=false --set data.val_blocks=1
 """
 
 import argparse
@@ -61,7 +62,9 @@ def write_synthetic(name: str, folder: Path) -> list[str]:
     return ["--data", f"csv:{path}", "--time-col", "time", "--target", "value"]
 
 
-def train_and_evaluate(preset: str, series: str, seed: int, base: str | None = None) -> dict:
+def train_and_evaluate(
+    preset: str, series: str, seed: int, base: str | None = None, settings=()
+) -> dict:
     run = Path(tempfile.mkdtemp(prefix=f"forecast-{series}-")) / "run"
     if series in SYNTHETIC:
         data = write_synthetic(series, run.parent)
@@ -71,7 +74,8 @@ def train_and_evaluate(preset: str, series: str, seed: int, base: str | None = N
     subprocess.run(
         [*RNNKIT, "train", "--preset", preset, *data]
         + ["--seed", str(seed), "--run-dir", str(run), "--quiet"]
-        + (["--base", base] if base else []),
+        + (["--base", base] if base else [])
+        + [arg for item in settings for arg in ("--set", item)],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -92,6 +96,14 @@ def main() -> None:
     parser.add_argument("--series", action="append", default=[])
     parser.add_argument("--seeds", type=int, default=1, help="train seeds 0..N-1 per series")
     parser.add_argument("--base", choices=["auto", "seasonal", "naive"], help="the model's base")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting passed to train, e.g. model.baselines=false data.val_blocks=1 (the "
+        "model before the baselines were candidates)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     series_names = args.series or ["co2", "sunspots", "elnino"]
@@ -99,20 +111,25 @@ def main() -> None:
     rows = []
     for name in series_names:
         for seed in range(args.seeds):
-            rows.append((name, seed, train_and_evaluate(args.preset, name, seed, args.base)))
+            found = train_and_evaluate(args.preset, name, seed, args.base, args.set)
+            rows.append((name, seed, found))
     if args.json:
         print(json.dumps([{"series": n, "seed": s, **r} for n, s, r in rows], indent=2))
         return
     header = f"{'series':<10} {'seed':>4} " + " ".join(f"{m:>14}" for m in MODELS)
     print(f"MASE, preset {args.preset} (lower is better); coverage of the 10-90% interval")
-    print(header + f" {'rnn cover %':>12} {'ets cover %':>12} {'epochs':>6} {'train':>7}")
+    print(
+        header
+        + f" {'rnn cover %':>12} {'ets cover %':>12} {'epochs':>6} {'train':>7}  choice (steps)"
+    )
     for name, seed, r in rows:
         found = r["models"]
         print(
             f"{name:<10} {seed:>4} "
             + " ".join(f"{found[m]['mase']:>14.3f}" if m in found else f"{'-':>14}" for m in MODELS)
             + f" {100 * found['rnn']['coverage']:>12.1f} {100 * found['ets']['coverage']:>12.1f}"
-            + f" {r['epochs']:>6} {r['train_seconds']:>6.0f}s"
+            + f" {r['epochs']:>6} {r['train_seconds']:>6.0f}s  "
+            + ", ".join(f"{k.replace('baseline_', 'b:')} {n}" for k, n in r["choice"].items())
         )
 
 

@@ -51,11 +51,20 @@ class DataConfig(Config):
     )
     val_fraction: float = setting(
         0.1,
-        "The share before the test period that picks the best epoch.",
+        "The share of forecast origins before the test period that validates: it picks the "
+        "best epoch, the forecast at each horizon step (networks or baselines) and the "
+        "intervals' calibration.",
         min=0,
         max=0.5,
         min_open=True,
         max_open=True,
+    )
+    val_blocks: int = setting(
+        3,
+        "The validation origins come in this many runs: the last just before the test "
+        "period, the others spread over the training part (left out of training), so one "
+        "stretch of the series does not decide alone.",
+        min=1,
     )
     test_fraction: float = setting(
         0.2,
@@ -92,7 +101,8 @@ class ModelConfig(Config):
     an untrained model forecasts seasonal naive exactly; ``"naive"``: the
     last value, with randomly initialised output layers; ``"auto"``:
     ``members`` networks of each, and after every epoch the validation
-    windows choose the seasonal ones, the naive ones or all of them.
+    windows choose the seasonal ones, the naive ones or all of them, at
+    each horizon step and target; with ``baselines``, or a baseline there.
     """
 
     cell: str = setting("lstm", "Recurrent cell.", flag=True, choices=CELLS)
@@ -117,6 +127,11 @@ class ModelConfig(Config):
         "both, chosen on the validation windows.",
         flag=True,
         choices=BASES,
+    )
+    baselines: bool = setting(
+        True,
+        "Hold the naive forecast, seasonal naive and ETS beside the networks, so the "
+        "validation windows can choose a baseline at the horizon steps where it is better.",
     )
 
     def __post_init__(self):

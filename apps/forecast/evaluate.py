@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from apps.forecast import baseline, data
@@ -15,20 +17,36 @@ from rnnkit.runs import Run
 METRICS = ("mae", "rmse", "smape", "mase", "coverage")
 
 
-_MEMBERS = {
-    "seasonal": "seasonal naive",
-    "naive": "the last value",
-    "all": "seasonal naive (half) and the last value (half)",
-    "custom": "their bases with custom weights",
+_CHOICES = {
+    "seasonal": "networks correcting seasonal naive",
+    "naive": "networks correcting the last value",
+    "all": "all networks",
+    "baseline_naive": "the last value",
+    "baseline_seasonal_naive": "seasonal naive",
+    "baseline_ets": "ETS",
+    "custom": "custom weights",
 }
+
+
+def choice_counts(chosen: list[list[str]]) -> dict[str, int]:
+    """``{weighting: steps}`` over every horizon step and target, most first."""
+    return dict(Counter(name for step in chosen for name in step).most_common())
+
+
+def describe_choice(counts: dict[str, int]) -> str:
+    """``{"seasonal": 10, "baseline_ets": 2}`` -> words for the report."""
+    if len(counts) == 1:
+        return f"the RNN forecasts with {_CHOICES[next(iter(counts))]}"
+    steps = ", ".join(f"{_CHOICES[name]} at {n}" for name, n in counts.items())
+    return f"the RNN's steps (x targets) use {steps}"
 
 
 def format_report(report: dict) -> str:
     lines = [
         f"Backtest on {report['source']}: {report['windows']} windows of {report['horizon']} "
         f"steps, {report['stride']} apart, origins {report['first_origin'][:10]} to "
-        f"{report['last_origin'][:10]}; targets {', '.join(report['targets'])}; the RNN's "
-        f"networks correct {_MEMBERS[report['members']]}",
+        f"{report['last_origin'][:10]}; targets {', '.join(report['targets'])}; "
+        + describe_choice(report["choice"]),
         f"{'model':<16}"
         + "".join(f"{m:>10}" for m in ("MAE", "RMSE", "sMAPE %", "MASE"))
         + f"{'cover 10-90 %':>15}",
@@ -116,7 +134,13 @@ def score(config: ForecastConfig, model, info: SeriesInfo, options: dict, cache=
     series = data.load_series(config.data)
     windows, stride = options["windows"], options["stride"]
     report = backtest(Forecaster(model, info), series, windows, stride, cache)
-    return {"source": config.data.source, "members": model.chosen_members(), **report}
+    chosen = model.chosen()
+    return {
+        "source": config.data.source,
+        "choice": choice_counts(chosen),
+        "choice_per_step": chosen,
+        **report,
+    }
 
 
 def headline(report: dict) -> str:

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 import rnnkit.layers
+from apps.forecast.candidates import BASELINES
 from apps.forecast.config import ForecastConfig, ModelConfig
 from apps.forecast.features import SeriesInfo
 from rnnkit.configs import ConfiguredModel
@@ -31,10 +32,15 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
     zero, so the untrained member forecasts seasonal naive exactly and
     training only has to learn where the series departs from it; or the
     last value, with randomly initialised output layers. Quantiles are
-    sorted, so they never cross. The forecast is the members' average
-    weighted by the non-trainable ``member_weights``: at first the seasonal
-    members alone; ``candidate_weights`` lists the choices validation picks
-    from (see ``apps.forecast.train``). A non-trainable
+    sorted, so they never cross. Beside the members the model holds the
+    ``baselines`` (``apps.forecast.candidates``): the last value, seasonal
+    naive and ETS (a fixed linear map of the history, ``ets_map``), each
+    with quantiles from its own training errors (``baseline_offsets``). The
+    forecast at each horizon step and target is an average of these
+    candidates weighted by the non-trainable ``choice``: at first the
+    seasonal members alone (else the naive ones) at every step;
+    ``candidate_weights`` lists the weightings validation picks from per
+    step (see ``apps.forecast.train``). A non-trainable
     ``calibration`` weight ``[horizon, n_quantiles, n_targets]`` is added to
     the quantiles (``calibrated=True``): offsets fitted on validation windows
     after each epoch (conformalized quantile regression), saved with the
@@ -57,6 +63,10 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
             network, each trained on its own loss; a deep ensemble), the
             season (one of ``lags``) whose seasonal naive forecast it
             corrects, or 0: the last value (naive). Default: one naive member.
+        baselines: The baselines held as candidates, a subset of
+            ``candidates.BASELINES`` in that order; ``seasonal_naive`` needs
+            ``season``.
+        season: The season of the seasonal naive baseline (and of ETS).
 
     Call arguments:
         inputs: dict with ``history [batch, lookback, n_features]``,
@@ -78,6 +88,8 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
         "n_calendar",
         "lags",
         "member_bases",
+        "baselines",
+        "season",
     )
 
     def __init__(
@@ -90,6 +102,8 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
         n_calendar,
         lags=(),
         member_bases=(0,),
+        baselines=(),
+        season=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -107,6 +121,15 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
         self.members = members = len(member_bases)
         self.lags = tuple(int(s) for s in lags)
         self.member_bases = tuple(int(s) for s in member_bases)
+        self.baselines = tuple(b for b in BASELINES if b in baselines)
+        self.season = int(season)
+        if set(baselines) - set(BASELINES) or (
+            "seasonal_naive" in baselines and not 1 < self.season <= lookback
+        ):
+            raise ValueError(
+                f"`baselines` must be among {BASELINES}, seasonal_naive with a season in "
+                f"(1, lookback]. Received: baselines={baselines}, season={season}"
+            )
         if any(not 1 <= s <= lookback for s in self.lags):
             raise ValueError(f"`lags` must lie in [1, lookback={lookback}]. Received: {lags}")
         if len(self.member_bases) != members or any(
@@ -177,12 +200,29 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
                 if self.highway:
                     with keras.name_scope("highway"):
                         layers["ar"].build((None, self.lookback * self.n_targets))
-        with keras.name_scope("ensemble"):
-            self.member_weights = self.add_weight(
-                shape=(self.members,),
-                initializer=keras.initializers.Constant(self.candidate_weights()[0][1]),
+        with keras.name_scope("choice"):
+            first = np.asarray(self.candidate_weights()[0][1], np.float32)
+            self.choice = self.add_weight(
+                shape=(self.horizon, self.n_targets, len(first)),
+                initializer=keras.initializers.Constant(
+                    np.broadcast_to(first, (self.horizon, self.n_targets, len(first)))
+                ),
                 trainable=False,
-                name="member_weights",
+                name="choice",
+            )
+        with keras.name_scope("baselines"):
+            # Set from the training part before training (``set_baselines``).
+            self.ets_map = self.add_weight(
+                shape=(self.n_targets, self.horizon, self.lookback),
+                initializer="zeros",
+                trainable=False,
+                name="ets_map",
+            )
+            self.baseline_offsets = self.add_weight(
+                shape=(len(self.baselines), self.horizon, self.n_quantiles, self.n_targets),
+                initializer="zeros",
+                trainable=False,
+                name="baseline_offsets",
             )
         with keras.name_scope("calibration"):
             self.calibration = self.add_weight(
@@ -227,11 +267,44 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
             quantiles.append(tf.sort(out[:, :, 1:], axis=2))
         return tf.stack(means), tf.stack(quantiles)
 
+    def baseline_points(self, history):
+        """``[baselines, batch, horizon, targets]``: each baseline's forecast from
+        the scaled ``history`` (centred on the last value: naive is zero)."""
+        past = history[:, :, : self.n_targets]
+        points = {
+            "naive": tf.zeros_like(past[:, : self.horizon]),
+            "seasonal_naive": (
+                self.seasonal_naive(history, self.season) if self.season > 1 else None
+            ),
+            "ets": tf.einsum("thl,blt->bht", self.ets_map, past),
+        }
+        return tf.stack([points[b] for b in self.baselines])
+
+    def set_baselines(self, ets_map, offsets) -> None:
+        """Sets what the baselines learn from the training part: ``ets_map``
+        ``[targets, horizon, lookback]`` and their quantiles' ``offsets``
+        ``[baselines, horizon, quantiles, targets]`` from their points."""
+        self.ets_map.assign(ets_map)
+        self.baseline_offsets.assign(offsets)
+
+    def candidate_outputs(self, inputs, training=False):
+        """The members' outputs and then the baselines': ``mean [candidates,
+        batch, horizon, targets]`` and ``quantiles [candidates, batch, horizon,
+        quantiles, targets]``."""
+        means, quantiles = self.member_outputs(inputs, training=training)
+        if not self.baselines:
+            return means, quantiles
+        points = self.baseline_points(inputs["history"])
+        spread = points[:, :, :, None, :] + self.baseline_offsets[:, None]
+        return tf.concat([means, points], 0), tf.concat([quantiles, spread], 0)
+
     def candidate_weights(self) -> list[tuple[str, list[float]]]:
-        """The member weightings validation chooses from, the initial one first:
-        ``[(name, weights)]`` with ``seasonal`` (the members correcting seasonal
-        naive), ``naive`` (those correcting the last value) and ``all`` (every
-        member), each an average over its members; only those that have any."""
+        """The weightings of the candidates validation chooses from at each
+        horizon step, the initial one first: ``[(name, weights)]`` with
+        ``seasonal`` (the members correcting seasonal naive), ``naive`` (those
+        correcting the last value) and ``all`` (every member), each an average
+        over its members (only those that have any), then each baseline alone
+        (``baseline_NAME``)."""
         groups = [
             ("seasonal", [bool(s) for s in self.member_bases]),
             ("naive", [not s for s in self.member_bases]),
@@ -239,27 +312,38 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
         groups = [(name, chosen) for name, chosen in groups if any(chosen)]
         if len(groups) == 2:
             groups.append(("all", [True] * self.members))
-        return [(name, [c / sum(chosen) for c in chosen]) for name, chosen in groups]
+        zeros = [0.0] * len(self.baselines)
+        found = [(name, [c / sum(chosen) for c in chosen] + zeros) for name, chosen in groups]
+        for i, name in enumerate(self.baselines):
+            one = [0.0] * (self.members + len(self.baselines))
+            one[self.members + i] = 1.0
+            found.append((f"baseline_{name}", one))
+        return found
 
-    def chosen_members(self) -> str:
-        """The name of the candidate weighting the model holds (``custom`` if none)."""
-        weights = self.member_weights.numpy()
-        for name, candidate in self.candidate_weights():
-            if np.allclose(weights, candidate):
-                return name
-        return "custom"
+    def chosen(self) -> list[list[str]]:
+        """``[horizon][targets]``: the name of the weighting each step and target
+        forecasts with (``custom`` where none)."""
+        weights = self.choice.numpy()
+        named = self.candidate_weights()
+        return [
+            [next((n for n, c in named if np.allclose(w, c)), "custom") for w in step]
+            for step in weights
+        ]
 
     @staticmethod
     def combine(means, quantiles, weights):
-        """The weighted average of members' ``means`` and sorted ``quantiles``
-        (weights >= 0, so the average of sorted quantiles stays sorted)."""
+        """The weighted average of candidates' ``means`` and sorted ``quantiles``
+        (weights >= 0, so the average of sorted quantiles stays sorted):
+        ``weights`` ``[candidates]``, or ``[horizon, targets, candidates]`` per
+        step and target."""
         w = tf.cast(weights, means.dtype)
-        mean = tf.tensordot(w, means, axes=1)
-        return mean, tf.tensordot(w, quantiles, axes=1)
+        if w.shape.rank == 1:
+            return tf.tensordot(w, means, axes=1), tf.tensordot(w, quantiles, axes=1)
+        return tf.einsum("htc,cbht->bht", w, means), tf.einsum("htc,cbhqt->bhqt", w, quantiles)
 
     def call(self, inputs, training=False, calibrated=True):
-        means, quantiles = self.member_outputs(inputs, training=training)
-        mean, quantiles = self.combine(means, quantiles, self.member_weights)
+        means, quantiles = self.candidate_outputs(inputs, training=training)
+        mean, quantiles = self.combine(means, quantiles, self.choice)
         if calibrated:
             quantiles = tf.sort(quantiles + self.calibration, axis=2)
         return mean, quantiles
@@ -277,7 +361,9 @@ def build_model(
       ``lookback`` become lags, and the main one (if among them) the base
       of ``config.members`` members; ``"auto"`` adds as many members
       correcting the naive forecast. With no such season every member is
-      naive.
+      naive. With ``config.baselines`` the model holds the naive forecast,
+      seasonal naive of the main season (if it is longer than one step and
+      at most ``lookback``) and ETS as candidates too.
     """
     lookback, lags = sizes[0], ()
     if config.base != "naive":
@@ -286,7 +372,13 @@ def build_model(
     bases = (main,) * config.members
     if config.base == "auto" and main:
         bases += (0,) * config.members
-    model = SeriesForecaster(config, *sizes, lags=lags, member_bases=bases)
+    season = seasons[0] if seasons and 1 < seasons[0] <= lookback else 1
+    baselines = ()
+    if config.baselines:
+        baselines = tuple(b for b in BASELINES if b != "seasonal_naive" or season > 1)
+    model = SeriesForecaster(
+        config, *sizes, lags=lags, member_bases=bases, baselines=baselines, season=season
+    )
     model.build()
     return model
 

@@ -1,8 +1,8 @@
 """forecast's training job: MSE for the mean, pinball loss for the quantiles.
 
-Each epoch backtests the validation windows (``val_mase``, the member
-weights chosen on them, the calibration offsets) and draws a fan plot in
-TensorBoard.
+Each epoch backtests the validation windows (``val_mase``; the candidate
+chosen on them at each horizon step; the calibration offsets) and draws a
+fan plot in TensorBoard.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from apps.forecast import baseline, data
+from apps.forecast import baseline, candidates, data
 from apps.forecast.config import ForecastConfig
 from apps.forecast.evaluate import rnn_forecast
 from apps.forecast.export import Forecaster
@@ -76,9 +76,18 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
     series = data.load_series(config.data)
     info = SeriesInfo.fit(series, config)
     info.save(run_dir)
-    train_at = data.origins(series, 0, series.val_start, None, 1)
+    first, horizon = series.lookback, series.horizon
+    runs = candidates.validation_origins(
+        first, series.val_start, series.test_start, horizon, config.data.val_blocks
+    )
+    train_at = candidates.training_origins(first, series.test_start, horizon, runs)
     train_inputs, train_target = _examples(info, data.windows(series, train_at))
-    val = _Validation(series, info)
+    val = _Validation(series, info, np.concatenate(runs))
+    # ETS's smoothing parameters come from the series before the first
+    # validation target, so validation judges ETS on values it did not fit.
+    ets_map = candidates.fit_ets_maps(
+        series.values[: runs[0][0], : info.n_targets], first, horizon, info.season
+    )
     # Real requests for the SavedModel's warmup and self-check; written
     # atomically (every worker of a multi-worker job writes the same file).
     buffer = io.BytesIO()
@@ -99,18 +108,67 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
         dataset = tf.data.Dataset.from_tensor_slices((val.inputs, val.target))
         return dataset.batch(config.train.batch_size)
 
-    build = lambda: build_model_for(config.model, info)
+    def build():
+        model = build_model_for(config.model, info)
+        if model.baselines:
+            set_baselines(model, ets_map, train_inputs, train_target, info.quantiles)
+        return model
+
     return Task(
         build, loss, train_data, val_data, samples=val.samples, validation_metrics=val.metrics
     )
 
 
+def set_baselines(model, ets_map, inputs, target, levels) -> None:
+    """Gives ``model``'s baselines what they learn from the training windows
+    (``inputs``, scaled ``target``): the ETS map (without one, ETS forecasts
+    the last value and validation will not choose it), and the quantiles of
+    each baseline's errors at each horizon step, added to its point forecast
+    for its intervals."""
+    if ets_map is None:
+        ets_map = np.zeros(model.ets_map.shape, np.float32)
+        ets_map[:, :, -1] = 1.0
+    model.ets_map.assign(ets_map)
+    points = model.baseline_points(tf.constant(inputs["history"])).numpy()
+    errors = target[None] - points  # [baselines, windows, horizon, targets]
+    offsets = np.quantile(errors, levels, axis=1)  # [levels, baselines, horizon, targets]
+    model.set_baselines(ets_map, np.transpose(offsets, (1, 2, 0, 3)).astype(np.float32))
+
+
+def choose(errors: np.ndarray, networks: int, horizon: int, z: float = 2.0) -> np.ndarray:
+    """``[horizon, targets]``: the index of the weighting each step and target uses.
+
+    ``errors [weightings, windows, horizon, targets]``: absolute errors, the
+    first ``networks`` weightings the networks', the rest a baseline each.
+    The networks' weighting with the lowest mean error is kept unless a
+    baseline's mean error is lower by more than two standard errors of the
+    paired difference (``z``): close calls on a few windows are noise, and
+    the networks are what the model was trained to be. Consecutive windows
+    share targets, so the standard error counts runs of ``horizon`` windows
+    as one observation.
+    """
+    mean = errors.mean(axis=1)
+    best = np.argmin(mean[:networks], axis=0)  # [horizon, targets]
+    taken = np.take_along_axis(errors, best[None, None], axis=0)[0]  # [windows, h, t]
+    runs = max(1, errors.shape[1] // horizon)
+    for j in range(networks, len(errors)):
+        gain = taken - errors[j]  # > 0 where the baseline is better
+        run_means = np.stack([g.mean(axis=0) for g in np.array_split(gain, runs)])
+        se = run_means.std(axis=0, ddof=1) / np.sqrt(runs) if runs > 1 else np.inf
+        better = (gain.mean(axis=0) > z * se) & (
+            mean[j] < np.take_along_axis(mean, best[None], 0)[0]
+        )
+        best = np.where(better, j, best)
+        taken = np.where(better[None], errors[j], taken)
+    return best
+
+
 class _Validation:
     """The validation windows: what each epoch backtests, calibrates and draws."""
 
-    def __init__(self, series: data.Series, info: SeriesInfo):
+    def __init__(self, series: data.Series, info: SeriesInfo, at: np.ndarray):
         self.series, self.info = series, info
-        self.at = data.origins(series, series.val_start, series.test_start, None, 1)
+        self.at = at
         self.windows = data.windows(series, self.at)
         self.inputs, self.target = _examples(info, self.windows)
         targets = series.values[:, : info.n_targets]
@@ -129,25 +187,35 @@ class _Validation:
         return metrics(actual, out["mean"], q[:, :, low], q[:, :, high], self.info.mase_scale)
 
     def metrics(self, model) -> dict:
-        """Each candidate weighting of the members (seasonal, naive, all) is
-        backtested on the raw quantiles; the best MASE is kept, then the
-        calibration is fitted on the same windows."""
-        means, quantiles = model.member_outputs(self.inputs)
-        scored = []
-        for name, weights in model.candidate_weights():
-            mean, raw = model.combine(means, quantiles, weights)
-            scored.append((self._backtest_raw(mean, raw), name, weights, raw))
-        found, name, weights, raw = min(scored, key=lambda s: s[0]["mase"])
-        model.member_weights.assign(weights)
+        """Each candidate weighting (the networks correcting seasonal naive, those
+        correcting the last value, all of them, each baseline) is backtested.
+        At each horizon step and target the networks' weighting with the lowest
+        mean absolute error there is chosen, and a baseline replaces it where
+        it is clearly better (``choose``); then the
+        calibration is fitted on the chosen forecast's raw quantiles over the
+        same windows."""
+        means, quantiles = model.candidate_outputs(self.inputs)
+        named = model.candidate_weights()
+        weights = np.asarray([w for _, w in named], np.float32)  # [weightings, candidates]
+        point = np.einsum("wc,cbht->wbht", weights, means.numpy())
+        networks = sum(not name.startswith("baseline_") for name, _ in named)
+        choice = weights[choose(np.abs(point - self.target[None]), networks, self.info.horizon)]
+        model.choice.assign(choice)
+        mean, raw = model.combine(means, quantiles, choice)
+        found = self._backtest_raw(mean, raw)
         offsets = calibration_offsets(raw.numpy(), self.target, self.info.quantiles)
         model.calibration.assign(offsets)
-        chosen = {f"{n}_mase": s["mase"] for s, n, _, _ in scored} if len(scored) > 1 else {}
+        scored = {}
+        if len(named) > 1:
+            for name, w in named:
+                alone = self._backtest_raw(*model.combine(means, quantiles, w))
+                scored[f"{name}_mase"] = alone["mase"]
         return {
             "mae": found["mae"],
             "mase": found["mase"],
             "raw_coverage": found["coverage"],
             "seasonal_naive_mase": self.snaive_mase,
-            **chosen,
+            **scored,
         }
 
     def samples(self, model, epoch) -> dict:

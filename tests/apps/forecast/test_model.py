@@ -65,17 +65,34 @@ def test_an_untrained_model_forecasts_seasonal_naive(tmp_path, write_csv):
     out = export.Forecaster(naive, info)(windows["history"], windows["future_times"])
     assert np.abs(out["mean"] - expected).max() > 1e-3
     # "auto" (the default): as many naive members again, weighted 0 until validation
-    # picks them.
+    # picks them; and the baselines, each a candidate of its own.
     assert cfg.ModelConfig().base == "auto"
     auto = forecast_model.build_model_for(dataclasses.replace(config.model, base="auto"), info)
     assert (auto.lags, auto.member_bases) == ((7, 3), (7, 7, 0, 0))
-    assert [name for name, _ in auto.candidate_weights()] == ["seasonal", "naive", "all"]
-    np.testing.assert_allclose(auto.member_weights.numpy(), [0.5, 0.5, 0, 0])
+    assert auto.baselines == ("naive", "seasonal_naive", "ets") and auto.season == 7
+    names = [name for name, _ in auto.candidate_weights()]
+    assert names == ["seasonal", "naive", "all"] + [f"baseline_{b}" for b in auto.baselines]
+    assert auto.choice.shape == (10, 1, 7)
+    np.testing.assert_allclose(auto.choice.numpy()[4, 0], [0.5, 0.5, 0, 0, 0, 0, 0])
     out = export.Forecaster(auto, info)(windows["history"], windows["future_times"])
     np.testing.assert_allclose(out["mean"], expected, rtol=1e-5)
-    assert auto.chosen_members() == "seasonal"
-    auto.member_weights.assign([0.0, 0.0, 0.5, 0.5])
-    assert auto.chosen_members() == "naive"
+    assert auto.chosen() == [["seasonal"]] * 10
+    # The choice is per horizon step: the naive networks for the first five steps,
+    # the seasonal naive baseline for the rest.
+    weights = dict(auto.candidate_weights())
+    choice = [weights["naive"]] * 5 + [weights["baseline_seasonal_naive"]] * 5
+    auto.choice.assign(np.asarray(choice, np.float32)[:, None])
+    assert auto.chosen() == [["naive"]] * 5 + [["baseline_seasonal_naive"]] * 5
     inputs, _ = features.model_inputs(info, windows["history"], windows["future_times"])
     means, _ = auto.member_outputs(inputs)
-    np.testing.assert_allclose(auto(inputs)[0], means.numpy()[2:].mean(axis=0), rtol=1e-5)
+    mean = auto(inputs)[0].numpy()
+    np.testing.assert_allclose(mean[:, :5], means.numpy()[2:, :, :5].mean(axis=0), rtol=1e-5)
+    points = auto.baseline_points(inputs["history"]).numpy()
+    np.testing.assert_allclose(mean[:, 5:], points[1][:, 5:], rtol=1e-5)
+    out = export.Forecaster(auto, info)(windows["history"], windows["future_times"])
+    np.testing.assert_allclose(out["mean"][:, 5:], expected[:, 5:], rtol=1e-5)
+    # Without baselines the networks are the only candidates.
+    alone = forecast_model.build_model_for(
+        dataclasses.replace(config.model, base="auto", baselines=False), info
+    )
+    assert alone.baselines == () and alone.choice.shape == (10, 1, 4)

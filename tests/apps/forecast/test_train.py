@@ -20,14 +20,26 @@ invoke = rcli.invoker("forecast")
 def test_the_model_beats_seasonal_naive_on_a_smooth_periodic_series(tmp_path, write_hourly):
     """A daily sine with a trend (hourly): seasonal naive lags the trend by a day; the
     tiny model, which starts from it, learns the correction. The first model (the
-    last value plus a learned correction) ends far worse, and train and evaluate say so."""
+    last value plus a learned correction) ends far worse, and train and evaluate say so.
+    With the baselines (the default) validation chooses at each step what beats it."""
     path = write_hourly(tmp_path / "h.csv", days=40)
     options = ["--data", f"csv:{path}", "--time-col", "time", "--target", "temp", "--epochs", 4]
     reports = {}
     for base in ("seasonal", "naive", "auto"):
         run = tmp_path / base
+        # The networks of one base alone: without the baselines to fall back on.
+        alone = ["--set", "model.baselines=false"] if base != "auto" else []
         result = invoke(
-            "train", "--preset", "tiny", *options, "--base", base, "--run-dir", run, "--quiet"
+            "train",
+            "--preset",
+            "tiny",
+            *options,
+            "--base",
+            base,
+            *alone,
+            "--run-dir",
+            run,
+            "--quiet",
         )
         assert result.exit_code == 0, result.output
         warned = "worse than seasonal naive's" in result.stderr
@@ -37,15 +49,21 @@ def test_the_model_beats_seasonal_naive_on_a_smooth_periodic_series(tmp_path, wr
         assert warned == (base == "naive") == ("Warning: the RNN's MASE" in table), base
     seasonal, naive = reports["seasonal"], reports["naive"]
     assert seasonal["season"] == 24 and seasonal["lookback"] == 72
-    assert (seasonal["members"], naive["members"]) == ("seasonal", "naive")
+    assert seasonal["choice"] == {"seasonal": 24}
+    assert naive["choice"] == {"naive": 24}
     assert seasonal["rnn_beats_seasonal_naive"] and not naive["rnn_beats_seasonal_naive"]
     snaive = seasonal["models"]["seasonal_naive"]["mae"]
     assert seasonal["models"]["rnn"]["mae"] < 0.5 * snaive < naive["models"]["rnn"]["mae"]
-    # auto: the weighting with the best validation MASE at the best epoch is the one kept.
+    # auto: every weighting is scored on the validation windows, and the one chosen
+    # at each step does at least as well as the best of the networks' alone.
     best = json.loads((tmp_path / "auto" / "metrics.json").read_text())["best"]
+    baselines = ("baseline_naive", "baseline_seasonal_naive", "baseline_ets")
     scored = {name: best[f"val_{name}_mase"] for name in ("seasonal", "naive", "all")}
-    assert reports["auto"]["members"] == min(scored, key=scored.get)
-    assert best["val_mase"] == pytest.approx(min(scored.values()))
+    assert all(f"val_{name}_mase" in best for name in baselines)
+    assert best["val_mase"] <= min(scored.values()) + 1e-6
+    assert best["val_baseline_seasonal_naive_mase"] == pytest.approx(
+        best["val_seasonal_naive_mase"], rel=1e-4
+    )
     assert reports["auto"]["rnn_beats_seasonal_naive"]
 
 
