@@ -20,6 +20,9 @@ ADDED: dict[str, set[str]] = {
         for app in ("forecast", "speechtag", "caption")
     },
     "textgen train": {"settings", "show_config", "profile_steps"},
+    # Dynamic evaluation (issue 30).
+    "textgen evaluate": {"dynamic", "dynamic_lr", "dynamic_decay"},
+    "textgen generate": {"adapt"},
 }
 
 # Options changed since the snapshot, on purpose: {"APP VERB": {option: new type name}}.

@@ -8,6 +8,12 @@ from rnnkit.fields import RATE, Config, setting
 CELLS = ("lstm", "gru", "elman")
 # The most characters one request may ask for (the CLI and the SavedModel agree).
 MAX_NEW_CHARS = 10_000
+# Dynamic evaluation (apps.textgen.dynamic): chosen on the end of the training
+# split of the embedded corpus (README, textgen quality), never on the
+# validation text it is reported on.
+DYNAMIC_SEGMENT = 50
+DYNAMIC_LR = 3e-4
+DYNAMIC_DECAY = 1e-3
 
 
 @dataclasses.dataclass(frozen=True)

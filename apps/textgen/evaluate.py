@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import tensorflow as tf
 
@@ -48,8 +50,11 @@ def stream_bits_per_char(model: CharRNN, ids: np.ndarray, rows: int = 16, chunk:
 
 
 def evaluate(run: Run, options: dict) -> dict:
-    """The report of ``rnnkit textgen evaluate RUN``."""
-    return score(run.config, run.model, data.Vocab.load(run.path))
+    """The report of ``rnnkit textgen evaluate RUN`` (``--dynamic``: with dynamic evaluation)."""
+    dynamic = None
+    if options.get("dynamic"):
+        dynamic = {"learning_rate": options["dynamic_lr"], "decay": options["dynamic_decay"]}
+    return score(run.config, run.model, data.Vocab.load(run.path), dynamic=dynamic)
 
 
 def format_report(report: dict) -> str:
@@ -57,6 +62,9 @@ def format_report(report: dict) -> str:
         ("model", report["bits_per_char"], report["perplexity"]),
         ("baseline", report["baseline_bits_per_char"], report["baseline_perplexity"]),
     ]
+    if "dynamic_bits_per_char" in report:
+        bits = report["dynamic_bits_per_char"]
+        rows.insert(1, ("dynamic", bits, 2.0**bits))
     lines = [f"{'':<10} {'bits/char':>10} {'perplexity':>11}"]
     lines += [f"{name:<10} {bits:>10.4f} {ppl:>11.3f}" for name, bits, ppl in rows]
     lines.append(
@@ -64,6 +72,13 @@ def format_report(report: dict) -> str:
         f"{report['validation_chars']} validation characters ({report['data']}); "
         f"baseline: {report['baseline']}"
     )
+    if "dynamic_bits_per_char" in report:
+        d = report["dynamic"]
+        lines.append(
+            f"dynamic evaluation (the weights adapt to the text as it is read; "
+            f"{d['segment']}-char segments, learning rate {d['learning_rate']:g}, decay "
+            f"{d['decay']:g}): {report['dynamic_ratio_to_baseline']:.3f} x the baseline"
+        )
     if report["ratio_to_baseline"] > 1:
         lines.append(
             f"Warning: the model's {report['bits_per_char']:.3f} bits/char is worse than the "
@@ -73,14 +88,22 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def score(config: TextgenConfig, model: CharRNN, vocab: data.Vocab) -> dict:
-    """Validation bits/char and perplexity of the model and of the order-5 KN baseline."""
+def score(
+    config: TextgenConfig, model: CharRNN, vocab: data.Vocab, dynamic: dict | None = None
+) -> dict:
+    """Validation bits/char and perplexity of the model and of the order-5 KN baseline;
+    with ``dynamic`` (``learning_rate``, ``decay``), also under dynamic evaluation."""
     train_text, val_text = data.load_text(config.data)
-    bits, scored = stream_bits_per_char(model, vocab.encode(val_text))
+    val_ids = vocab.encode(val_text)
+    bits, scored = stream_bits_per_char(model, val_ids)
     baseline = KneserNey(train_text, order=5)
     # The baseline scores the same characters, with up to four characters of context.
     scored_text = val_text[: scored + 1]
     baseline_bits = baseline.bits_per_char(scored_text, start=1)
+    found = {}
+    if dynamic is not None:
+        found = dynamic_score(model, vocab.encode(train_text), val_ids[: scored + 1], dynamic)
+        found["dynamic_ratio_to_baseline"] = found["dynamic_bits_per_char"] / baseline_bits
     return {
         "bits_per_char": bits,
         "perplexity": 2.0**bits,
@@ -91,13 +114,38 @@ def score(config: TextgenConfig, model: CharRNN, vocab: data.Vocab) -> dict:
         "validation_chars": scored,
         "training_chars": len(train_text),
         "data": config.data.source,
+        **found,
+    }
+
+
+def dynamic_score(model: CharRNN, train_ids, ids, settings: dict) -> dict:
+    """Bits/char of ``ids[1:]`` read as one stream with dynamic evaluation; the
+    model's trained weights are restored after."""
+    from apps.textgen.dynamic import SEGMENT, Adapter
+
+    start = time.perf_counter()
+    adapter = Adapter(model, train_ids, **settings)
+    try:
+        bits, _ = adapter.read(ids)
+    finally:
+        adapter.restore()
+    return {
+        "dynamic_bits_per_char": bits,
+        "dynamic_perplexity": 2.0**bits,
+        "dynamic": {**settings, "segment": SEGMENT, "seconds": time.perf_counter() - start},
     }
 
 
 def headline(report: dict) -> str:
     """One line for ``make demo``'s summary: the model against its baseline."""
-    return (
+    line = (
         f"{report['bits_per_char']:.3f} bits/char against the n-gram baseline's "
         f"{report['baseline_bits_per_char']:.3f} "
         f"({report['ratio_to_baseline']:.3f}x; lower is better)"
     )
+    if "dynamic_bits_per_char" in report:
+        line += (
+            f"; {report['dynamic_bits_per_char']:.3f} with dynamic evaluation "
+            f"({report['dynamic_ratio_to_baseline']:.3f}x)"
+        )
+    return line
