@@ -11,12 +11,20 @@ encoder's features, most frequent caption) on:
 - ``thin strokes`` / ``thick strokes``: every digit eroded / dilated over 3
   pixels (training: about a third of them over 2);
 - ``wide gaps``: 10-20 pixels between digits (training: 1-9), so the strip
-  is wider and shrunk to the model's input.
+  is wider and shrunk to the model's input;
+- ``low resolution``: every digit drawn 8-14 pixels high and scaled back up,
+  blocky or blurred (training: a third of them at 15-22 pixels);
+- ``blur, faint ink``: the strip blurred by a Gaussian of 1.0-1.5 pixels,
+  the ink at 45-55% of white, every stroke thinner or thicker (training:
+  blur up to 0.8, ink from 55%);
+- ``wide digits`` / ``narrow digits``: every digit 1.4-1.7 / 0.55-0.7 times
+  as wide (training: 0.8-1.25).
 
 It prints BLEU-1, BLEU-4, CIDEr-D and exact match per model and condition.
 
     python benchmarks/caption_quality.py [--preset quick] [--seeds 1] [--json]
     python benchmarks/caption_quality.py --run runs/caption/RUN [--run ...]
+    python benchmarks/caption_quality.py --set data.augmented.low_res=0 ...  # see --help
 """
 
 import argparse
@@ -29,6 +37,13 @@ import time
 from pathlib import Path
 
 RNNKIT = [sys.executable, "-m", "rnnkit.cli", "caption"]
+# The training strips as they were before the degradation augmentation.
+BEFORE_DEGRADATIONS = (
+    "data.augmented.low_res=0",
+    "data.augmented.blur=0,0",
+    "data.augmented.contrast=0.7,1.0",
+    "data.augmented.aspect=1,1",
+)
 
 
 def styles() -> dict:
@@ -41,15 +56,27 @@ def styles() -> dict:
         "thin strokes": dataclasses.replace(base, thin=1.0, thick=0.0, stroke=3),
         "thick strokes": dataclasses.replace(base, thin=0.0, thick=1.0, stroke=3),
         "wide gaps": dataclasses.replace(base, gap=(10, 20)),
+        "low resolution": dataclasses.replace(base, low_res=1.0, low_height=(8, 14)),
+        "blur, faint ink": dataclasses.replace(
+            base, blur=(1.0, 1.5), contrast=(0.45, 0.55), thin=0.5, thick=0.5
+        ),
+        "wide digits": dataclasses.replace(base, aspect=(1.4, 1.7)),
+        "narrow digits": dataclasses.replace(base, aspect=(0.55, 0.7)),
     }
     # Each condition lies beyond what training draws.
-    assert found["heavy noise"].noise > WIDE_STYLE.noise
-    assert found["thin strokes"].stroke > WIDE_STYLE.stroke
-    assert found["wide gaps"].gap[0] > WIDE_STYLE.gap[1]
+    wide = WIDE_STYLE
+    assert found["heavy noise"].noise > wide.noise
+    assert found["thin strokes"].stroke > wide.stroke
+    assert found["wide gaps"].gap[0] > wide.gap[1]
+    assert found["low resolution"].low_height[1] < wide.low_height[0]
+    assert found["blur, faint ink"].blur[0] > wide.blur[1]
+    assert found["blur, faint ink"].contrast[1] <= wide.contrast[0]
+    assert found["wide digits"].aspect[0] > wide.aspect[1]
+    assert found["narrow digits"].aspect[1] < wide.aspect[0]
     return found
 
 
-def train(preset: str, seed: int) -> tuple[Path, float]:
+def train(preset: str, seed: int, settings=()) -> tuple[Path, float]:
     run = Path(tempfile.mkdtemp(prefix="caption-")) / "run"
     start = time.perf_counter()
     subprocess.run(
@@ -63,6 +90,7 @@ def train(preset: str, seed: int) -> tuple[Path, float]:
             "--run-dir",
             str(run),
             "--quiet",
+            *[arg for item in settings for arg in ("--set", item)],
         ],
         check=True,
         stdout=subprocess.DEVNULL,
@@ -90,11 +118,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--beam", type=int, help="beam width (default: the run's)")
     parser.add_argument("--run", action="append", default=[], help="trained runs to evaluate")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting passed to train; the training strips before the degradations: "
+        + " ".join(f"--set {s}" for s in BEFORE_DEGRADATIONS),
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     runs = [(Path(r), None) for r in args.run] or [
-        train(args.preset, seed) for seed in range(args.seeds)
+        train(args.preset, seed, args.set) for seed in range(args.seeds)
     ]
     results = []
     for run, seconds in runs:
@@ -114,10 +150,10 @@ def main() -> None:
     for r in results:
         took = f", trained in {r['train_seconds'] / 60:.1f} min" if r["train_seconds"] else ""
         print(f"\n{r['run']} (seed {r['seed']}{took})")
-        print(f"{'condition':<15}{'model':<27}" + "".join(f"{k:>12}" for k in keys))
+        print(f"{'condition':<17}{'model':<27}" + "".join(f"{k:>12}" for k in keys))
         for name, report in r["conditions"].items():
             for model, found in report["models"].items():
-                print(f"{name:<15}{model:<27}" + "".join(f"{found[k]:>12.3f}" for k in keys))
+                print(f"{name:<17}{model:<27}" + "".join(f"{found[k]:>12.3f}" for k in keys))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,25 @@ class StripStyle(Config):
         "random displacement field smoothed by a Gaussian of 4 pixels; 0: none).",
         min=0,
     )
+    aspect: tuple[float, float] = setting(
+        (1.0, 1.0), "Each digit's width stretched by LOW,HIGH (its height kept)."
+    )
+    low_res: float = setting(
+        0.0,
+        "The chance that a digit is drawn at a low resolution (``low_height``) and scaled "
+        "back up, blocky or blurred, as a small scan or a photo of one is.",
+        min=0,
+        max=1,
+    )
+    low_height: tuple[int, int] = setting(
+        (8, 14), "Pixels high a low-resolution digit is drawn at: LOW,HIGH."
+    )
+    blur: tuple[float, float] = setting(
+        (0.0, 0.0), "Gaussian blur of the whole strip (sigma in pixels): LOW,HIGH."
+    )
+    contrast: tuple[float, float] = setting(
+        (0.7, 1.0), "The brightest ink against white (a faint pen, a dull scan): LOW,HIGH."
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -40,6 +59,10 @@ class StripStyle(Config):
             )
         if len(self.scale) != 2 or not (0 < self.scale[0] <= self.scale[1]):
             raise ValueError(f"`scale` must be a positive range. Received: scale={self.scale}")
+        for name in ("aspect", "low_height", "blur", "contrast"):
+            low, high = value = getattr(self, name)
+            if not 0 <= low <= high or (name != "blur" and low == 0):
+                raise ValueError(f"`{name}` must be a range (low, high). Received: {name}={value}")
         if self.thin + self.thick > 1:
             raise ValueError(
                 "`thin` and `thick` must be chances that sum to at most 1. "
@@ -51,8 +74,23 @@ class StripStyle(Config):
 # wider than the test strips' (``StripStyle()``), so that the model has seen
 # more than the test set shows; the robustness conditions of
 # benchmarks/caption_quality.py lie beyond these ranges again.
+# The degradations (low resolution, blur, faint ink, stretched digits) stop
+# short of the conditions' ranges too: a third of the digits drawn 15-22 px
+# high against 8-14, blur up to 0.8 px against 1.0-1.5, ink 0.55 and up
+# against 0.45-0.55, widths 0.8-1.25 against 1.4-1.7 and 0.55-0.7.
 WIDE_STYLE = StripStyle(
-    gap=(1, 9), scale=(0.65, 1.1), rotation=14.0, thin=0.35, thick=0.35, noise=40.0, jitter=3
+    gap=(1, 9),
+    scale=(0.65, 1.1),
+    rotation=14.0,
+    thin=0.35,
+    thick=0.35,
+    noise=40.0,
+    jitter=3,
+    aspect=(0.8, 1.25),
+    low_res=0.35,
+    low_height=(15, 22),
+    blur=(0.0, 0.8),
+    contrast=(0.55, 1.0),
 )
 
 

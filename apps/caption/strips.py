@@ -84,6 +84,8 @@ def _draw_digit(image: np.ndarray, rng: np.random.Generator, style: StripStyle) 
         glyph, rng.uniform(-style.rotation, style.rotation), reshape=True, order=1
     )
     glyph = ndimage.zoom(glyph, rng.uniform(*style.scale), order=1)
+    if style.aspect != (1.0, 1.0):
+        glyph = ndimage.zoom(glyph, (1.0, rng.uniform(*style.aspect)), order=1)
     stroke = rng.random()
     size = (style.stroke, style.stroke)
     if stroke < style.thin:
@@ -98,7 +100,24 @@ def _draw_digit(image: np.ndarray, rng: np.random.Generator, style: StripStyle) 
     glyph = glyph[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     if glyph.shape[0] > HEIGHT - 2:  # a tall rotated digit: fit it in the strip
         glyph = ndimage.zoom(glyph, (HEIGHT - 2) / glyph.shape[0], order=1)
+    if style.low_res and rng.random() < style.low_res:
+        glyph = _low_resolution(glyph, rng, style.low_height)
     return np.clip(glyph, 0, 255)
+
+
+def _low_resolution(glyph: np.ndarray, rng: np.random.Generator, heights) -> np.ndarray:
+    """``glyph`` as if drawn ``heights`` pixels high and scaled back to its size:
+    averaged down (a low-resolution sensor sees each pixel's mean), then up
+    by nearest neighbour (blocky) or linearly (blurred)."""
+    height = int(rng.integers(heights[0], heights[1] + 1))
+    factor = height / glyph.shape[0]
+    if factor >= 1:
+        return glyph
+    small = ndimage.zoom(ndimage.gaussian_filter(glyph, 0.5 / factor), factor, order=1)
+    back = np.divide(glyph.shape, small.shape)
+    return ndimage.zoom(small, back, order=int(rng.integers(0, 2)))[
+        : glyph.shape[0], : glyph.shape[1]
+    ]
 
 
 def compose(
@@ -134,7 +153,9 @@ def compose(
         np.maximum(region, glyph, out=region)
         boxes.append((left, left + w))
         left += w + (int(gaps[n]) if n < len(gaps) else 0)
-    canvas = canvas * rng.uniform(0.7, 1.0) + rng.uniform(0, 30)
+    canvas = canvas * rng.uniform(*style.contrast) + rng.uniform(0, 30)
+    if style.blur[1] > 0:
+        canvas = ndimage.gaussian_filter(canvas, rng.uniform(*style.blur))
     canvas += rng.normal(0, rng.uniform(0, style.noise), canvas.shape)
     image = np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
     return Strip(image, tuple(int(labels[i]) for i in chosen), tuple(boxes))

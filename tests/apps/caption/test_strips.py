@@ -91,3 +91,42 @@ def test_splits_use_disjoint_digit_images():
     assert sum(len(p) for p in parts.values()) == 5000
     _, labels = strips.digit_images()
     assert np.bincount(labels[sorted(parts["test"])]).tolist() == [50] * 10
+
+
+def test_a_low_resolution_digit_is_blocky_or_blurred_and_keeps_its_size():
+    images, _ = strips.digit_images()
+    glyph = images[7].astype(np.float32)[2:26, 4:24]  # 24 x 20
+    for seed in range(6):
+        low = strips._low_resolution(glyph, np.random.default_rng(seed), (6, 6))
+        assert low.shape == glyph.shape
+        # Drawn 6 pixels high: at most 6 distinct rows where blocky; the fine
+        # detail (row-to-row change) gone where blurred.
+        rows = len({r.tobytes() for r in low})
+        smooth = np.abs(np.diff(low, axis=0)).mean() < 0.8 * np.abs(np.diff(glyph, axis=0)).mean()
+        assert rows <= 8 or smooth
+        assert abs(low.mean() / glyph.mean() - 1) < 0.25  # about the same ink
+    # Taller than the digit: nothing to lose.
+    np.testing.assert_array_equal(
+        strips._low_resolution(glyph, np.random.default_rng(0), (30, 30)), glyph
+    )
+
+
+def test_degradations_change_the_strips_only_when_asked():
+    base = cfg.StripStyle()
+    before = strips.strips("test", 4, seed=2, style=base)
+    off = dataclasses.replace(base, aspect=(1.0, 1.0), blur=(0.0, 0.0), low_res=0.0)
+    for a, b in zip(before, strips.strips("test", 4, seed=2, style=off)):
+        np.testing.assert_array_equal(a.image, b.image)
+    wide = strips.strips("test", 4, seed=2, style=dataclasses.replace(base, aspect=(1.6, 1.6)))
+    assert wide[0].caption == before[0].caption  # the first strip's digits: drawn first
+    widths = [np.mean([r - left for left, r in s.boxes]) for s in (before[0], wide[0])]
+    assert widths[1] > 1.3 * widths[0]
+    blurred = strips.strips("test", 4, seed=2, style=dataclasses.replace(base, blur=(2.0, 2.0)))
+    sharp = np.mean([np.abs(np.diff(s.image.astype(float), axis=1)).mean() for s in before])
+    soft = np.mean([np.abs(np.diff(s.image.astype(float), axis=1)).mean() for s in blurred])
+    assert soft < sharp
+    faint = strips.strips("test", 4, seed=2, style=dataclasses.replace(base, contrast=(0.3, 0.3)))
+    assert max(s.image.max() for s in faint) < max(s.image.max() for s in before)
+    for bad in ({"aspect": (0.0, 1.0)}, {"blur": (1.0, 0.5)}, {"low_height": (9, 3)}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            dataclasses.replace(base, **bad)
