@@ -5,6 +5,9 @@ Trains the preset (offline and, with ``--streaming``, the streaming model:
 (``--run``), then runs ``rnnkit speechtag evaluate`` on:
 
 - ``test``: the test voices (a held-out accent and held-out variants);
+- ``klatt family`` / ``female family``: voice families held out of training
+  and validation whole (``evaluate --split``): every Klatt-synthesizer voice;
+  every female voice;
 - ``accent``: only the held-out accent (en-us-nyc);
 - ``variants``: only the held-out variants of the training accents;
 - ``noise 0 dB``: the test utterances with white noise at 0 dB SNR;
@@ -29,7 +32,16 @@ from pathlib import Path
 import numpy as np
 
 RNNKIT = [sys.executable, "-m", "rnnkit.cli", "speechtag"]
-CONDITIONS = ("test", "accent", "variants", "noise 0 dB", "from 8 kHz", "from 44.1 kHz")
+CONDITIONS = (
+    "test",
+    "klatt family",
+    "female family",
+    "accent",
+    "variants",
+    "noise 0 dB",
+    "from 8 kHz",
+    "from 44.1 kHz",
+)
 
 
 def train(preset: str, streaming: bool, seed: int) -> tuple[Path, float]:
@@ -78,8 +90,8 @@ def write_condition(utterances, folder: Path, rate: int, noise_db: float | None)
     return folder
 
 
-def evaluate(run: Path, data_dir: Path | None = None) -> dict:
-    extra = ["--data", f"dir:{data_dir}"] if data_dir else []
+def evaluate(run: Path, data_dir: Path | None = None, split: str = "test") -> dict:
+    extra = (["--data", f"dir:{data_dir}"] if data_dir else []) + ["--split", split]
     out = subprocess.run(
         [*RNNKIT, "evaluate", str(run), "--json", *extra],
         capture_output=True,
@@ -100,6 +112,8 @@ def conditions(run: Path) -> dict[str, dict]:
     variants = [u for u in test if u.voice.split("+")[0] not in synth.TEST_ACCENTS]
     root = Path(tempfile.mkdtemp(prefix="speechtag-conditions-"))
     found = {"test": evaluate(run)}
+    for family in synth.FAMILIES:  # voice families held out of training whole
+        found[f"{family} family"] = evaluate(run, split=family)
     for name, part, rate, noise in (
         ("accent", accent, 16_000, None),
         ("variants", variants, 16_000, None),

@@ -23,6 +23,8 @@ ADDED: dict[str, set[str]] = {
     # Dynamic evaluation (issue 30).
     "textgen evaluate": {"dynamic", "dynamic_lr", "dynamic_decay"},
     "textgen generate": {"adapt"},
+    # Held-out voice families (issue 30).
+    "speechtag evaluate": {"split"},
 }
 
 # Options changed since the snapshot, on purpose: {"APP VERB": {option: new type name}}.

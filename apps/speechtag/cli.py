@@ -23,7 +23,15 @@ APP = rapp.App.from_package(
     evaluate_options=[
         click.Option(
             ["--data"], help="Score on another labelled folder (dir:PATH) with the same tiers."
-        )
+        ),
+        click.Option(
+            ["--split"],
+            type=click.Choice(["test", "klatt", "female"]),
+            default="test",
+            show_default=True,
+            help="Which held-out part of the generated corpus to score: the test voices, or "
+            "a voice family held out whole (every Klatt-synthesizer voice; every female voice).",
+        ),
     ],
     assets=("tagset.json",),  # features.TAGSET_FILE
     no_tensorflow=("synth",),

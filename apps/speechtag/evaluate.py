@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from apps.speechtag import baseline, data, label_files, metrics, plots
+from apps.speechtag import baseline, data, label_files, metrics, plots, synth
 from apps.speechtag.config import SpeechtagConfig
 from apps.speechtag.data import TIERS
 from apps.speechtag.decoding import log_probs, predict, run_model, segment, tune_decoding
@@ -56,6 +56,12 @@ def score(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> dict:
     """The RNN, the frame MLP and the majority tag on the test voices (or ``--data``)."""
     tagset = TagSet.load(run_dir)
     labels = tagset.labels
+    split = options.get("split") or "test"
+    if split != "test" and (options.get("data") or config.data.source != "espeak"):
+        raise InputError(
+            f"--split {split} scores a voice family of the generated corpus: it needs a run "
+            "trained on --data espeak, and no evaluate --data"
+        )
     if options.get("data"):
         source = options["data"]
         if not source.startswith("dir:"):
@@ -68,8 +74,10 @@ def score(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> dict:
     parts = load_data(config.data, quiet=True)
     if not options.get("data"):
         source = config.data.source
-        utterances = parts["test"]
-        described = tagset.test_voices or "the test files"
+        utterances = parts[split]
+        described = (
+            synth.describe_split(split) if split != "test" else tagset.test_voices
+        ) or "the test files"
     found = data.examples(utterances, labels)
     train_examples = data.examples(parts["train"], labels)
     predicted = {}
@@ -113,6 +121,7 @@ def score(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> dict:
     return {
         "data": source,
         "evaluated_on": described,
+        "split": None if options.get("data") else split,
         "utterances": len(utterances),
         "frames": int(sum(r[-1][1] for r in reference["phones"])),
         "streaming": config.model.streaming,

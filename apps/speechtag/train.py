@@ -30,12 +30,14 @@ def corpus_settings(config: DataConfig) -> synth.Settings:
         train=config.utterances,
         validation=config.validation,
         test=config.test,
+        families=config.test,
         seed=config.corpus_seed,
     )
 
 
 def load_data(config: DataConfig, quiet: bool = False) -> dict[str, list[Utterance]]:
-    """``{"train", "validation", "test": [Utterance]}`` of the configured source."""
+    """``{"train", "validation", "test": [Utterance]}`` of the configured source (the
+    generated corpus adds a split for each held-out voice family)."""
     source = config.source
     if source == "espeak":
         return synth.corpus(corpus_settings(config), quiet=quiet)

@@ -41,3 +41,24 @@ def test_evaluate_on_another_folder(run_dir, tmp_path, write_labelled):
     result = invoke("evaluate", run_dir, "--data", f"dir:{folder}")
     assert result.exit_code == 2
     assert "labels this run was not trained on" in result.output
+
+
+def test_evaluate_scores_a_held_out_voice_family(run_dir, tmp_path, write_labelled):
+    from apps.speechtag import synth
+
+    test = json.loads(invoke("evaluate", run_dir, "--json").stdout)
+    result = invoke("evaluate", run_dir, "--split", "klatt", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["split"] == "klatt" and test["split"] == "test"
+    assert "klatt voice family" in report["evaluated_on"]
+    assert report["utterances"] == test["utterances"]  # as many as the test voices
+    # Other utterances, so other scores.
+    assert report["frames"] != test["frames"]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["data"]["source"] == "espeak"
+    assert all(name in synth.SPLITS for name in ("klatt", "female"))
+    folder = tmp_path / "mine"
+    write_labelled(folder, "a", ["one", "two"])
+    both = invoke("evaluate", run_dir, "--split", "female", "--data", f"dir:{folder}")
+    assert both.exit_code == 2 and "--split female scores a voice family" in both.output

@@ -7,7 +7,7 @@ import pytest
 
 from apps.speechtag import data, synth
 
-TINY_CORPUS = synth.Settings(train=6, validation=2, test=2, max_words=3)
+TINY_CORPUS = synth.Settings(train=6, validation=2, test=2, families=2, max_words=3)
 
 
 def test_generated_labels_line_up_with_the_audio():
@@ -35,10 +35,15 @@ def test_the_corpus_is_deterministic_cached_and_rebuilt_when_damaged(tmp_path, m
     splits = {u["split"]: set() for u in manifest["utterances"]}
     for u in manifest["utterances"]:
         splits[u["split"]].add(u["voice"])
+    assert set(splits) == set(synth.SPLITS)
     assert not (splits["train"] & (splits["validation"] | splits["test"]))
     assert all(
         v.startswith("en-us-nyc") or v.split("+")[-1] in synth.TEST_VARIANTS for v in splits["test"]
     )
+    for family, members in synth.FAMILIES.items():  # each held out whole, used only there
+        assert all(v.split("+")[-1] in members for v in splits[family])
+        for split in ("train", "validation", "test"):
+            assert not any(v.split("+")[-1] in members for v in synth.voices(split))
     monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "b"))
     again = synth.ensure(TINY_CORPUS, quiet=True)
     for name in manifest["files"]:
