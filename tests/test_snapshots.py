@@ -20,6 +20,8 @@ ADDED: dict[str, set[str]] = {
         for app in ("forecast", "speechtag", "caption")
     },
     "textgen train": {"settings", "show_config", "profile_steps"},
+    # Vocal tract length perturbation (issue 30).
+    "speechtag train": {"settings", "show_config", "weight_decay", "profile_steps", "vtlp"},
     # Dynamic evaluation (issue 30).
     "textgen evaluate": {"dynamic", "dynamic_lr", "dynamic_decay"},
     "textgen generate": {"adapt"},

@@ -63,6 +63,16 @@ class ModelConfig(Config):
         flag=True,
     )
 
+    vtlp: float = setting(
+        0.1,
+        "Vocal tract length perturbation: each training utterance's frequency axis "
+        "stretched by a factor uniform in 1 +- this (0: off), as a longer or shorter vocal "
+        "tract moves the formants.",
+        flag=True,
+        min=0,
+        max=0.5,
+    )
+
     def __post_init__(self):
         super().__post_init__()
         if self.lookahead and not self.streaming:
@@ -84,7 +94,13 @@ PRESETS = {
     "tiny": SpeechtagConfig(
         data=DataConfig(utterances=48, validation=12, test=12),
         model=ModelConfig(
-            layers=1, units=16, n_mels=16, dropout=0.0, spec_augment=False, channel_augment=False
+            layers=1,
+            units=16,
+            n_mels=16,
+            dropout=0.0,
+            spec_augment=False,
+            channel_augment=False,
+            vtlp=0.0,
         ),
         train=TINY_TRAIN.replace(batch_size=8, checkpoint_every=6),
     ),

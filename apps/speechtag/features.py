@@ -50,13 +50,15 @@ def frame_counts(length):
     return tf.where(length >= WINDOW, 1 + (length - WINDOW) // HOP, 0)
 
 
-def log_mel(waveform, n_mels, corrupt=None):
+def log_mel(waveform, n_mels, corrupt=None, warp=None):
     """``[batch, samples]`` -> ``[batch, frames, n_mels]`` log-mel energies (25 ms / 10 ms).
 
     Audio shorter than one window gets one frame of its zero-padded samples
     (the caller's frame count says it is not real): the FFT needs a frame.
     ``corrupt``: a function of the complex spectrum ``[batch, frames, bins]``
-    applied before the filterbank (the training-time channel augmentation).
+    applied before the filterbank (the training-time channel augmentation);
+    ``warp`` (``[batch]``): each row's frequency axis stretched by that
+    factor before the filterbank (``warp_frequencies``).
     """
     short = tf.maximum(WINDOW - tf.shape(waveform)[1], 0)
     waveform = tf.pad(waveform, [[0, 0], [0, short]])
@@ -66,10 +68,29 @@ def log_mel(waveform, n_mels, corrupt=None):
     if corrupt is not None:
         spectrum = corrupt(spectrum)
     power = tf.math.square(tf.abs(spectrum))
+    if warp is not None:
+        power = warp_frequencies(power, warp)
     weights = tf.signal.linear_to_mel_weight_matrix(
         n_mels, FFT // 2 + 1, SAMPLE_RATE, lower_edge_hertz=20.0, upper_edge_hertz=7600.0
     )
     return tf.math.log(tf.tensordot(power, weights, 1) + EPSILON)
+
+
+def warp_frequencies(power, factor):
+    """Vocal tract length perturbation (Jaitly and Hinton, 2013): the power
+    spectrum ``[batch, frames, bins]`` with each row's frequency axis stretched
+    by ``factor [batch]``, so its formants move from ``f`` to ``factor * f``
+    (a shorter vocal tract above 1); linear between bins, silent beyond the
+    top. Bin ``k`` of the result reads bin ``k / factor`` of the input."""
+    bins = tf.shape(power)[-1]
+    source = tf.range(tf.cast(bins, tf.float32))[None, :] / tf.cast(factor, tf.float32)[:, None]
+    low = tf.minimum(tf.cast(tf.floor(source), tf.int32), bins - 1)
+    high = tf.minimum(low + 1, bins - 1)
+    frac = source - tf.cast(low, tf.float32)
+    inside = tf.cast(source <= tf.cast(bins - 1, tf.float32), power.dtype)
+    below = tf.gather(power, low, axis=2, batch_dims=1)
+    above = tf.gather(power, high, axis=2, batch_dims=1)
+    return ((1 - frac[:, None]) * below + frac[:, None] * above) * inside[:, None]
 
 
 def frame_mask(frames, width):

@@ -49,7 +49,8 @@ class SpeechTagger(ConfiguredModel, keras.Model):
             ``n_mels``, ``spec_augment`` (time and frequency masks) and
             ``channel_augment`` (while training, coloured noise at 0-20 dB
             SNR on half the utterances and a 3-7 kHz low-pass cut on a
-            third, applied to the spectrum).
+            third, applied to the spectrum) and ``vtlp`` (while training,
+            each utterance's frequency axis stretched by 1 +- up to it).
         n_phones: Phone tags (id 0: silence).
         n_words: Word tags (id 0: silence).
         seed: Seed of the dropout and SpecAugment masks.
@@ -79,6 +80,7 @@ class SpeechTagger(ConfiguredModel, keras.Model):
         self.streaming = streaming = config.streaming
         self.lookahead = config.lookahead
         self.channel_augment = config.channel_augment
+        self.vtlp = config.vtlp
         self.n_mels = config.n_mels
         self.spec_augment = config.spec_augment
         self.seed = seed
@@ -130,7 +132,14 @@ class SpeechTagger(ConfiguredModel, keras.Model):
         corrupt = None
         if training and self.channel_augment:
             corrupt = lambda spectrum: self._corrupt(spectrum, frames)
-        features = log_mel(tf.convert_to_tensor(waveform, tf.float32), self.n_mels, corrupt)
+        warp = None
+        if training and self.vtlp:
+            batch = tf.shape(waveform)[:1]
+            warp = keras.random.uniform(
+                batch, 1 - self.vtlp, 1 + self.vtlp, seed=self.seed_generator
+            )
+        waveform = tf.convert_to_tensor(waveform, tf.float32)
+        features = log_mel(waveform, self.n_mels, corrupt, warp)
         features = (features - self.feature_mean) / self.feature_std
         return features, frames
 

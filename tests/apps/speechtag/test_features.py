@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from apps.speechtag import config as cfg
 from apps.speechtag import data
-from apps.speechtag.features import frame_counts, widen_starts
+from apps.speechtag.features import frame_counts, warp_frequencies, widen_starts
 from apps.speechtag.model import build_model
 
 
@@ -28,3 +28,29 @@ def test_start_targets_are_widened_by_a_frame_for_training():
 
 def test_frame_counts_in_the_graph():
     assert frame_counts(tf.constant([0, 399, 400, 560, 561])).numpy().tolist() == [0, 0, 1, 2, 2]
+
+
+def test_vtlp_moves_the_formants_by_the_warp_factor():
+    bins = 257
+    power = np.zeros([2, 3, bins], np.float32)
+    power[:, :, 40] = 1.0  # a peak at bin 40 (1.25 kHz)
+    warped = warp_frequencies(tf.constant(power), tf.constant([1.0, 1.2])).numpy()
+    np.testing.assert_allclose(warped[0], power[0], atol=1e-6)  # factor 1: as it was
+    assert int(np.argmax(warped[1, 0])) == 48  # 40 x 1.2
+    # Above the top the stretched spectrum is silent; shrunk, it ends early.
+    shrunk = warp_frequencies(tf.ones([1, 1, bins]), tf.constant([0.8])).numpy()
+    assert shrunk[0, 0, :200].min() == 1.0 and shrunk[0, 0, -1] == 0.0
+    # In training the model's features differ from one call to the next (the
+    # warp is drawn), and not at all in inference.
+    config = cfg.ModelConfig(
+        units=8, n_mels=16, vtlp=0.15, spec_augment=False, channel_augment=False
+    )
+    model = build_model(config, 5, 4)
+    wave = tf.random.normal([2, 8000]) * 0.1
+    length = tf.constant([8000, 8000])
+    a, _ = model.features(wave, length, training=True)
+    b, _ = model.features(wave, length, training=True)
+    c, _ = model.features(wave, length)
+    d, _ = model.features(wave, length)
+    assert np.abs((a - b).numpy()).max() > 1e-3
+    np.testing.assert_array_equal(c.numpy(), d.numpy())
