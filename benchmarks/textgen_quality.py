@@ -17,6 +17,7 @@ embedded text.
     python benchmarks/textgen_quality.py --preset quick --corpus asv
     python benchmarks/textgen_quality.py --preset quick -- --tbptt 100   # extra train options
     python benchmarks/textgen_quality.py --run runs/textgen/demo-...     # evaluate only
+    python benchmarks/textgen_quality.py --run RUN --dynamic   # with dynamic evaluation too
 """
 
 import argparse
@@ -50,9 +51,13 @@ def asv_corpus(folder: Path) -> Path:
     return path
 
 
-def _evaluate(run: Path) -> dict:
+def _evaluate(run: Path, dynamic: bool = False) -> dict:
+    extra = ["--dynamic"] if dynamic else []
     out = subprocess.run(
-        [*RNNKIT, "evaluate", str(run), "--json"], capture_output=True, text=True, check=True
+        [*RNNKIT, "evaluate", str(run), "--json", *extra],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     report = json.loads(out.stdout)
     metrics = json.loads((run / "metrics.json").read_text())
@@ -68,6 +73,7 @@ def main() -> None:
     parser.add_argument("--corpus", default="embedded", choices=["embedded", "asv"])
     parser.add_argument("--seeds", type=int, default=1, help="train seeds 0..N-1 per preset")
     parser.add_argument("--run", action="append", default=[], help="an already trained run")
+    parser.add_argument("--dynamic", action="store_true", help="also score with dynamic evaluation")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("train_options", nargs="*", help="after --: passed to train")
     args = parser.parse_args()
@@ -87,22 +93,30 @@ def main() -> None:
                 check=True,
                 stdout=sys.stderr,
             )
-            report = _evaluate(run)
+            report = _evaluate(run, args.dynamic)
             report["wall_seconds"] = time.perf_counter() - start
             rows[f"{preset} seed {seed}"] = report
     for run in args.run:
-        rows[run] = _evaluate(Path(run))
+        rows[run] = _evaluate(Path(run), args.dynamic)
 
     if args.json:
         print(json.dumps(rows, indent=2))
         return
     options = " ".join(args.train_options)
     print(f"corpus {args.corpus}" + (f", train options: {options}" if options else ""))
-    print(f"{'run':<34} {'bits/char':>9} {'baseline':>9} {'ratio':>6} {'epochs':>6} {'train':>8}")
+    print(
+        f"{'run':<34} {'bits/char':>9} {'baseline':>9} {'ratio':>6} {'epochs':>6} {'train':>8}"
+        + (f" {'dynamic':>8} {'ratio':>6}" if args.dynamic else "")
+    )
     for name, r in rows.items():
         print(
             f"{name:<34} {r['bits_per_char']:>9.4f} {r['baseline_bits_per_char']:>9.4f} "
             f"{r['ratio_to_baseline']:>6.3f} {r['epochs']:>6} {r['train_seconds'] / 60:>6.1f} m"
+            + (
+                f" {r['dynamic_bits_per_char']:>8.4f} {r['dynamic_ratio_to_baseline']:>6.3f}"
+                if args.dynamic
+                else ""
+            )
         )
     if args.seeds > 1:
         for preset in args.preset:
