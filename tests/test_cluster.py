@@ -39,9 +39,11 @@ def _launch(run_dir, restarts=0, fault=None):
         command = [*RNNKIT, *command]
     else:
         command = [*FAULT, *fault, "--", *command]
-    return _run(
-        [*RNNKIT, "launch", "--workers", "2", "--max-restarts", str(restarts), "--", *command]
-    )
+    # A generous grace period: on a loaded machine the surviving worker can take
+    # longer than the default 30 s to see its peer's collective fail and say so
+    # before the launcher's SIGKILL would cut it off.
+    launch = ["launch", "--workers", "2", "--max-restarts", str(restarts), "--grace-period", "120"]
+    return _run([*RNNKIT, *launch, "--", *command])
 
 
 def _checkpoint_values(run_dir):
