@@ -33,12 +33,15 @@ def choice_counts(chosen: list[list[str]]) -> dict[str, int]:
     return dict(Counter(name for step in chosen for name in step).most_common())
 
 
-def describe_choice(counts: dict[str, int]) -> str:
+def describe_choice(counts: dict[str, int], targets: int = 1) -> str:
     """``{"seasonal": 10, "baseline_ets": 2}`` -> words for the report."""
     if len(counts) == 1:
-        return f"the RNN forecasts with {_CHOICES[next(iter(counts))]}"
-    steps = ", ".join(f"{_CHOICES[name]} at {n}" for name, n in counts.items())
-    return f"the RNN's steps (x targets) use {steps}"
+        return f"the RNN forecasts with {_CHOICES[next(iter(counts))]} at every step"
+    unit = "steps" if targets == 1 else "step-target pairs"
+    (first, n), *rest = counts.items()
+    others = "".join(f", {_CHOICES[name]} at {k}" for name, k in rest)
+    total = sum(counts.values())
+    return f"the RNN forecasts with {_CHOICES[first]} at {n} of its {total} {unit}{others}"
 
 
 def format_report(report: dict) -> str:
@@ -46,7 +49,7 @@ def format_report(report: dict) -> str:
         f"Backtest on {report['source']}: {report['windows']} windows of {report['horizon']} "
         f"steps, {report['stride']} apart, origins {report['first_origin'][:10]} to "
         f"{report['last_origin'][:10]}; targets {', '.join(report['targets'])}; "
-        + describe_choice(report["choice"]),
+        + describe_choice(report["choice"], len(report["targets"])),
         f"{'model':<16}"
         + "".join(f"{m:>10}" for m in ("MAE", "RMSE", "sMAPE %", "MASE"))
         + f"{'cover 10-90 %':>15}",
