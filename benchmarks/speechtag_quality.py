@@ -19,6 +19,7 @@ of the RNN, the frame MLP and the majority tag.
 
     python benchmarks/speechtag_quality.py [--preset quick] [--streaming] [--seeds 1]
     python benchmarks/speechtag_quality.py --run runs/speechtag/RUN [--run ...]
+    python benchmarks/speechtag_quality.py --preset quick -- --vtlp 0   # train options
 """
 
 import argparse
@@ -44,7 +45,7 @@ CONDITIONS = (
 )
 
 
-def train(preset: str, streaming: bool, seed: int) -> tuple[Path, float]:
+def train(preset: str, streaming: bool, seed: int, extra=()) -> tuple[Path, float]:
     """Trains ``preset`` (streaming: ``PRESET-streaming`` where it exists, else ``--streaming``)."""
     from apps.speechtag.config import PRESETS
 
@@ -59,7 +60,7 @@ def train(preset: str, streaming: bool, seed: int) -> tuple[Path, float]:
     start = time.perf_counter()
     subprocess.run(
         [*RNNKIT, "train", "--preset", preset, "--seed", str(seed), "--run-dir", str(run)]
-        + ["--quiet", *options],
+        + ["--quiet", *options, *extra],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -135,13 +136,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--run", action="append", default=[], help="trained runs to evaluate")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("train_options", nargs="*", help="after --: passed to train (--vtlp 0)")
     args = parser.parse_args()
 
     runs = [(Path(r), None) for r in args.run]
     if not runs:
         for seed in range(args.seeds):
             for streaming in (False, True) if args.streaming else (False,):
-                runs.append(train(args.preset, streaming, seed))
+                runs.append(train(args.preset, streaming, seed, args.train_options))
     results = []
     for run, seconds in runs:
         config = json.loads((run / "config.json").read_text())
