@@ -28,6 +28,7 @@ from apps.textgen.model import CharRNN
 from apps.textgen.train import LN2, per_char_loss
 
 EPSILON = 1e-8
+RMS_FLOOR = 0.1  # of the mean RMS of the weight's tensor
 
 
 class Adapter:
@@ -61,6 +62,10 @@ class Adapter:
         self._update = tf.function(self._read_and_update, input_signature=spec)
         self._score = tf.function(self._read, input_signature=spec)
         rms = self._gradient_rms(train_ids, rms_segments)
+        # A floor per weight tensor: a weight the training segments barely moved
+        # (the embedding of a rare character) would otherwise take a huge step
+        # the first time the text uses it.
+        rms = [np.maximum(r, RMS_FLOOR * r.mean()) for r in rms]
         self.rms = [tf.constant(r) for r in rms]
         mean = np.mean(np.concatenate([r.ravel() for r in rms]))
         # The decay's share per weight, at most 1 (a weight never overshoots
