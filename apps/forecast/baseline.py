@@ -88,10 +88,6 @@ def ets(values, at, horizon, season, levels=(0.1, 0.9), cache: Path | None = Non
 
 
 def _fit_ets(values, at, horizon, season, levels):
-    import pandas as pd
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
     alpha = 1.0 - (levels[1] - levels[0])
     point, lower, upper = (np.zeros([len(at), horizon, values.shape[1]]) for _ in range(3))
     print(f"ETS baseline: refitting at {len(at)} origins", file=sys.stderr, flush=True)
@@ -101,20 +97,10 @@ def _fit_ets(values, at, horizon, season, levels):
             print(f"ETS baseline: origin {i + 1} of {len(at)}", file=sys.stderr, flush=True)
             last = time.monotonic()
         for t in range(values.shape[1]):
-            # A pandas series: ETSModel.get_prediction fails on a bare array.
-            y = pd.Series(values[:origin, t])
-            seasonal = season > 1 and origin >= 2 * season + 2
+            seasonal = season if origin >= 2 * season + 2 else 1
+            fit = fit_ets(values[:origin, t], seasonal)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
                 warnings.simplefilter("ignore", RuntimeWarning)
-                fit = ETSModel(
-                    y,
-                    error="add",
-                    trend="add",
-                    damped_trend=True,
-                    seasonal="add" if seasonal else None,
-                    seasonal_periods=season if seasonal else None,
-                ).fit(disp=False)
                 frame = fit.get_prediction(start=origin, end=origin + horizon - 1).summary_frame(
                     alpha=alpha
                 )
@@ -124,3 +110,26 @@ def _fit_ets(values, at, horizon, season, levels):
     took = time.monotonic() - start
     print(f"ETS baseline: refitted in {took:.0f} s", file=sys.stderr, flush=True)
     return point, lower, upper
+
+
+def fit_ets(values, season: int):
+    """statsmodels' ETS fitted to ``values [time]``: additive errors, a damped
+    additive trend and, when ``season > 1``, an additive season (Holt-Winters);
+    its convergence warnings silenced."""
+    import pandas as pd
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    seasonal = season > 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        # A pandas series: ETSModel.get_prediction fails on a bare array.
+        return ETSModel(
+            pd.Series(np.asarray(values, np.float64)),
+            error="add",
+            trend="add",
+            damped_trend=True,
+            seasonal="add" if seasonal else None,
+            seasonal_periods=season if seasonal else None,
+        ).fit(disp=False)

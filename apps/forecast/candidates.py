@@ -12,7 +12,6 @@ statsmodels, no loop, nothing fitted at serving time.
 from __future__ import annotations
 
 import sys
-import warnings
 
 import numpy as np
 
@@ -23,22 +22,10 @@ def ets_parameters(values: np.ndarray, season: int) -> tuple[float, float, float
     """``(alpha, beta, gamma, phi)`` of statsmodels' additive-error, damped
     additive-trend ETS (additive season when ``season > 1``) fitted to
     ``values [time]``; gamma is 0 without a season."""
-    import pandas as pd
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    from apps.forecast.baseline import fit_ets
 
     seasonal = season > 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fit = ETSModel(
-            pd.Series(np.asarray(values, np.float64)),
-            error="add",
-            trend="add",
-            damped_trend=True,
-            seasonal="add" if seasonal else None,
-            seasonal_periods=season if seasonal else None,
-        ).fit(disp=False)
+    fit = fit_ets(values, season)
     p = dict(zip(fit.model.param_names, np.asarray(fit.params, np.float64)))
     gamma = float(p["smoothing_seasonal"]) if seasonal else 0.0
     return (
