@@ -13,18 +13,18 @@ encoder's features, most frequent caption) on:
 - ``wide gaps``: 10-20 pixels between digits (training: 1-9), so the strip
   is wider and shrunk to the model's input;
 - ``low resolution``: every digit drawn 8-14 pixels high and scaled back up,
-  blocky or blurred (training: a third of them at 15-22 pixels);
+  blocky or blurred (training with ``--degrade``: a third of them at 15-22);
 - ``blur, faint ink``: the strip blurred by a Gaussian of 1.0-1.5 pixels,
-  the ink at 45-55% of white, every stroke thinner or thicker (training:
-  blur up to 0.8, ink from 55%);
+  the ink at 45-55% of white, every stroke thinner or thicker (with
+  ``--degrade``: blur up to 0.8, ink from 55%);
 - ``wide digits`` / ``narrow digits``: every digit 1.4-1.7 / 0.55-0.7 times
-  as wide (training: 0.8-1.25).
+  as wide (with ``--degrade``: 0.8-1.25; without, 1).
 
 It prints BLEU-1, BLEU-4, CIDEr-D and exact match per model and condition.
 
     python benchmarks/caption_quality.py [--preset quick] [--seeds 1] [--json]
     python benchmarks/caption_quality.py --run runs/caption/RUN [--run ...]
-    python benchmarks/caption_quality.py --set data.augmented.low_res=0 ...  # see --help
+    python benchmarks/caption_quality.py --set data.degrade=true   # degraded training strips
 """
 
 import argparse
@@ -37,17 +37,10 @@ import time
 from pathlib import Path
 
 RNNKIT = [sys.executable, "-m", "rnnkit.cli", "caption"]
-# The training strips as they were before the degradation augmentation.
-BEFORE_DEGRADATIONS = (
-    "data.augmented.low_res=0",
-    "data.augmented.blur=0,0",
-    "data.augmented.contrast=0.7,1.0",
-    "data.augmented.aspect=1,1",
-)
 
 
 def styles() -> dict:
-    from apps.caption.config import WIDE_STYLE, StripStyle
+    from apps.caption.config import DEGRADATIONS, WIDE_STYLE, StripStyle
 
     base = StripStyle()
     found = {
@@ -63,8 +56,8 @@ def styles() -> dict:
         "wide digits": dataclasses.replace(base, aspect=(1.4, 1.7)),
         "narrow digits": dataclasses.replace(base, aspect=(0.55, 0.7)),
     }
-    # Each condition lies beyond what training draws.
-    wide = WIDE_STYLE
+    # Each condition lies beyond what training draws, degraded (--degrade) or not.
+    wide = dataclasses.replace(WIDE_STYLE, **DEGRADATIONS)
     assert found["heavy noise"].noise > wide.noise
     assert found["thin strokes"].stroke > wide.stroke
     assert found["wide gaps"].gap[0] > wide.gap[1]
@@ -123,8 +116,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a setting passed to train; the training strips before the degradations: "
-        + " ".join(f"--set {s}" for s in BEFORE_DEGRADATIONS),
+        help="a setting passed to train, e.g. data.degrade=true (degraded training strips)",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -27,6 +27,8 @@ ADDED: dict[str, set[str]] = {
     "textgen generate": {"adapt"},
     # Held-out voice families (issue 30).
     "speechtag evaluate": {"split"},
+    # Degraded training strips (issue 30).
+    "caption train": {"settings", "show_config", "weight_decay", "profile_steps", "degrade"},
 }
 
 # Options changed since the snapshot, on purpose: {"APP VERB": {option: new type name}}.

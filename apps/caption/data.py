@@ -323,9 +323,15 @@ def load_all(config: DataConfig) -> list[Example]:
 
 def train_examples(config: DataConfig, epoch: int) -> list[Example]:
     """The digit strips of one training epoch: new ones every epoch, drawn with
-    ``config.augmented`` when ``config.augment`` is on."""
-    if config.augment:
-        config = dataclasses.replace(config, style=config.augmented)
+    ``config.augmented`` when ``config.augment`` is on, degraded with
+    ``config.degrade``."""
+    from apps.caption.config import DEGRADATIONS
+
+    style = config.augmented if config.augment else config.style
+    if config.degrade:
+        style = dataclasses.replace(style, **DEGRADATIONS)
+    if style is not config.style:
+        config = dataclasses.replace(config, style=style)
     return digit_examples(config, "train", config.strips, seed=epoch)
 
 

@@ -130,3 +130,22 @@ def test_degradations_change_the_strips_only_when_asked():
     for bad in ({"aspect": (0.0, 1.0)}, {"blur": (1.0, 0.5)}, {"low_height": (9, 3)}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             dataclasses.replace(base, **bad)
+
+
+def test_degrade_draws_the_training_strips_degraded():
+    config = dataclasses.replace(cfg.PRESETS["tiny"].data, strips=6)
+    plain = data.train_examples(config, epoch=1)
+    degraded = data.train_examples(dataclasses.replace(config, degrade=True), epoch=1)
+    style = dataclasses.replace(cfg.WIDE_STYLE, **cfg.DEGRADATIONS)
+    drawn = data.digit_examples(dataclasses.replace(config, style=style), "train", 6, seed=1)
+    for a, b in zip(degraded, drawn):
+        np.testing.assert_array_equal(a.image, b.image)
+    assert any(
+        a.image.shape != b.image.shape or (a.image != b.image).any()
+        for a, b in zip(plain, degraded)
+    )
+    # Validation and test strips are never degraded.
+    for a, b in zip(
+        data.load(config)["test"], data.load(dataclasses.replace(config, degrade=True))["test"]
+    ):
+        np.testing.assert_array_equal(a.image, b.image)
