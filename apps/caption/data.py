@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from apps.caption import strips
-from apps.caption.config import DataConfig, ModelConfig
+from apps.caption.config import DEGRADATIONS, DataConfig, ModelConfig
 from apps.caption.features import decode_image, images
 from rnnkit.errors import InputError
 from rnnkit.files import inside
@@ -325,14 +325,10 @@ def train_examples(config: DataConfig, epoch: int) -> list[Example]:
     """The digit strips of one training epoch: new ones every epoch, drawn with
     ``config.augmented`` when ``config.augment`` is on, degraded with
     ``config.degrade``."""
-    from apps.caption.config import DEGRADATIONS
-
     style = config.augmented if config.augment else config.style
     if config.degrade:
         style = dataclasses.replace(style, **DEGRADATIONS)
-    if style is not config.style:
-        config = dataclasses.replace(config, style=style)
-    return digit_examples(config, "train", config.strips, seed=epoch)
+    return digit_examples(dataclasses.replace(config, style=style), "train", config.strips, epoch)
 
 
 # -- pipelines -----------------------------------------------------------------------------
