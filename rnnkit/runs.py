@@ -71,7 +71,11 @@ def load_run(app, run_dir: str | os.PathLike) -> Run:
     try:
         status.assert_existing_objects_matched()  # every weight of the model was restored
     except AssertionError as e:
-        raise InputError(f"{checkpoint} does not fit this model: {str(e)[:300]}") from None
+        # One line: TensorFlow's message lists each unmatched variable's values.
+        raise InputError(
+            f"{checkpoint} does not fit this model (trained with other settings or another "
+            f"version of the app? train it again): {first_line(e)}"
+        ) from None
     return Run(path=run_dir, config=config, model=model, checkpoint=checkpoint)
 
 

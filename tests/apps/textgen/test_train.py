@@ -224,6 +224,7 @@ def test_a_checkpoint_that_does_not_fit_the_config_is_refused(run_dir, tmp_path)
     result = invoke("evaluate", copy)
     assert result.exit_code == 2
     assert "does not fit this model" in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1  # one line, no array dumps
 
 
 def test_the_config_is_in_tensorboards_hparams_tab(run_dir):
