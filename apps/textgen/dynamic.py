@@ -54,7 +54,6 @@ class Adapter:
         self.weights = list(model.trainable_variables)
         self.trained = [tf.constant(w.numpy()) for w in self.weights]
         self.learning_rate = tf.constant(learning_rate, tf.float32)
-        self.decay = tf.constant(decay, tf.float32)
         num_states = model.num_layers * model.states_per_layer
         spec = [tf.TensorSpec([1, None], tf.int32)] * 2
         spec += [tf.TensorSpec([1, model.units], tf.float32)] * num_states
