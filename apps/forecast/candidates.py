@@ -127,6 +127,8 @@ def validation_origins(first: int, start: int, stop: int, horizon: int, blocks: 
         begin = first + (j + 1) * span // blocks - size // 2
         if begin >= first and begin + size + horizon <= last[0]:
             found.append(np.arange(begin, begin + size))
+    if not found:  # too short a training part for more runs: the whole validation part
+        return [np.arange(stop - horizon + 1 - total, stop - horizon + 1)]
     return [*found, last]
 
 

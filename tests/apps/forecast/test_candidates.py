@@ -91,9 +91,12 @@ def test_validation_runs_and_training_windows_never_share_a_target():
     assert len(train_at) == (stop - horizon + 1 - first) - sum(
         len(r) + 2 * horizon - 2 for r in runs[:-1]
     ) - (len(runs[-1]) + horizon - 1)
-    # One run: the validation part as it is.
+    # One run: the validation part as it is; also where the training part is too
+    # short to hold the others.
     (one,) = candidates.validation_origins(first, start, stop, horizon, 1)
     np.testing.assert_array_equal(one, np.arange(start, stop - horizon + 1))
+    (short,) = candidates.validation_origins(first, 49, 75, horizon, 2)
+    np.testing.assert_array_equal(short, np.arange(49, 75 - horizon + 1))
 
 
 def test_a_baseline_replaces_the_networks_only_where_it_is_clearly_better():
