@@ -57,7 +57,7 @@ class Adapter:
         num_states = model.num_layers * model.states_per_layer
         spec = [tf.TensorSpec([1, None], tf.int32)] * 2
         spec += [tf.TensorSpec([1, model.units], tf.float32)] * num_states
-        self._gradients = tf.function(self._segment_gradients, input_signature=spec)
+        self._gradients = tf.function(self._loss_and_gradients, input_signature=spec)
         self._update = tf.function(self._read_and_update, input_signature=spec)
         self._score = tf.function(self._read, input_signature=spec)
         rms = self._gradient_rms(train_ids, rms_segments)
@@ -71,39 +71,35 @@ class Adapter:
         # the trained value).
         self.pull = [tf.constant(np.minimum(decay * r / mean, 1.0), tf.float32) for r in rms]
 
-    def _segment_gradients(self, x, y, *states):
+    def _loss_and_gradients(self, x, y, *states):
+        """A segment's mean loss, its gradients and the states after it."""
         with tf.GradientTape() as tape:
-            logits, new_states = self.model(x, list(states), training=False)
-            loss = tf.reduce_mean(per_char_loss(logits, y))
+            loss, new_states = self._read(x, y, *states)
         grads = tape.gradient(loss, self.weights)
-        return [tf.convert_to_tensor(g) for g in grads], new_states
+        return loss, [tf.convert_to_tensor(g) for g in grads], new_states
 
     def _gradient_rms(self, ids: np.ndarray, count: int) -> list[np.ndarray]:
         ids = ids[-(count * self.segment + 1) :]
         squares = [np.zeros(w.shape, np.float32) for w in self.weights]
         states, n = self.model.zero_states(1), 0
         for x, y in self._segments(ids):
-            grads, states = self._gradients(x, y, *states)
+            _, grads, states = self._gradients(x, y, *states)
             for total, g in zip(squares, grads):
                 total += np.square(g.numpy())
             n += 1
         return [np.sqrt(s / max(n, 1)) for s in squares]
 
     def _read(self, x, y, *states):
+        """A segment's mean loss (nats a character) and the states after it."""
         logits, new_states = self.model(x, list(states), training=False)
-        return tf.reduce_sum(per_char_loss(logits, y)) * tf.cast(tf.shape(y)[1], tf.float32), (
-            new_states
-        )
+        return tf.reduce_mean(per_char_loss(logits, y)), new_states
 
     def _read_and_update(self, x, y, *states):
-        with tf.GradientTape() as tape:
-            logits, new_states = self.model(x, list(states), training=False)
-            loss = tf.reduce_mean(per_char_loss(logits, y))
-        grads = tape.gradient(loss, self.weights)
+        loss, grads, new_states = self._loss_and_gradients(x, y, *states)
         for w, g, rms, pull, trained in zip(self.weights, grads, self.rms, self.pull, self.trained):
-            step = self.learning_rate * tf.convert_to_tensor(g) / (rms + EPSILON)
+            step = self.learning_rate * g / (rms + EPSILON)
             w.assign(w - step + pull * (trained - w))
-        return loss * tf.cast(tf.shape(y)[1], tf.float32), new_states
+        return loss, new_states
 
     def _segments(self, ids: np.ndarray):
         """``(inputs, targets)`` ``[1, <= segment]`` over ``ids``, in order."""
@@ -120,8 +116,8 @@ class Adapter:
         total, count = 0.0, 0
         run = self._update if adapt else self._score
         for x, y in self._segments(ids):
-            nll, states = run(x, y, *states)
-            total += float(nll)
+            loss, states = run(x, y, *states)
+            total += float(loss) * y.shape[1]
             count += y.shape[1]
         return total / max(count, 1) / LN2, states
 
