@@ -211,7 +211,8 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
                 name="choice",
             )
         with keras.name_scope("baselines"):
-            # Set from the training part before training (``set_baselines``).
+            # Set from the training part before training
+            # (``apps.forecast.train.set_baselines``).
             self.ets_map = self.add_weight(
                 shape=(self.n_targets, self.horizon, self.lookback),
                 initializer="zeros",
@@ -279,13 +280,6 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
             "ets": tf.einsum("thl,blt->bht", self.ets_map, past),
         }
         return tf.stack([points[b] for b in self.baselines])
-
-    def set_baselines(self, ets_map, offsets) -> None:
-        """Sets what the baselines learn from the training part: ``ets_map``
-        ``[targets, horizon, lookback]`` and their quantiles' ``offsets``
-        ``[baselines, horizon, quantiles, targets]`` from their points."""
-        self.ets_map.assign(ets_map)
-        self.baseline_offsets.assign(offsets)
 
     def candidate_outputs(self, inputs, training=False):
         """The members' outputs and then the baselines': ``mean [candidates,

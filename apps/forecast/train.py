@@ -128,11 +128,11 @@ def set_baselines(model, ets_map, inputs, target, levels) -> None:
     if ets_map is None:
         ets_map = np.zeros(model.ets_map.shape, np.float32)
         ets_map[:, :, -1] = 1.0
-    model.ets_map.assign(ets_map)
+    model.ets_map.assign(ets_map)  # first: the ETS points below read it
     points = model.baseline_points(tf.constant(inputs["history"])).numpy()
     errors = target[None] - points  # [baselines, windows, horizon, targets]
     offsets = np.quantile(errors, levels, axis=1)  # [levels, baselines, horizon, targets]
-    model.set_baselines(ets_map, np.transpose(offsets, (1, 2, 0, 3)).astype(np.float32))
+    model.baseline_offsets.assign(np.transpose(offsets, (1, 2, 0, 3)).astype(np.float32))
 
 
 def choose(errors: np.ndarray, networks: int, horizon: int, z: float = 2.0) -> np.ndarray:
