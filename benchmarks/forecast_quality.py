@@ -62,15 +62,13 @@ def write_synthetic(name: str, folder: Path) -> list[str]:
     return ["--data", f"csv:{path}", "--time-col", "time", "--target", "value"]
 
 
-def train_and_evaluate(
-    preset: str, series: str, seed: int, base: str | None = None, settings=()
-) -> dict:
+def train(preset: str, series: str, seed: int, base: str | None = None, settings=()) -> Path:
+    """A run of ``preset`` trained on ``series`` in a new temporary folder."""
     run = Path(tempfile.mkdtemp(prefix=f"forecast-{series}-")) / "run"
     if series in SYNTHETIC:
         data = write_synthetic(series, run.parent)
     else:
         data = ["--data", f"statsmodels:{series}"]
-    start = time.perf_counter()
     subprocess.run(
         [*RNNKIT, "train", "--preset", preset, *data]
         + ["--seed", str(seed), "--run-dir", str(run), "--quiet"]
@@ -80,6 +78,14 @@ def train_and_evaluate(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    return run
+
+
+def train_and_evaluate(
+    preset: str, series: str, seed: int, base: str | None = None, settings=()
+) -> dict:
+    start = time.perf_counter()
+    run = train(preset, series, seed, base, settings)
     train_seconds = time.perf_counter() - start
     out = subprocess.run(
         [*RNNKIT, "evaluate", str(run), "--json"], capture_output=True, text=True, check=True

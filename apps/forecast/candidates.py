@@ -36,7 +36,7 @@ def ets_parameters(values: np.ndarray, season: int) -> tuple[float, float, float
     )
 
 
-def ets_map(params, lookback: int, horizon: int, season: int) -> np.ndarray:
+def ets_map(params, lookback: int, horizon: int, season: int, start: str = "seasons") -> np.ndarray:
     """``[horizon, lookback]``: the ETS forecast as a linear map of the window.
 
     The states start from the window itself (trend: the change of the
@@ -49,11 +49,19 @@ def ets_map(params, lookback: int, horizon: int, season: int) -> np.ndarray:
     kept as its coefficients on the window's values, so the forecast's
     coefficients come out directly. A constant window forecasts itself (the
     rows sum to 1), so the map works on centred, scaled windows too.
+
+    ``start="first"``: the textbook start instead (level the first season's
+    mean, trend from the first two seasons' means, season the first season's
+    departures), kept for ``benchmarks/forecast_choice.py``'s comparison.
     """
     alpha, beta, gamma, phi = params
     m = season if season > 1 and lookback >= 2 * season else 1
     eye = np.eye(lookback)
-    if m > 1:
+    if m > 1 and start == "first":
+        level = eye[:m].mean(axis=0)
+        trend = (eye[m : 2 * m].mean(axis=0) - level) / m
+        seasonal = [eye[i] - level for i in range(m)]
+    elif m > 1:
         # Every whole season of the window is averaged: one season alone
         # makes the seasonal states as noisy as that season's values.
         k = lookback // m

@@ -26,7 +26,9 @@ from rnnkit.files import write_bytes
 from rnnkit.training import Task
 
 
-def _examples(info: SeriesInfo, windows: dict) -> tuple[dict, np.ndarray]:
+def scaled_examples(info: SeriesInfo, windows: dict) -> tuple[dict, np.ndarray]:
+    """The model's inputs for ``windows`` and their targets, centred on each
+    window's last value and divided by the series' standard deviation."""
     inputs, last = model_inputs(info, windows["history"], windows["future_times"])
     std = np.asarray(info.std[: info.n_targets], np.float32)
     target = (windows["actual"] - last.numpy()[:, None, :]) / std
@@ -81,7 +83,7 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
         first, series.val_start, series.test_start, horizon, config.data.val_blocks
     )
     train_at = candidates.training_origins(first, series.test_start, horizon, runs)
-    train_inputs, train_target = _examples(info, data.windows(series, train_at))
+    train_inputs, train_target = scaled_examples(info, data.windows(series, train_at))
     val = _Validation(series, info, np.concatenate(runs))
     # ETS's smoothing parameters come from the series before the first
     # validation target, so validation judges ETS on values it did not fit.
@@ -170,7 +172,7 @@ class _Validation:
         self.series, self.info = series, info
         self.at = at
         self.windows = data.windows(series, self.at)
-        self.inputs, self.target = _examples(info, self.windows)
+        self.inputs, self.target = scaled_examples(info, self.windows)
         targets = series.values[:, : info.n_targets]
         snaive = baseline.seasonal_naive(
             targets, self.at, info.horizon, info.season, series.val_start, INTERVAL

@@ -62,6 +62,19 @@ def test_the_ets_map_is_statsmodels_ets_from_the_windows_own_states(season):
     np.testing.assert_allclose(found.sum(axis=1), 1.0, rtol=1e-9)
 
 
+def test_the_textbook_start_is_statsmodels_ets_from_the_first_seasons():
+    rng = np.random.default_rng(7)
+    lookback, horizon, season = 24, 6, 4
+    y = np.sin(2 * np.pi * np.arange(lookback) / 4) + rng.normal(0, 0.1, lookback)
+    params = (0.3, 0.1, 0.2, 0.9)
+    found = candidates.ets_map(params, lookback, horizon, season, start="first")
+    level = y[:season].mean()
+    init = (level, (y[season : 2 * season].mean() - level) / season, y[:season] - level)
+    expected = _statsmodels_forecast(y, params, horizon, season, init)
+    np.testing.assert_allclose(found @ y, expected, rtol=1e-9, atol=1e-9)
+    assert not np.allclose(found, candidates.ets_map(params, lookback, horizon, season))
+
+
 def test_ets_maps_fit_on_a_series_and_refuse_too_short_a_one():
     t = np.arange(200)
     values = np.stack([10 + np.sin(2 * np.pi * t / 12) + 0.01 * t, 3 + 0.02 * t], axis=1)
