@@ -21,7 +21,14 @@ ADDED: dict[str, set[str]] = {
     },
     "textgen train": {"settings", "show_config", "profile_steps"},
     # Vocal tract length perturbation (issue 30).
-    "speechtag train": {"settings", "show_config", "weight_decay", "profile_steps", "vtlp"},
+    "speechtag train": {
+        "settings",
+        "show_config",
+        "weight_decay",
+        "profile_steps",
+        "vtlp",
+        "speed_perturb",
+    },
     # Dynamic evaluation (issue 30).
     "textgen evaluate": {"dynamic", "dynamic_lr", "dynamic_decay"},
     "textgen generate": {"adapt"},

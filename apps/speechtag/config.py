@@ -29,6 +29,15 @@ class DataConfig(Config):
         "phones", "dir: the TextGrid tier of phones (default phones).", flag=True
     )
     word_tier: str = setting("words", "dir: the TextGrid tier of words (default words).", flag=True)
+    speed_perturb: float = setting(
+        0.0,
+        "Speed perturbation: each epoch plays every training utterance at 1 - this, 1 or "
+        "1 + this times its speed, drawn at random (0: off; Ko et al. 2015 use 0.1). Timing, "
+        "pitch and formants change together, and the labels move with the audio.",
+        flag=True,
+        min=0,
+        max=0.3,
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -82,6 +82,13 @@ def per_example_loss(model, inputs, tags, training):
     return total
 
 
+def perturbed(utterances, amount: float, seed: int) -> list:
+    """Each utterance at ``1 - amount``, 1 or ``1 + amount`` times its speed (``seed``)."""
+    rng = np.random.default_rng(seed)
+    factors = 1 + amount * rng.integers(-1, 2, len(utterances))
+    return [data.speed_perturbed(u, f) for u, f in zip(utterances, factors)]
+
+
 def make_task(config: SpeechtagConfig, run_dir: Path) -> Task:
     """Loads the data, saves ``tagset.json`` into ``run_dir`` and returns the task."""
     parts = load_data(config.data)
@@ -120,9 +127,12 @@ def make_task(config: SpeechtagConfig, run_dir: Path) -> Task:
         return per_example_loss(model, inputs, tags, training)
 
     def train_data(epoch):
-        return data.dataset(
-            train_examples, config.train.batch_size, shuffle_seed=config.seed * 1000 + epoch
-        )
+        found, seed = train_examples, config.seed * 1000 + epoch
+        if config.data.speed_perturb:
+            found = data.examples(
+                perturbed(parts["train"], config.data.speed_perturb, seed), labels
+            )
+        return data.dataset(found, config.train.batch_size, shuffle_seed=seed)
 
     def val_data():
         return data.dataset(val_examples, config.train.batch_size)

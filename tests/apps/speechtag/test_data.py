@@ -24,6 +24,24 @@ def test_resampling_keeps_duration_and_pitch(rate):
     assert np.argmax(spectrum) == pytest.approx(440, abs=1)
 
 
+@pytest.mark.parametrize("factor", [0.9, 1.1])
+def test_speed_perturbation_moves_pitch_length_and_labels_together(factor):
+    rate = data.SAMPLE_RATE
+    t = np.arange(rate) / rate  # one second: a 440 Hz tone, then silence
+    audio = np.where(t < 0.5, np.sin(2 * np.pi * 440 * t), 0.0).astype(np.float32)
+    u = data.Utterance("a", audio, {"phones": [(0, 8000, "a")], "words": [(0, 8000, "one")]})
+    out = data.speed_perturbed(u, factor)
+    assert len(out.audio) == pytest.approx(rate / factor, abs=2)
+    spectrum = np.abs(np.fft.rfft(out.audio, n=rate))  # 1 Hz bins
+    assert np.argmax(spectrum) == pytest.approx(440 * factor, abs=2)
+    end = out.tiers["phones"][0][1]
+    assert end == pytest.approx(8000 / factor, abs=1)
+    # The labels still cover the tone and nothing after it.
+    assert np.abs(out.audio[: end - 200]).max() > 0.9
+    assert np.abs(out.audio[end + 200 :]).max() < 0.05
+    assert data.speed_perturbed(u, 1.0) is u
+
+
 def test_timit_and_textgrid_readers_give_the_same_utterance(tmp_path, write_labelled):
     timit = label_files.read_labelled(write_labelled(tmp_path / "a", "u", ["one", "two"]))
     grid = label_files.read_labelled(
@@ -113,3 +131,14 @@ def test_bad_labels_and_folders_are_usage_errors(tmp_path, write_labelled):
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output, (args, result.output)
     assert not (tmp_path / "v.wav").exists()
+
+
+def test_each_epoch_draws_its_own_speeds():
+    from apps.speechtag.train import perturbed
+
+    audio = np.zeros(16_000, np.float32)
+    utterances = [data.Utterance(str(i), audio, {"phones": [], "words": []}) for i in range(60)]
+    lengths = [len(u.audio) for u in perturbed(utterances, 0.1, seed=3)]
+    assert sorted(set(lengths)) == [14_546, 16_000, 17_778]  # 1.1, 1.0 and 0.9 times the speed
+    assert lengths == [len(u.audio) for u in perturbed(utterances, 0.1, seed=3)]
+    assert lengths != [len(u.audio) for u in perturbed(utterances, 0.1, seed=4)]
