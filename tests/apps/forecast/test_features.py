@@ -37,7 +37,7 @@ def test_model_inputs_round_trip():
     series = data.load_series(cfg.DataConfig(source="statsmodels:macrodata", covariates=("unemp",)))
     info = features.SeriesInfo.fit(series, cfg.PRESETS["tiny"])
     windows = data.windows(series, np.array([100, 150]))
-    inputs, target = train._examples(info, windows)
+    inputs, target = train.scaled_examples(info, windows)
     assert inputs["history"].shape == (2, 24, 4) and inputs["calendar"].shape == (2, 8, 2)
     np.testing.assert_allclose(inputs["history"][:, -1, :3], 0.0)  # centred on the last value
     last = tf.constant(windows["history"][:, -1, :3])
