@@ -133,6 +133,14 @@ class ModelConfig(Config):
         "Hold the naive forecast, seasonal naive and ETS beside the networks, so the "
         "validation windows can choose a baseline at the horizon steps where it is better.",
     )
+    choice_margin: float = setting(
+        2.0,
+        "Standard errors of the paired difference by which a baseline must beat the networks "
+        "at a horizon step on the validation windows to replace them there (0: the lowest "
+        "error outright); benchmarks/forecast_choice.py scores each margin on held-out "
+        "validation runs.",
+        min=0,
+    )
 
     def __post_init__(self):
         super().__post_init__()

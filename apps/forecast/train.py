@@ -84,7 +84,7 @@ def make_task(config: ForecastConfig, run_dir: Path) -> Task:
     )
     train_at = candidates.training_origins(first, series.test_start, horizon, runs)
     train_inputs, train_target = scaled_examples(info, data.windows(series, train_at))
-    val = _Validation(series, info, runs)
+    val = _Validation(series, info, np.concatenate(runs), config.model.choice_margin)
     # ETS's smoothing parameters come from the series before the first
     # validation target, so validation judges ETS on values it did not fit.
     ets_map = candidates.fit_ets_maps(
@@ -144,9 +144,8 @@ def choose(errors: np.ndarray, networks: int, horizon: int, z: float = 2.0) -> n
     first ``networks`` weightings the networks', the rest a baseline each.
     The networks' weighting with the lowest mean error is kept unless a
     baseline's mean error is lower by more than ``z`` standard errors of the
-    paired difference (``choose_margin`` picks ``z`` on held-out validation
-    runs): close calls on a few windows can be noise, and the networks are
-    what the model was trained to be. Consecutive windows
+    paired difference (``z``, ``model.choice_margin``): close calls on a few
+    windows can be noise, and the networks are what the model was trained to be. Consecutive windows
     share targets, so the standard error counts runs of ``horizon`` windows
     as one observation.
     """
@@ -168,46 +167,12 @@ def choose(errors: np.ndarray, networks: int, horizon: int, z: float = 2.0) -> n
     return best
 
 
-# The margins validation tries, largest (most trusting of the networks) first:
-# a smaller one must score better on held-out runs to be taken.
-MARGINS = (3.0, 2.0, 1.0, 0.0)
-
-
-def held_out_error(errors: np.ndarray, networks: int, horizon: int, block, z: float) -> float:
-    """The mean over validation runs (``block [windows]``: each window's run)
-    of the error on that run of the choice made on the others with margin
-    ``z`` (``choose``); ``errors`` as ``choose`` takes them, in comparable
-    units across targets."""
-    scores = []
-    for b in np.unique(block):
-        pick = choose(errors[:, block != b], networks, horizon, z)
-        held = np.take_along_axis(errors[:, block == b], pick[None, None], axis=0)[0]
-        scores.append(held.mean())
-    return float(np.mean(scores))
-
-
-def choose_margin(errors: np.ndarray, networks: int, horizon: int, block) -> float:
-    """The margin of ``MARGINS`` whose choice does best on the validation run
-    it was not made on (leave one run out): whether a baseline should replace
-    the networks on close calls is itself decided on validation data. One
-    run alone gives no held-out run: 2 standard errors, as without a choice."""
-    if len(np.unique(block)) < 2:
-        return 2.0
-    scored = [(held_out_error(errors, networks, horizon, block, z), z) for z in MARGINS]
-    best, z = scored[0]
-    for score, margin in scored[1:]:
-        if score < best - 1e-9:
-            best, z = score, margin
-    return z
-
-
 class _Validation:
     """The validation windows: what each epoch backtests, calibrates and draws."""
 
-    def __init__(self, series: data.Series, info: SeriesInfo, runs: list):
+    def __init__(self, series: data.Series, info: SeriesInfo, at: np.ndarray, margin: float):
         self.series, self.info = series, info
-        self.at = np.concatenate(runs)
-        self.block = np.concatenate([np.full(len(r), i) for i, r in enumerate(runs)])
+        self.at, self.margin = at, margin
         self.windows = data.windows(series, self.at)
         self.inputs, self.target = scaled_examples(info, self.windows)
         targets = series.values[:, : info.n_targets]
@@ -241,8 +206,7 @@ class _Validation:
         # In MASE units, so that targets weigh as the reported MASE weighs them.
         units = np.asarray(self.info.std[: self.info.n_targets]) / np.asarray(self.info.mase_scale)
         errors = np.abs(point - self.target[None]) * units
-        margin = choose_margin(errors, networks, self.info.horizon, self.block)
-        choice = weights[choose(errors, networks, self.info.horizon, margin)]
+        choice = weights[choose(errors, networks, self.info.horizon, self.margin)]
         model.choice.assign(choice)
         mean, raw = model.combine(means, quantiles, choice)
         found = self._backtest_raw(mean, raw)
@@ -258,7 +222,6 @@ class _Validation:
             "mase": found["mase"],
             "raw_coverage": found["coverage"],
             "seasonal_naive_mase": self.snaive_mase,
-            "choice_margin": margin,
             **scored,
         }
 
