@@ -47,6 +47,7 @@ class StripStyle(Config):
     blur: tuple[float, float] = setting(
         (0.0, 0.0), "Gaussian blur of the whole strip (sigma in pixels): LOW,HIGH."
     )
+    blurred: float = setting(1.0, "The chance that a strip is blurred (``blur``).", min=0, max=1)
     contrast: tuple[float, float] = setting(
         (0.7, 1.0), "The brightest ink against white (a faint pen, a dull scan): LOW,HIGH."
     )

@@ -154,7 +154,8 @@ def compose(
         boxes.append((left, left + w))
         left += w + (int(gaps[n]) if n < len(gaps) else 0)
     canvas = canvas * rng.uniform(*style.contrast) + rng.uniform(0, 30)
-    if style.blur[1] > 0:
+    # Drawn only below one, so the strips drawn before this chance existed stay the same.
+    if style.blur[1] > 0 and (style.blurred >= 1 or rng.uniform() < style.blurred):
         canvas = ndimage.gaussian_filter(canvas, rng.uniform(*style.blur))
     canvas += rng.normal(0, rng.uniform(0, style.noise), canvas.shape)
     image = np.clip(np.rint(canvas), 0, 255).astype(np.uint8)

@@ -125,6 +125,11 @@ def test_degradations_change_the_strips_only_when_asked():
     sharp = np.mean([np.abs(np.diff(s.image.astype(float), axis=1)).mean() for s in before])
     soft = np.mean([np.abs(np.diff(s.image.astype(float), axis=1)).mean() for s in blurred])
     assert soft < sharp
+    # With a chance of blurring, some strips are blurred and some are not.
+    some = dataclasses.replace(base, blur=(2.0, 2.0), blurred=0.5, noise=0.0)
+    found = strips.strips("test", 40, seed=2, style=some)
+    sharpness = [np.abs(np.diff(s.image.astype(float), axis=1)).max() for s in found]
+    assert 5 <= sum(x > 60 for x in sharpness) <= 35
     faint = strips.strips("test", 4, seed=2, style=dataclasses.replace(base, contrast=(0.3, 0.3)))
     assert max(s.image.max() for s in faint) < max(s.image.max() for s in before)
     for bad in ({"aspect": (0.0, 1.0)}, {"blur": (1.0, 0.5)}, {"low_height": (9, 3)}):
