@@ -80,14 +80,16 @@ WIDE_STYLE = StripStyle(
 )
 # With ``DataConfig.degrade`` the training strips are degraded as other
 # scanners and writers degrade them, short of the conditions' ranges: a
-# third of the digits drawn 15-22 px high against 8-14, blur up to 0.8 px
-# against 1.0-1.5, ink from 55% against 45-55%, widths 0.8-1.25 against
-# 1.4-1.7 and 0.55-0.7.
+# third of the digits drawn 15-22 px high against 8-14, a third of the
+# strips blurred up to 0.8 px against 1.0-1.5 (blurring every strip cost
+# the wide-gap strips 20 points), ink from 55% against 45-55%, widths
+# 0.8-1.25 against 1.4-1.7 and 0.55-0.7.
 DEGRADATIONS = {
     "aspect": (0.8, 1.25),
     "low_res": 0.35,
     "low_height": (15, 22),
     "blur": (0.0, 0.8),
+    "blurred": 1 / 3,
     "contrast": (0.55, 1.0),
 }
 
