@@ -144,10 +144,11 @@ def choose(errors: np.ndarray, networks: int, horizon: int, z: float = 2.0) -> n
     first ``networks`` weightings the networks', the rest a baseline each.
     The networks' weighting with the lowest mean error is kept unless a
     baseline's mean error is lower by more than ``z`` standard errors of the
-    paired difference (``z``, ``model.choice_margin``): close calls on a few
-    windows can be noise, and the networks are what the model was trained to be. Consecutive windows
-    share targets, so the standard error counts runs of ``horizon`` windows
-    as one observation.
+    paired difference (``model.choice_margin``; 0: the lowest error
+    outright): close calls on a few windows can be noise, and the networks
+    are what the model was trained to be. Consecutive windows share
+    targets, so the standard error counts runs of ``horizon`` windows as one
+    observation.
     """
     mean = errors.mean(axis=1)
     best = np.argmin(mean[:networks], axis=0)  # [horizon, targets]
@@ -203,9 +204,7 @@ class _Validation:
         weights = np.asarray([w for _, w in named], np.float32)  # [weightings, candidates]
         point = np.einsum("wc,cbht->wbht", weights, means.numpy())
         networks = sum(not name.startswith("baseline_") for name, _ in named)
-        # In MASE units, so that targets weigh as the reported MASE weighs them.
-        units = np.asarray(self.info.std[: self.info.n_targets]) / np.asarray(self.info.mase_scale)
-        errors = np.abs(point - self.target[None]) * units
+        errors = np.abs(point - self.target[None])
         choice = weights[choose(errors, networks, self.info.horizon, self.margin)]
         model.choice.assign(choice)
         mean, raw = model.combine(means, quantiles, choice)

@@ -45,12 +45,16 @@ def test_training_on_a_folder_of_textgrids(tmp_path, write_labelled):
         "--data",
         f"dir:{path}",
         "--epochs",
-        "1",
+        "2",
+        "--speed-perturb",  # each epoch's utterances at their own speeds
+        "0.1",
         "--run-dir",
         tmp_path / "run",
         "--quiet",
     )
     assert result.exit_code == 0, result.output
+    history = json.loads((tmp_path / "run" / "metrics.json").read_text())["history"]
+    assert len(history) == 2
     tagset = features.TagSet.load(tmp_path / "run")
     assert tagset.words == ("sil", "one", "three", "two")
     assert tagset.phones == ("sil", "e", "o", "t")
