@@ -59,7 +59,7 @@ def ets_windows(series, info, runs, lookbacks) -> dict:
     """``{(start, lookback): MASE}`` of the ETS map on the validation origins
     that have ``max(lookbacks)`` steps of history; smoothing parameters fitted
     on the series before the first validation target, as in training."""
-    from apps.forecast import candidates
+    from apps.forecast import baseline, candidates
 
     values = series.values[:, : info.n_targets].astype(np.float64)
     fitted = [
@@ -69,7 +69,12 @@ def ets_windows(series, info, runs, lookbacks) -> dict:
     at = np.concatenate(runs)
     at = at[at >= max(lookbacks)]
     actual = np.stack([values[o : o + info.horizon] for o in at])  # [windows, horizon, targets]
-    scale = np.asarray(info.mase_scale)
+
+    def mase(point):
+        return float(
+            (np.abs(actual - point).mean(axis=(0, 1)) / np.asarray(info.mase_scale)).mean()
+        )
+
     found = {}
     for start in STARTS:
         for lookback in lookbacks:
@@ -78,13 +83,11 @@ def ets_windows(series, info, runs, lookbacks) -> dict:
             ]
             history = np.stack([values[o - lookback : o] for o in at])  # [windows, l, targets]
             point = np.einsum("thl,wlt->wht", np.stack(maps), history)
-            found[(start, lookback)] = float(
-                (np.abs(actual - point).mean(axis=(0, 1)) / scale).mean()
-            )
-    m = max(1, info.season)
-    steps = np.arange(info.horizon) % m - m
-    snaive = np.stack([values[o + steps] for o in at])
-    found[("seasonal naive", 0)] = float((np.abs(actual - snaive).mean(axis=(0, 1)) / scale).mean())
+            found[(start, lookback)] = mase(point)
+    snaive = baseline.seasonal_naive(
+        values, at, info.horizon, max(1, info.season), series.val_start
+    )[0]
+    found[("seasonal naive", 0)] = mase(snaive)
     return found
 
 

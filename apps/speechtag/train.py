@@ -112,7 +112,8 @@ def make_task(config: SpeechtagConfig, run_dir: Path) -> Task:
     )
     write_bytes(run_dir / EXAMPLES_FILE, buffer.getvalue())
     validation = parts["validation"]
-    train_examples = data.examples(parts["train"], labels)
+    # With speed perturbation every epoch makes its own; without, they are made once.
+    train_examples = None if config.data.speed_perturb else data.examples(parts["train"], labels)
     val_examples = data.examples(validation, labels)
     holder = {}
 
