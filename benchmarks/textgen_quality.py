@@ -71,7 +71,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", action="append", default=[], choices=["tiny", "quick", "full"])
     parser.add_argument("--corpus", default="embedded", choices=["embedded", "asv"])
-    parser.add_argument("--seeds", type=int, default=1, help="train seeds 0..N-1 per preset")
+    parser.add_argument("--seeds", type=int, default=1, help="train N seeds per preset")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first of them (default 0)")
     parser.add_argument("--run", action="append", default=[], help="an already trained run")
     parser.add_argument("--dynamic", action="store_true", help="also score with dynamic evaluation")
     parser.add_argument("--json", action="store_true")
@@ -84,7 +85,7 @@ def main() -> None:
     data = ["--data", f"file:{asv_corpus(folder)}"] if args.corpus == "asv" else []
     rows = {}
     for preset in args.preset:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             run = folder / f"{preset}-{seed}"
             start = time.perf_counter()
             subprocess.run(
