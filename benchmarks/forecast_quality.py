@@ -100,7 +100,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="full", choices=["tiny", "quick", "full"])
     parser.add_argument("--series", action="append", default=[])
-    parser.add_argument("--seeds", type=int, default=1, help="train seeds 0..N-1 per series")
+    parser.add_argument("--seeds", type=int, default=1, help="train N seeds per series")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first of them (default 0)")
     parser.add_argument("--base", choices=["auto", "seasonal", "naive"], help="the model's base")
     parser.add_argument(
         "--set",
@@ -116,7 +117,7 @@ def main() -> None:
 
     rows = []
     for name in series_names:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             found = train_and_evaluate(args.preset, name, seed, args.base, args.set)
             rows.append((name, seed, found))
     if args.json:

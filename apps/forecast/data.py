@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from apps.forecast import sizes
 from apps.forecast.config import DataConfig
 from rnnkit.errors import InputError
 
@@ -155,15 +156,6 @@ def load_series(config: DataConfig, split: bool = True) -> Series:
     )
 
 
-def _season_of(freq: str) -> int:
-    from statsmodels.tsa.tsatools import freq_to_period
-
-    try:
-        return int(freq_to_period(freq))
-    except ValueError:
-        return 1
-
-
 def _infer_freq(times: pd.DatetimeIndex) -> str | None:
     """The frequency of the timestamps, also when some steps are missing (gaps)."""
     if len(times) < 3:
@@ -242,8 +234,8 @@ def frame_to_series(
     grid = _grid(times, freq, name)
     values = pd.DataFrame(values, index=times).reindex(grid).to_numpy()
     values = _fill_gaps(values, grid, name, targets + covariates, config.fill)
-    seasons, lookback, horizon = _window_sizes(config, freq, defaults)
-    val_start, test_start = _split_points(len(grid), config, lookback, horizon, name, split)
+    seasons, lookback, horizon = sizes.window_sizes(config, freq, defaults, len(grid))
+    val_start, test_start = sizes.split_points(len(grid), config, lookback, horizon, name, split)
     return Series(
         name=name,
         times=grid,
@@ -329,48 +321,6 @@ def _fill_gaps(values: np.ndarray, grid, name: str, columns, fill: str) -> np.nd
         )
     print(f"Warning: {count_text} in {name} (the first at {first}) interpolated", file=sys.stderr)
     return pd.DataFrame(values).interpolate(limit_direction="both").to_numpy()
-
-
-def _window_sizes(config: DataConfig, freq: str, defaults) -> tuple[tuple[int, ...], int, int]:
-    """``(seasons, lookback, horizon)``: the config's, else the data set's, else from ``freq``."""
-    seasons = config.season or ((defaults[0] if defaults else _season_of(freq)),)
-    season, longest = seasons[0], max(seasons)
-    horizon = config.horizon or (defaults[2] if defaults else (season if 1 < season <= 64 else 8))
-    if config.lookback:
-        lookback = config.lookback
-    elif defaults and defaults[1] >= longest:
-        lookback = defaults[1]
-    elif longest <= 64 or config.season:
-        # Two main seasons, and at least the longest season plus the horizon.
-        lookback = max(2 * season, longest + horizon, 3 * horizon)
-    else:  # a long inferred season (minutes: a day) is left to the recurrent layers
-        lookback = 3 * horizon
-    if config.season and longest > lookback:
-        raise InputError(
-            f"--lookback {lookback} is shorter than the season {longest}: the model reads the "
-            "values one season back, so the lookback must cover every --season"
-        )
-    return tuple(seasons), lookback, horizon
-
-
-def _split_points(n: int, config: DataConfig, lookback: int, horizon: int, name: str, split: bool):
-    """``(val_start, test_start)``; enough points for the windows, else an ``InputError``."""
-    test_start = n - max(int(round(config.test_fraction * n)), horizon)
-    val_start = test_start - max(int(round(config.val_fraction * n)), horizon)
-    if not split:
-        if n < lookback:
-            raise InputError(f"{name} has {n} points, fewer than the lookback {lookback}")
-    elif n < lookback + horizon:
-        raise InputError(
-            f"{name} has {n} points, fewer than lookback {lookback} + horizon {horizon}"
-        )
-    elif val_start < lookback + horizon:
-        raise InputError(
-            f"{name} has {n} points: its training part ({val_start} points, before validation "
-            f"and test) is shorter than lookback {lookback} + horizon {horizon}; "
-            "lower --lookback or --horizon"
-        )
-    return val_start, test_start
 
 
 def origins(series: Series, start: int, stop: int, count: int | None, stride: int) -> np.ndarray:

@@ -1,5 +1,6 @@
 """forecast's data: statsmodels series, the user's CSV files, windows."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -40,6 +41,19 @@ def test_co2_gaps_are_interpolated_with_a_warning(capsys):
     assert series.values[i, 0] == pytest.approx((316.9 + 317.5) / 2)
     with pytest.raises(errors.InputError, match="59 missing values"):
         data.load_series(cfg.DataConfig(fill="error"))
+
+
+@pytest.mark.parametrize("days, lookback", [(60, 72), (150, 168), (300, 336)])
+def test_a_longer_series_reads_more_seasons_by_default(tmp_path, write_hourly, days, lookback):
+    # Three days of hourly history; a week where the series holds 20 weeks of points,
+    # two weeks where it holds 20 times two.
+    path = write_hourly(tmp_path / "h.csv", days=days)
+    config = cfg.DataConfig(source=f"csv:{path}", time_col="time", target=("temp",))
+    series = data.load_series(config)
+    assert (series.season, series.horizon, series.lookback) == (24, 24, lookback)
+    # A lookback given, or a bundled series' own, is kept whatever the length.
+    assert data.load_series(dataclasses.replace(config, lookback=50)).lookback == 50
+    assert data.load_series(cfg.DataConfig(source="statsmodels:co2")).lookback == 104
 
 
 def test_csv_source_with_gaps_and_covariates(tmp_path, capsys, write_csv):
