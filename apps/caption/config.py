@@ -229,8 +229,8 @@ PRESETS = {
     # The best quality: a wider encoder and decoder, twice quick's strips and
     # more epochs (about 36 minutes on two CPU cores). The whole cosine schedule:
     # validation loss is noisy while the rate is high, and early stop after 4
-    # epochs without a better one ended a run at 13 of 24 (94.9% exact match
-    # against 97.9%, docs/benchmarks.md).
+    # epochs without a better one ended a run at 13 of 24, well short of what
+    # the whole schedule reaches (docs/benchmarks.md, caption quality).
     "full": CaptionConfig(
         data=DataConfig(strips=16000, validation=500, test=1000, max_length=5),
         model=ModelConfig(filters=64, units=256, embedding=64, attention_units=128),
