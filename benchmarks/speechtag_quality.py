@@ -17,7 +17,7 @@ Trains the preset (offline and, with ``--streaming``, the streaming model:
 It prints, per run and condition, frame accuracy, PER / WER and boundary F1
 of the RNN, the frame MLP and the majority tag.
 
-    python benchmarks/speechtag_quality.py [--preset quick] [--streaming] [--seeds 1]
+    python benchmarks/speechtag_quality.py [--preset quick] [--streaming] [--seeds 1] [--first-seed 0]
     python benchmarks/speechtag_quality.py --run runs/speechtag/RUN [--run ...]
     python benchmarks/speechtag_quality.py --preset quick -- --vtlp 0   # train options
 """
@@ -134,6 +134,7 @@ def main() -> None:
     parser.add_argument("--preset", default="quick", choices=["tiny", "quick", "full"])
     parser.add_argument("--streaming", action="store_true", help="also the streaming model")
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--first-seed", type=int, default=0, help="the first of them (default 0)")
     parser.add_argument("--run", action="append", default=[], help="trained runs to evaluate")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("train_options", nargs="*", help="after --: passed to train (--vtlp 0)")
@@ -141,7 +142,7 @@ def main() -> None:
 
     runs = [(Path(r), None) for r in args.run]
     if not runs:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for streaming in (False, True) if args.streaming else (False,):
                 runs.append(train(args.preset, streaming, seed, args.train_options))
     results = []

@@ -81,6 +81,14 @@ class ModelConfig(Config):
         min=0,
         max=0.5,
     )
+    pitch_shift: float = setting(
+        0.0,
+        "Pitch perturbation: each training utterance's harmonics moved by a factor "
+        "log-uniform within this many semitones either way, its spectral envelope kept "
+        "(0: off).",
+        min=0,
+        max=12,
+    )
 
     def __post_init__(self):
         super().__post_init__()

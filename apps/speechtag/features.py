@@ -50,7 +50,7 @@ def frame_counts(length):
     return tf.where(length >= WINDOW, 1 + (length - WINDOW) // HOP, 0)
 
 
-def log_mel(waveform, n_mels, corrupt=None, warp=None):
+def log_mel(waveform, n_mels, corrupt=None, warp=None, pitch=None):
     """``[batch, samples]`` -> ``[batch, frames, n_mels]`` log-mel energies (25 ms / 10 ms).
 
     Audio shorter than one window gets one frame of its zero-padded samples
@@ -58,7 +58,8 @@ def log_mel(waveform, n_mels, corrupt=None, warp=None):
     ``corrupt``: a function of the complex spectrum ``[batch, frames, bins]``
     applied before the filterbank (the training-time channel augmentation);
     ``warp`` (``[batch]``): each row's frequency axis stretched by that
-    factor before the filterbank (``warp_frequencies``).
+    factor before the filterbank (``warp_frequencies``); ``pitch`` (``[batch]``):
+    each row's harmonics moved by that factor, its envelope kept (``shift_pitch``).
     """
     short = tf.maximum(WINDOW - tf.shape(waveform)[1], 0)
     waveform = tf.pad(waveform, [[0, 0], [0, short]])
@@ -68,6 +69,8 @@ def log_mel(waveform, n_mels, corrupt=None, warp=None):
     if corrupt is not None:
         spectrum = corrupt(spectrum)
     power = tf.math.square(tf.abs(spectrum))
+    if pitch is not None:
+        power = shift_pitch(power, pitch)
     if warp is not None:
         power = warp_frequencies(power, warp)
     weights = tf.signal.linear_to_mel_weight_matrix(
@@ -91,6 +94,28 @@ def warp_frequencies(power, factor):
     below = tf.gather(power, low, axis=2, batch_dims=1)
     above = tf.gather(power, high, axis=2, batch_dims=1)
     return ((1 - frac[:, None]) * below + frac[:, None] * above) * inside[:, None]
+
+
+# DCT coefficients of the log spectrum kept as its envelope: coefficient n is
+# a ripple of period 16 kHz / n along the 0-8 kHz axis, so 40 keeps formant
+# structure (ripples of 400 Hz and wider) and leaves the harmonics of any
+# voice pitched under 400 Hz to the fine structure.
+LIFTER = 40
+
+
+def shift_pitch(power, factor):
+    """The power spectrum ``[batch, frames, bins]`` with each row's harmonics
+    moved by ``factor [batch]`` and its envelope kept: a voice pitched higher
+    (above 1) or lower through the same vocal tract. The log spectrum is split
+    by its DCT (a cepstrum) into the envelope, its first ``LIFTER``
+    coefficients, and the fine structure, the rest; only the fine structure
+    is stretched (``warp_frequencies``; zero beyond the top)."""
+    log = tf.math.log(power + EPSILON)
+    cepstrum = tf.signal.dct(log, type=2, norm="ortho")
+    low = tf.cast(tf.range(tf.shape(log)[-1]) < LIFTER, log.dtype)
+    envelope = tf.signal.idct(cepstrum * low, type=2, norm="ortho")
+    fine = warp_frequencies(log - envelope, factor)
+    return tf.exp(envelope + fine)
 
 
 def frame_mask(frames, width):

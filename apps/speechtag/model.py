@@ -49,8 +49,10 @@ class SpeechTagger(ConfiguredModel, keras.Model):
             ``n_mels``, ``spec_augment`` (time and frequency masks) and
             ``channel_augment`` (while training, coloured noise at 0-20 dB
             SNR on half the utterances and a 3-7 kHz low-pass cut on a
-            third, applied to the spectrum) and ``vtlp`` (while training,
-            each utterance's frequency axis stretched by 1 +- up to it).
+            third, applied to the spectrum), ``vtlp`` (while training,
+            each utterance's frequency axis stretched by 1 +- up to it) and
+            ``pitch_shift`` (while training, each utterance's harmonics moved
+            by up to that many semitones, its envelope kept).
         n_phones: Phone tags (id 0: silence).
         n_words: Word tags (id 0: silence).
         seed: Seed of the dropout and SpecAugment masks.
@@ -81,6 +83,7 @@ class SpeechTagger(ConfiguredModel, keras.Model):
         self.lookahead = config.lookahead
         self.channel_augment = config.channel_augment
         self.vtlp = config.vtlp
+        self.pitch_shift = config.pitch_shift
         self.n_mels = config.n_mels
         self.spec_augment = config.spec_augment
         self.seed = seed
@@ -138,8 +141,17 @@ class SpeechTagger(ConfiguredModel, keras.Model):
             warp = keras.random.uniform(
                 batch, 1 - self.vtlp, 1 + self.vtlp, seed=self.seed_generator
             )
+        pitch = None
+        if training and self.pitch_shift:
+            semitones = keras.random.uniform(
+                tf.shape(waveform)[:1],
+                -self.pitch_shift,
+                self.pitch_shift,
+                seed=self.seed_generator,
+            )
+            pitch = tf.pow(2.0, semitones / 12.0)
         waveform = tf.convert_to_tensor(waveform, tf.float32)
-        features = log_mel(waveform, self.n_mels, corrupt, warp)
+        features = log_mel(waveform, self.n_mels, corrupt, warp, pitch)
         features = (features - self.feature_mean) / self.feature_std
         return features, frames
 

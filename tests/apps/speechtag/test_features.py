@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from apps.speechtag import config as cfg
 from apps.speechtag import data
-from apps.speechtag.features import frame_counts, warp_frequencies, widen_starts
+from apps.speechtag.features import frame_counts, shift_pitch, warp_frequencies, widen_starts
 from apps.speechtag.model import build_model
 
 
@@ -54,3 +54,27 @@ def test_vtlp_moves_the_formants_by_the_warp_factor():
     d, _ = model.features(wave, length)
     assert np.abs((a - b).numpy()).max() > 1e-3
     np.testing.assert_array_equal(c.numpy(), d.numpy())
+
+
+def test_pitch_shift_moves_the_harmonics_and_keeps_the_envelope():
+    bins = np.arange(257)
+    envelope = np.exp(-(((bins - 60) / 30.0) ** 2)) + 0.01  # one formant near 1.9 kHz
+    comb = np.full(257, 1e-3)
+    comb[8::8] = 1.0  # harmonics every 250 Hz
+    power = (envelope * comb)[None, None].repeat(2, axis=0).astype(np.float32)
+    shifted = shift_pitch(tf.constant(power), tf.constant([1.0, 1.25])).numpy()
+    np.testing.assert_allclose(shifted[0], power[0], rtol=1e-3, atol=2e-6)  # factor 1: as it was
+    row = shifted[1, 0]
+    peaks = [k for k in range(1, 120) if row[k] > max(row[k - 1], row[k + 1], 0.05)]
+    assert peaks == list(range(10, 120, 10))  # harmonics every 312.5 Hz now
+
+    def outline(x):  # the spectrum's upper outline: the envelope the harmonics sample
+        return np.array([x[max(0, k - 6) : k + 7].max() for k in range(30, 110)])
+
+    def centre(x):
+        return float((outline(x) * np.arange(30, 110)).sum() / outline(x).sum())
+
+    # The formant stays where it was (a VTLP warp would move it by the factor).
+    warped = warp_frequencies(tf.constant(power), tf.constant([1.0, 1.25])).numpy()[1, 0]
+    assert abs(centre(row) - centre(power[0, 0])) < 2 < abs(centre(warped) - centre(power[0, 0]))
+    assert abs(np.log(outline(row)).mean() - np.log(outline(power[0, 0])).mean()) < 0.2
