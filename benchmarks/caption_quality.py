@@ -22,7 +22,7 @@ encoder's features, most frequent caption) on:
 
 It prints BLEU-1, BLEU-4, CIDEr-D and exact match per model and condition.
 
-    python benchmarks/caption_quality.py [--preset quick] [--seeds 1] [--json]
+    python benchmarks/caption_quality.py [--preset quick] [--seeds 1] [--first-seed 0] [--json]
     python benchmarks/caption_quality.py --run runs/caption/RUN [--run ...]
     python benchmarks/caption_quality.py --set data.degrade=true   # degraded training strips
 """
@@ -109,6 +109,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="quick", choices=["tiny", "quick", "full"])
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--first-seed", type=int, default=0, help="the first of them (default 0)")
     parser.add_argument("--beam", type=int, help="beam width (default: the run's)")
     parser.add_argument("--run", action="append", default=[], help="trained runs to evaluate")
     parser.add_argument(
@@ -122,7 +123,8 @@ def main() -> None:
     args = parser.parse_args()
 
     runs = [(Path(r), None) for r in args.run] or [
-        train(args.preset, seed, args.set) for seed in range(args.seeds)
+        train(args.preset, seed, args.set)
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
     ]
     results = []
     for run, seconds in runs:
