@@ -46,7 +46,7 @@ class SpeechTagger(ConfiguredModel, keras.Model):
             normalisation, for chunked inference with the state carried;
             else bidirectional layers and per-utterance normalisation),
             ``lookahead`` (streaming: 10 ms frames each tag is delayed by),
-            ``n_mels``, ``spec_augment`` (time and frequency masks) and
+            ``n_mels``, ``spec_augment`` (time and frequency masks),
             ``channel_augment`` (while training, coloured noise at 0-20 dB
             SNR on half the utterances and a 3-7 kHz low-pass cut on a
             third, applied to the spectrum), ``vtlp`` (while training,
