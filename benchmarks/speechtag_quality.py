@@ -17,7 +17,8 @@ Trains the preset (offline and, with ``--streaming``, the streaming model:
 It prints, per run and condition, frame accuracy, PER / WER and boundary F1
 of the RNN, the frame MLP and the majority tag.
 
-    python benchmarks/speechtag_quality.py [--preset quick] [--streaming] [--seeds 1] [--first-seed 0]
+    python benchmarks/speechtag_quality.py [--preset quick] [--streaming] [--seeds 1]
+    python benchmarks/speechtag_quality.py --seeds 2 --first-seed 1   # seeds 1 and 2
     python benchmarks/speechtag_quality.py --run runs/speechtag/RUN [--run ...]
     python benchmarks/speechtag_quality.py --preset quick -- --vtlp 0   # train options
 """
