@@ -135,20 +135,15 @@ class SpeechTagger(ConfiguredModel, keras.Model):
         corrupt = None
         if training and self.channel_augment:
             corrupt = lambda spectrum: self._corrupt(spectrum, frames)
-        warp = None
+        batch = tf.shape(waveform)[:1]
+        warp = pitch = None
         if training and self.vtlp:
-            batch = tf.shape(waveform)[:1]
             warp = keras.random.uniform(
                 batch, 1 - self.vtlp, 1 + self.vtlp, seed=self.seed_generator
             )
-        pitch = None
         if training and self.pitch_shift:
-            semitones = keras.random.uniform(
-                tf.shape(waveform)[:1],
-                -self.pitch_shift,
-                self.pitch_shift,
-                seed=self.seed_generator,
-            )
+            shift = self.pitch_shift
+            semitones = keras.random.uniform(batch, -shift, shift, seed=self.seed_generator)
             pitch = tf.pow(2.0, semitones / 12.0)
         waveform = tf.convert_to_tensor(waveform, tf.float32)
         features = log_mel(waveform, self.n_mels, corrupt, warp, pitch)

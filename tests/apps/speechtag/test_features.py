@@ -78,3 +78,13 @@ def test_pitch_shift_moves_the_harmonics_and_keeps_the_envelope():
     warped = warp_frequencies(tf.constant(power), tf.constant([1.0, 1.25])).numpy()[1, 0]
     assert abs(centre(row) - centre(power[0, 0])) < 2 < abs(centre(warped) - centre(power[0, 0]))
     assert abs(np.log(outline(row)).mean() - np.log(outline(power[0, 0])).mean()) < 0.2
+
+    # The setting reaches the model: training features differ from one call to the next.
+    config = cfg.ModelConfig(
+        units=8, n_mels=16, vtlp=0.0, pitch_shift=3.0, spec_augment=False, channel_augment=False
+    )
+    model = build_model(config, 5, 4)
+    wave, length = tf.random.normal([2, 8000]) * 0.1, tf.constant([8000, 8000])
+    a, _ = model.features(wave, length, training=True)
+    b, _ = model.features(wave, length, training=True)
+    assert np.abs((a - b).numpy()).max() > 1e-3
