@@ -66,3 +66,39 @@ def test_another_seed_gives_another_corpus():
     other = synth.plan(synth.Settings(**{**TINY_CORPUS.__dict__, "seed": 1}))
     assert [j["text"] for j in jobs] != [j["text"] for j in other]
     assert synth.plan(TINY_CORPUS) == jobs
+
+
+def _espeak_variant(name: str) -> dict[str, list[str]]:
+    """A variant file of eSpeak NG's data: its keywords and their arguments."""
+    espeakng_loader = pytest.importorskip("espeakng_loader")
+    from pathlib import Path
+
+    path = Path(espeakng_loader.get_data_path()) / "voices" / "!v" / name
+    fields = {}
+    for line in path.read_text(errors="replace").splitlines():
+        words = line.split("//")[0].split()
+        if words and not words[0].startswith("#"):
+            fields.setdefault(words[0].lower(), words[1:])
+    return fields
+
+
+def test_more_training_voices_stay_outside_the_families():
+    for variant in synth.TRAIN_ONLY_VARIANTS:
+        fields = _espeak_variant(variant)
+        assert "klatt" not in fields, variant  # eSpeak's Klatt synthesizer: held out
+        assert [g.lower() for g in fields.get("gender", [])][:1] != ["female"], variant
+        assert int(fields.get("pitch", ["82"])[0]) < 140, variant  # a male base pitch
+        assert variant not in synth.VARIANTS
+        assert all(variant not in members for members in synth.FAMILIES.values())
+    # The check reads what it should: a family member fails it.
+    assert "klatt" in _espeak_variant("klatt3")
+    assert _espeak_variant("f2")["gender"][0].lower() == "female"
+
+
+def test_training_only_voices_change_no_other_split():
+    train = synth.voices("train")
+    for variant in synth.TRAIN_ONLY_VARIANTS:
+        heard = [v for v in train if v.endswith(f"+{variant}")]
+        assert len(heard) == len(synth.ACCENTS) - len(synth.TEST_ACCENTS)
+        for split in synth.SPLITS[1:]:
+            assert not [v for v in synth.voices(split) if v.endswith(f"+{variant}")]
