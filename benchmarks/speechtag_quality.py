@@ -104,17 +104,17 @@ def evaluate(run: Path, data_dir: Path | None = None, split: str = "test") -> di
 
 
 def conditions(run: Path) -> dict[str, dict]:
-    from apps.speechtag import synth, train
+    from apps.speechtag import train, voicebank
     from apps.speechtag.cli import APP
     from rnnkit import runs
 
     config = runs.load_config(APP, run)
     test = train.load_data(config.data, quiet=True)["test"]
-    accent = [u for u in test if u.voice.split("+")[0] in synth.TEST_ACCENTS]
-    variants = [u for u in test if u.voice.split("+")[0] not in synth.TEST_ACCENTS]
+    accent = [u for u in test if u.voice.split("+")[0] in voicebank.TEST_ACCENTS]
+    variants = [u for u in test if u.voice.split("+")[0] not in voicebank.TEST_ACCENTS]
     root = Path(tempfile.mkdtemp(prefix="speechtag-conditions-"))
     found = {"test": evaluate(run)}
-    for family in synth.FAMILIES:  # voice families held out of training whole
+    for family in voicebank.FAMILIES:  # voice families held out of training whole
         found[f"{family} family"] = evaluate(run, split=family)
     for name, part, rate, noise in (
         ("accent", accent, 16_000, None),

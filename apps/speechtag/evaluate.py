@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from apps.speechtag import baseline, data, label_files, metrics, plots, synth
+from apps.speechtag import baseline, data, label_files, metrics, plots, voicebank
 from apps.speechtag.config import SpeechtagConfig
 from apps.speechtag.data import TIERS
 from apps.speechtag.decoding import log_probs, predict, run_model, segment, tune_decoding
@@ -76,7 +76,7 @@ def score(config: SpeechtagConfig, model, run_dir: Path, options: dict) -> dict:
         source = config.data.source
         utterances = parts[split]
         described = (
-            synth.describe_split(split) if split != "test" else tagset.test_voices
+            voicebank.describe_split(split) if split != "test" else tagset.test_voices
         ) or "the test files"
     found = data.examples(utterances, labels)
     train_examples = data.examples(parts["train"], labels)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from apps.speechtag import data, label_files, metrics, plots, synth
+from apps.speechtag import data, label_files, metrics, plots, synth, voicebank
 from apps.speechtag.config import DataConfig, SpeechtagConfig
 from apps.speechtag.data import TIERS, LabelSet, Utterance
 from apps.speechtag.decoding import log_probs, predict
@@ -97,7 +97,7 @@ def make_task(config: SpeechtagConfig, run_dir: Path) -> Task:
         phones=labels.phones,
         words=labels.words,
         source=config.data.source,
-        test_voices=synth.describe_split("test") if config.data.source == "espeak" else "",
+        test_voices=voicebank.describe_split("test") if config.data.source == "espeak" else "",
     )
     tagset.save(run_dir)
     mean, std = feature_statistics(parts["train"], config.model.n_mels)

@@ -44,7 +44,7 @@ def test_evaluate_on_another_folder(run_dir, tmp_path, write_labelled):
 
 
 def test_evaluate_scores_a_held_out_voice_family(run_dir, tmp_path, write_labelled):
-    from apps.speechtag import synth
+    from apps.speechtag import voicebank
 
     test = json.loads(invoke("evaluate", run_dir, "--json").stdout)
     result = invoke("evaluate", run_dir, "--split", "klatt", "--json")
@@ -57,7 +57,7 @@ def test_evaluate_scores_a_held_out_voice_family(run_dir, tmp_path, write_labell
     assert report["frames"] != test["frames"]
     config = json.loads((run_dir / "config.json").read_text())
     assert config["data"]["source"] == "espeak"
-    assert all(name in synth.SPLITS for name in ("klatt", "female"))
+    assert all(name in voicebank.SPLITS for name in ("klatt", "female"))
     folder = tmp_path / "mine"
     write_labelled(folder, "a", ["one", "two"])
     both = invoke("evaluate", run_dir, "--split", "female", "--data", f"dir:{folder}")

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from apps.speechtag import data, synth
+from apps.speechtag import data, synth, voicebank
 
 TINY_CORPUS = synth.Settings(train=6, validation=2, test=2, families=2, max_words=3)
 
@@ -35,15 +35,16 @@ def test_the_corpus_is_deterministic_cached_and_rebuilt_when_damaged(tmp_path, m
     splits = {u["split"]: set() for u in manifest["utterances"]}
     for u in manifest["utterances"]:
         splits[u["split"]].add(u["voice"])
-    assert set(splits) == set(synth.SPLITS)
+    assert set(splits) == set(voicebank.SPLITS)
     assert not (splits["train"] & (splits["validation"] | splits["test"]))
     assert all(
-        v.startswith("en-us-nyc") or v.split("+")[-1] in synth.TEST_VARIANTS for v in splits["test"]
+        v.startswith("en-us-nyc") or v.split("+")[-1] in voicebank.TEST_VARIANTS
+        for v in splits["test"]
     )
-    for family, members in synth.FAMILIES.items():  # each held out whole, used only there
+    for family, members in voicebank.FAMILIES.items():  # each held out whole, used only there
         assert all(v.split("+")[-1] in members for v in splits[family])
         for split in ("train", "validation", "test"):
-            assert not any(v.split("+")[-1] in members for v in synth.voices(split))
+            assert not any(v.split("+")[-1] in members for v in voicebank.voices(split))
     monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "b"))
     again = synth.ensure(TINY_CORPUS, quiet=True)
     for name in manifest["files"]:
@@ -83,22 +84,22 @@ def _espeak_variant(name: str) -> dict[str, list[str]]:
 
 
 def test_more_training_voices_stay_outside_the_families():
-    for variant in synth.TRAIN_ONLY_VARIANTS:
+    for variant in voicebank.TRAIN_ONLY_VARIANTS:
         fields = _espeak_variant(variant)
         assert "klatt" not in fields, variant  # eSpeak's Klatt synthesizer: held out
         assert [g.lower() for g in fields.get("gender", [])][:1] != ["female"], variant
         assert int(fields.get("pitch", ["82"])[0]) < 140, variant  # a male base pitch
-        assert variant not in synth.VARIANTS
-        assert all(variant not in members for members in synth.FAMILIES.values())
+        assert variant not in voicebank.VARIANTS
+        assert all(variant not in members for members in voicebank.FAMILIES.values())
     # The check reads what it should: a family member fails it.
     assert "klatt" in _espeak_variant("klatt3")
     assert _espeak_variant("f2")["gender"][0].lower() == "female"
 
 
 def test_training_only_voices_change_no_other_split():
-    train = synth.voices("train")
-    for variant in synth.TRAIN_ONLY_VARIANTS:
+    train = voicebank.voices("train")
+    for variant in voicebank.TRAIN_ONLY_VARIANTS:
         heard = [v for v in train if v.endswith(f"+{variant}")]
-        assert len(heard) == len(synth.ACCENTS) - len(synth.TEST_ACCENTS)
-        for split in synth.SPLITS[1:]:
-            assert not [v for v in synth.voices(split) if v.endswith(f"+{variant}")]
+        assert len(heard) == len(voicebank.ACCENTS) - len(voicebank.TEST_ACCENTS)
+        for split in voicebank.SPLITS[1:]:
+            assert not [v for v in voicebank.voices(split) if v.endswith(f"+{variant}")]
