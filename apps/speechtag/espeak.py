@@ -15,17 +15,26 @@ file JOBS it writes, into the folder OUT:
 eSpeak seeds its noise generators from the clock; each job's ``seed``
 reseeds them, so the same jobs give the same bytes.
 
+A job with ``"mix": SEED`` speaks with a variant made for it
+(``voicebank.mixed_variant`` over the training variants' files), its
+voice ``ACCENT+rnnkit-mix-SEED``: eSpeak reads variants from its data
+folder only, so this process runs eSpeak on a private copy of that folder
+(links to every file, and the new variants beside them), removed at the end.
+
 It prints ``done N`` after every utterance, for the parent's progress bar.
 Needs the ``espeakng-loader`` wheel (``pip install rnnkit[speech]``).
 """
 
 import ctypes
 import json
+import shutil
 import sys
+import tempfile
 import wave
 from pathlib import Path
 
 from apps.speechtag.data import is_espeak_pause
+from apps.speechtag.voicebank import MIX_PREFIX, mixed_variant, training_variants
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 INITIALIZE_PHONEME_EVENTS = 0x0001
@@ -59,14 +68,14 @@ _CALLBACK = ctypes.CFUNCTYPE(
 
 
 class Synthesizer:
-    def __init__(self):
+    def __init__(self, data_path: str | None = None):
         import espeakng_loader
 
         self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
         self.sample_rate = self.lib.espeak_Initialize(
             AUDIO_OUTPUT_SYNCHRONOUS,
             0,
-            espeakng_loader.get_data_path().encode(),
+            (data_path or espeakng_loader.get_data_path()).encode(),
             INITIALIZE_PHONEME_EVENTS | INITIALIZE_DONT_EXIT,
         )
         if self.sample_rate <= 0:
@@ -125,11 +134,56 @@ def write_labels(path: Path, segments) -> None:
     path.write_text("".join(f"{s} {e} {label}\n" for s, e, label in segments))
 
 
+def private_data(variants: dict[str, str]) -> Path:
+    """A private copy of eSpeak's data folder (links) with ``variants`` (name -> text) added."""
+    import espeakng_loader
+
+    source = Path(espeakng_loader.get_data_path())
+    root = Path(tempfile.mkdtemp(prefix="rnnkit-espeak-"))
+    for entry in source.iterdir():
+        if entry.name != "voices":
+            (root / entry.name).symlink_to(entry)
+    for entry in (source / "voices").iterdir():
+        if entry.name != "!v":
+            (root / "voices").mkdir(exist_ok=True)
+            (root / "voices" / entry.name).symlink_to(entry)
+    own = root / "voices" / "!v"
+    own.mkdir(parents=True)
+    for entry in (source / "voices" / "!v").iterdir():
+        (own / entry.name).symlink_to(entry)
+    for name, text in variants.items():
+        (own / name).write_text(text)
+    return root
+
+
+def mixed_variants(jobs: list[dict]) -> dict[str, str]:
+    """The variant file of every job with ``mix``, by name."""
+    import espeakng_loader
+
+    mixes = sorted({job["mix"] for job in jobs if job.get("mix") is not None})
+    if not mixes:
+        return {}
+    folder = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
+    donors = {name: (folder / name).read_text(errors="replace") for name in training_variants()}
+    return {
+        f"{MIX_PREFIX}{seed}": mixed_variant(f"{MIX_PREFIX}{seed}", donors, seed) for seed in mixes
+    }
+
+
 def main(jobs_file: str, out: str) -> None:
-    synthesizer = Synthesizer()
-    out_dir = Path(out)
+    jobs = json.loads(Path(jobs_file).read_text())
+    variants = mixed_variants(jobs)
+    data = private_data(variants) if variants else None
+    try:
+        run_jobs(Synthesizer(str(data) if data else None), jobs, Path(out))
+    finally:
+        if data is not None:
+            shutil.rmtree(data, ignore_errors=True)
+
+
+def run_jobs(synthesizer: Synthesizer, jobs: list[dict], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    for n, job in enumerate(json.loads(Path(jobs_file).read_text()), 1):
+    for n, job in enumerate(jobs, 1):
         pcm, phones, words = synthesizer.synthesize(
             job["text"],
             job["voice"],

@@ -44,7 +44,7 @@ from apps.speechtag.data import (
     wav_bytes,
 )
 from apps.speechtag.label_files import read_timit
-from apps.speechtag.voicebank import FAMILIES, SPLITS, voices
+from apps.speechtag.voicebank import FAMILIES, MIX_PREFIX, SPLITS, voices
 from rnnkit.errors import InputError
 
 VERSION = 5  # bump when the generator's output changes
@@ -68,9 +68,15 @@ class Settings:
     snr_db: tuple[float, float] = (10.0, 40.0)
     clean_fraction: float = 0.2  # no noise at all
     peak: tuple[float, float] = (0.05, 0.95)
+    # The share of training utterances spoken by a mixed voice: a variant made
+    # for the utterance from the training variants' settings (voicebank.mixed_variant).
+    mixed: float = 0.0
 
     def key(self) -> str:
-        text = json.dumps({"version": VERSION, **dataclasses.asdict(self)}, sort_keys=True)
+        fields = dataclasses.asdict(self)
+        if not self.mixed:  # a corpus without mixed voices keeps the key it had
+            del fields["mixed"]
+        text = json.dumps({"version": VERSION, **fields}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -100,6 +106,14 @@ def plan(settings: Settings) -> list[dict]:
                     "seed": int(rng.integers(2**31)),
                 }
             )
+        if split == "train" and settings.mixed:
+            # Its own draws, so the rest of the corpus stays as it is without them.
+            mix = np.random.default_rng([settings.seed, split_index, 1])
+            for job in jobs[-count:] if count else []:
+                if mix.uniform() < settings.mixed:
+                    job["mix"] = int(mix.integers(2**31))
+                    accent = job["voice"].split("+")[0]
+                    job["voice"] = f"{accent}+{MIX_PREFIX}{job['mix']}"
     return jobs
 
 

@@ -32,6 +32,7 @@ def corpus_settings(config: DataConfig) -> synth.Settings:
         test=config.test,
         families=config.test,
         seed=config.corpus_seed,
+        mixed=config.mixed_voices,
     )
 
 

@@ -161,3 +161,51 @@ def describe_split(split: str) -> str:
     if split == "validation":
         return f"variants {', '.join(VALIDATION_VARIANTS)} of the training accents"
     return "the other accent/variant pairs"
+
+
+MIX_PREFIX = "rnnkit-mix-"  # the name of a mixed variant: this and its seed
+# Settings a mixed variant never takes from a donor: what names the file.
+_NOT_MIXED = ("language", "name", "gender")
+
+
+def variant_settings(text: str) -> dict[str, str]:
+    """A variant file's settings, one line each: ``{"formant1": "formant 1 95 110 60", ...}``
+    (each formant apart; comments and unknown lines dropped; the first of a repeat wins)."""
+    found = {}
+    for line in text.splitlines():
+        words = line.split("//")[0].split()
+        if not words or words[0].startswith("#") or not words[0].isalpha():
+            continue
+        key = words[0].lower()
+        if key in _NOT_MIXED:
+            continue
+        if key == "formant":
+            if len(words) < 2:
+                continue
+            key += words[1]
+        found.setdefault(key, " ".join(words))
+    return found
+
+
+def mixed_variant(name: str, donors: dict[str, str], seed: int) -> str:
+    """A new variant file: each setting (each formant apart) of a donor drawn at random.
+
+    ``donors``: variant name -> file text (the training variants). A donor
+    without a setting gives eSpeak's default for it. So every mixed voice is
+    made of what training hears, in combinations no file has."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    parsed = [variant_settings(donors[d]) for d in sorted(donors)]
+    keys = sorted(set().union(*parsed))
+    lines = ["language variant", f"name {name}"]
+    for key in keys:
+        line = parsed[int(rng.integers(len(parsed)))].get(key)
+        if line:
+            lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def training_variants() -> list[str]:
+    """The variants training hears (the donors of mixed voices), sorted."""
+    return sorted({v.split("+", 1)[1] for v in voices("train") if "+" in v})

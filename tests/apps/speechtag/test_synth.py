@@ -103,3 +103,58 @@ def test_training_only_voices_change_no_other_split():
         assert len(heard) == len(voicebank.ACCENTS) - len(voicebank.TEST_ACCENTS)
         for split in voicebank.SPLITS[1:]:
             assert not [v for v in voicebank.voices(split) if v.endswith(f"+{variant}")]
+
+
+def test_mixed_voices_change_only_the_training_voices():
+    mixed = synth.Settings(**{**TINY_CORPUS.__dict__, "train": 40, "mixed": 0.5})
+    plain = synth.Settings(**{**mixed.__dict__, "mixed": 0.0})
+    assert plain.key() == synth.Settings(**{**plain.__dict__}).key() != mixed.key()
+    with_mix, without = synth.plan(mixed), synth.plan(plain)
+    changed = [a for a, b in zip(with_mix, without, strict=True) if a != b]
+    assert 10 <= len(changed) <= 30 and all(job["split"] == "train" for job in changed)
+    for job, before in zip(with_mix, without, strict=True):
+        if job in changed:  # the same accent, text and prosody; a voice made for it
+            assert job["voice"] == f"{before['voice'].split('+')[0]}+rnnkit-mix-{job['mix']}"
+            assert {k: v for k, v in job.items() if k not in ("voice", "mix")} == {
+                k: v for k, v in before.items() if k != "voice"
+            }
+
+
+def test_a_mixed_variant_is_made_of_the_donors_settings():
+    donors = {
+        "a": "language variant\nname a\ngender male\nformant 1 90 100 80\npitch 80 120\n",
+        "b": "language variant\nname b\n// a comment\nformant 1 110 70 60\nklatt 0x\ntone 1 2\n",
+    }
+    made = {
+        synth_seed: voicebank.mixed_variant("m", donors, synth_seed) for synth_seed in range(20)
+    }
+    assert made[3] == voicebank.mixed_variant("m", donors, 3)  # the seed decides
+    assert len(set(made.values())) > 4
+    allowed = set().union(*(voicebank.variant_settings(t).values() for t in donors.values()))
+    for text in made.values():
+        lines = text.splitlines()
+        assert lines[:2] == ["language variant", "name m"]
+        assert set(lines[2:]) <= allowed and "gender male" not in lines
+        assert len([x for x in lines if x.startswith("formant 1")]) <= 1
+    # A line whose keyword is not a word (klatt 0x is one, and is taken as such).
+    assert voicebank.variant_settings("klatt 1\n2x 3\n") == {"klatt": "klatt 1"}
+
+
+def test_mixed_voices_are_synthesized_from_a_private_data_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    jobs = [j for j in synth.plan(synth.Settings(train=8, mixed=1.0)) if "mix" in j][:2]
+    synth.run_espeak(jobs, tmp_path, processes=1)
+    for job in jobs:
+        audio, _ = data.read_wav(tmp_path / f"{job['id']}.wav")
+        assert len(audio) > 2000 and np.abs(audio).max() > 0.05
+        assert (tmp_path / f"{job['id']}.WRD").read_text().split()[2] == job["text"].split()[0]
+    assert not list((tmp_path / "tmp").iterdir())  # the private folder is gone
+
+
+def test_the_mixed_voices_setting_reaches_the_corpus():
+    from apps.speechtag import config, train
+
+    settings = train.corpus_settings(config.DataConfig(mixed_voices=0.3))
+    assert settings.mixed == 0.3
+    assert train.corpus_settings(config.DataConfig()).key() == synth.Settings().key()
