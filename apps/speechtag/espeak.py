@@ -17,9 +17,10 @@ reseeds them, so the same jobs give the same bytes.
 
 A job with ``"mix": SEED`` speaks with a variant made for it
 (``voicebank.mixed_variant`` over the training variants' files), its
-voice ``ACCENT+rnnkit-mix-SEED``: eSpeak reads variants from its data
+voice ``ACCENT+mix-SEED``: eSpeak reads variants from its data
 folder only, so this process runs eSpeak on a private copy of that folder
-(links to every file, and the new variants beside them), removed at the end.
+(links to every file), removed at the end, and writes each mixed variant
+there just before its utterance.
 
 It prints ``done N`` after every utterance, for the parent's progress bar.
 Needs the ``espeakng-loader`` wheel (``pip install rnnkit[speech]``).
@@ -134,65 +135,68 @@ def write_labels(path: Path, segments) -> None:
     path.write_text("".join(f"{s} {e} {label}\n" for s, e, label in segments))
 
 
-def private_data(variants: dict[str, str]) -> Path:
-    """A private copy of eSpeak's data folder (links) with ``variants`` (name -> text) added."""
+def private_data() -> Path:
+    """A private copy of eSpeak's data folder: links to every file, and a variants folder
+    of its own for the mixed variants (eSpeak lists at most 349 voices, so each is
+    written just before its utterance and removed after it)."""
     import espeakng_loader
 
     source = Path(espeakng_loader.get_data_path())
     root = Path(tempfile.mkdtemp(prefix="rnnkit-espeak-"))
+    (root / "voices" / "!v").mkdir(parents=True)
     for entry in source.iterdir():
         if entry.name != "voices":
             (root / entry.name).symlink_to(entry)
     for entry in (source / "voices").iterdir():
         if entry.name != "!v":
-            (root / "voices").mkdir(exist_ok=True)
             (root / "voices" / entry.name).symlink_to(entry)
-    own = root / "voices" / "!v"
-    own.mkdir(parents=True)
     for entry in (source / "voices" / "!v").iterdir():
-        (own / entry.name).symlink_to(entry)
-    for name, text in variants.items():
-        (own / name).write_text(text)
+        (root / "voices" / "!v" / entry.name).symlink_to(entry)
     return root
 
 
-def mixed_variants(jobs: list[dict]) -> dict[str, str]:
-    """The variant file of every job with ``mix``, by name."""
+def donors() -> dict[str, str]:
+    """The training variants' files (name -> text): what mixed variants are made of."""
     import espeakng_loader
 
-    mixes = sorted({job["mix"] for job in jobs if job.get("mix") is not None})
-    if not mixes:
-        return {}
     folder = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
-    donors = {name: (folder / name).read_text(errors="replace") for name in training_variants()}
-    return {
-        f"{MIX_PREFIX}{seed}": mixed_variant(f"{MIX_PREFIX}{seed}", donors, seed) for seed in mixes
-    }
+    return {name: (folder / name).read_text(errors="replace") for name in training_variants()}
 
 
 def main(jobs_file: str, out: str) -> None:
     jobs = json.loads(Path(jobs_file).read_text())
-    variants = mixed_variants(jobs)
-    data = private_data(variants) if variants else None
+    data = private_data() if any(job.get("mix") is not None for job in jobs) else None
     try:
-        run_jobs(Synthesizer(str(data) if data else None), jobs, Path(out))
+        run_jobs(Synthesizer(str(data) if data else None), jobs, Path(out), data)
     finally:
         if data is not None:
             shutil.rmtree(data, ignore_errors=True)
 
 
-def run_jobs(synthesizer: Synthesizer, jobs: list[dict], out_dir: Path) -> None:
+def run_jobs(
+    synthesizer: Synthesizer, jobs: list[dict], out_dir: Path, data: Path | None = None
+) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
+    made_of = donors() if data is not None else {}
     for n, job in enumerate(jobs, 1):
-        pcm, phones, words = synthesizer.synthesize(
-            job["text"],
-            job["voice"],
-            job["rate"],
-            job["pitch"],
-            job["range"],
-            job["gap"],
-            job.get("seed", 0),
-        )
+        variant = None
+        if job.get("mix") is not None:
+            name = f"{MIX_PREFIX}{job['mix']}"
+            variant = data / "voices" / "!v" / name
+            variant.write_text(mixed_variant(name, made_of, job["mix"]))
+        try:
+            pcm, phones, words = synthesizer.synthesize(
+                job["text"],
+                job["voice"],
+                job["rate"],
+                job["pitch"],
+                job["range"],
+                job["gap"],
+                job.get("seed", 0),
+            )
+        finally:
+            if variant is not None:
+                variant.unlink()
         with wave.open(str(out_dir / f"{job['id']}.wav"), "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)

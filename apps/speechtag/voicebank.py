@@ -163,7 +163,9 @@ def describe_split(split: str) -> str:
     return "the other accent/variant pairs"
 
 
-MIX_PREFIX = "rnnkit-mix-"  # the name of a mixed variant: this and its seed
+# The name of a mixed variant: this and its seed (under 2**31). eSpeak NG
+# aborts (a buffer overflow) on a variant name of 21 characters or more.
+MIX_PREFIX = "mix-"
 # Settings a mixed variant never takes from a donor: what names the file.
 _NOT_MIXED = ("language", "name", "gender")
 
