@@ -26,7 +26,7 @@ class DataConfig(Config):
     test: int = setting(300, "espeak: test utterances.", min=1)
     corpus_seed: int = setting(0, "espeak: the seed the utterances are drawn from.")
     mixed_voices: float = setting(
-        0.0,
+        0.5,
         "espeak: the share of training utterances spoken by a mixed voice, a variant made "
         "for the utterance from the training variants' settings, each formant, pitch, tone "
         "and voicing line from one drawn at random (0: none).",
