@@ -10,6 +10,8 @@ makes a new variant from the training variants' files (``Settings.mixed``).
 
 from __future__ import annotations
 
+import numpy as np
+
 # Every English accent eSpeak NG ships (en-Shaw is a spelling, not an accent).
 ACCENTS = (
     "en",
@@ -195,8 +197,6 @@ def mixed_variant(name: str, donors: dict[str, str], seed: int) -> str:
     ``donors``: variant name -> file text (the training variants). A donor
     without a setting gives eSpeak's default for it. So every mixed voice is
     made of what training hears, in combinations no file has."""
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     parsed = [variant_settings(donors[d]) for d in sorted(donors)]
     keys = sorted(set().union(*parsed))
