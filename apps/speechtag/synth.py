@@ -89,31 +89,28 @@ def plan(settings: Settings) -> list[dict]:
     jobs = []
     for split_index, split in enumerate(SPLITS):
         rng = np.random.default_rng([settings.seed, split_index])
+        # Mixed voices draw from their own generator, so the rest of the corpus
+        # stays as it is without them.
+        mix = np.random.default_rng([settings.seed, split_index, 1])
         names = voices(split)
         count = settings.families if split in FAMILIES else getattr(settings, split)
         for k in range(count):
             words = rng.choice(DIGITS, size=int(rng.integers(1, settings.max_words + 1)))
-            jobs.append(
-                {
-                    "id": f"{split}-{k:05d}",
-                    "split": split,
-                    "text": " ".join(words),
-                    "voice": str(names[int(rng.integers(len(names)))]),
-                    "rate": int(rng.integers(*settings.rate, endpoint=True)),
-                    "pitch": int(rng.integers(*settings.pitch, endpoint=True)),
-                    "range": int(rng.integers(*settings.range, endpoint=True)),
-                    "gap": int(rng.integers(0, 3)),
-                    "seed": int(rng.integers(2**31)),
-                }
-            )
-        if split == "train" and settings.mixed:
-            # Its own draws, so the rest of the corpus stays as it is without them.
-            mix = np.random.default_rng([settings.seed, split_index, 1])
-            for job in jobs[-count:] if count else []:
-                if mix.uniform() < settings.mixed:
-                    job["mix"] = int(mix.integers(2**31))
-                    accent = job["voice"].split("+")[0]
-                    job["voice"] = f"{accent}+{MIX_PREFIX}{job['mix']}"
+            job = {
+                "id": f"{split}-{k:05d}",
+                "split": split,
+                "text": " ".join(words),
+                "voice": str(names[int(rng.integers(len(names)))]),
+                "rate": int(rng.integers(*settings.rate, endpoint=True)),
+                "pitch": int(rng.integers(*settings.pitch, endpoint=True)),
+                "range": int(rng.integers(*settings.range, endpoint=True)),
+                "gap": int(rng.integers(0, 3)),
+                "seed": int(rng.integers(2**31)),
+            }
+            if split == "train" and settings.mixed and mix.uniform() < settings.mixed:
+                job["mix"] = int(mix.integers(2**31))
+                job["voice"] = f"{job['voice'].split('+')[0]}+{MIX_PREFIX}{job['mix']}"
+            jobs.append(job)
     return jobs
 
 

@@ -181,8 +181,6 @@ def variant_settings(text: str) -> dict[str, str]:
         if not words or words[0].startswith("#") or not words[0].isalpha():
             continue
         key = words[0].lower()
-        if key in _NOT_MIXED:
-            continue
         if key == "formant":
             if len(words) < 2:
                 continue
@@ -199,7 +197,7 @@ def mixed_variant(name: str, donors: dict[str, str], seed: int) -> str:
     made of what training hears, in combinations no file has."""
     rng = np.random.default_rng(seed)
     parsed = [variant_settings(donors[d]) for d in sorted(donors)]
-    keys = sorted(set().union(*parsed))
+    keys = sorted(set().union(*parsed) - set(_NOT_MIXED))
     lines = ["language variant", f"name {name}"]
     for key in keys:
         line = parsed[int(rng.integers(len(parsed)))].get(key)

@@ -75,25 +75,21 @@ def _espeak_variant(name: str) -> dict[str, list[str]]:
     from pathlib import Path
 
     path = Path(espeakng_loader.get_data_path()) / "voices" / "!v" / name
-    fields = {}
-    for line in path.read_text(errors="replace").splitlines():
-        words = line.split("//")[0].split()
-        if words and not words[0].startswith("#"):
-            fields.setdefault(words[0].lower(), words[1:])
-    return fields
+    found = voicebank.variant_settings(path.read_text(errors="replace"))
+    return {key: line.lower().split()[1:] for key, line in found.items()}
 
 
 def test_more_training_voices_stay_outside_the_families():
     for variant in voicebank.TRAIN_ONLY_VARIANTS:
         fields = _espeak_variant(variant)
         assert "klatt" not in fields, variant  # eSpeak's Klatt synthesizer: held out
-        assert [g.lower() for g in fields.get("gender", [])][:1] != ["female"], variant
+        assert fields.get("gender", [])[:1] != ["female"], variant
         assert int(fields.get("pitch", ["82"])[0]) < 140, variant  # a male base pitch
         assert variant not in voicebank.VARIANTS
         assert all(variant not in members for members in voicebank.FAMILIES.values())
     # The check reads what it should: a family member fails it.
     assert "klatt" in _espeak_variant("klatt3")
-    assert _espeak_variant("f2")["gender"][0].lower() == "female"
+    assert _espeak_variant("f2")["gender"][0] == "female"
 
 
 def test_training_only_voices_change_no_other_split():
@@ -125,9 +121,7 @@ def test_a_mixed_variant_is_made_of_the_donors_settings():
         "a": "language variant\nname a\ngender male\nformant 1 90 100 80\npitch 80 120\n",
         "b": "language variant\nname b\n// a comment\nformant 1 110 70 60\nklatt 0x\ntone 1 2\n",
     }
-    made = {
-        synth_seed: voicebank.mixed_variant("m", donors, synth_seed) for synth_seed in range(20)
-    }
+    made = {seed: voicebank.mixed_variant("m", donors, seed) for seed in range(20)}
     assert made[3] == voicebank.mixed_variant("m", donors, 3)  # the seed decides
     assert len(set(made.values())) > 4
     allowed = set().union(*(voicebank.variant_settings(t).values() for t in donors.values()))
