@@ -46,6 +46,15 @@ class TrainConfig(fields.Config):
     weight_decay: float = setting(
         0.0, "Decoupled weight decay (AdamW, not on biases); 0: Adam.", flag=True, min=0
     )
+    ema: float = setting(
+        0.0,
+        "Keep an exponential moving average of the weights with this momentum (0.99: about "
+        "the last 100 steps; 0: off). Validation, samples, the best checkpoint and the "
+        "trained model use the averaged weights.",
+        min=0,
+        max=1,
+        max_open=True,
+    )
 
 
 @dataclasses.dataclass(frozen=True)

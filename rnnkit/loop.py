@@ -8,6 +8,7 @@ writes ``metrics.json``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -125,6 +126,10 @@ def start(task, config, run_dir, strategy, verbose, on_step) -> Loop:
     with strategy.scope():
         model = task.build_model()
         optimizer = (task.optimizer or make_optimizer)(config, steps_per_epoch * config.epochs)
+        if config.ema:
+            # Keras's own average (updated in ``apply``, checkpointed with the
+            # optimizer), set here so an app's own optimizer gets it too.
+            optimizer.use_ema, optimizer.ema_momentum = True, config.ema
         optimizer.build(model.trainable_variables)
     # Bookkeeping for the host, outside the scope: plain variables, not mirrored.
     counters = {
@@ -166,6 +171,41 @@ def start(task, config, run_dir, strategy, verbose, on_step) -> Loop:
         verbose=verbose,
         on_step=on_step,
     )
+
+
+@contextlib.contextmanager
+def averaged_weights(loop: Loop):
+    """The model holds the moving average of its weights inside (``train.ema``; else as is).
+
+    The weights and their averages swap places, and back on the way out, so
+    the latest checkpoints keep the training weights and the average for a
+    resume; a checkpoint saved inside (the best one) holds the averaged
+    weights in the model, which is what ``evaluate`` and ``export`` read.
+    """
+    if not loop.config.ema:
+        yield
+        return
+    _swap_average(loop.optimizer)
+    try:
+        yield
+    finally:
+        _swap_average(loop.optimizer)
+
+
+def use_average(loop: Loop) -> None:
+    """The trained model keeps the averaged weights, as Keras's ``fit`` leaves it."""
+    if loop.config.ema:
+        _swap_average(loop.optimizer)
+
+
+def _swap_average(optimizer) -> None:
+    # In cross-replica context: each assign reaches every replica's copy.
+    for var, average in zip(
+        optimizer._trainable_variables, optimizer._model_variables_moving_average, strict=True
+    ):
+        held = tf.identity(var.value)
+        var.assign(average.value)
+        average.assign(held)
 
 
 def restore(loop: Loop, resume: bool) -> None:
@@ -296,8 +336,25 @@ def run_epoch(loop: Loop, train_step, stop_request: recovery.StopRequest) -> flo
 
 def end_epoch(loop: Loop, validate, start: float) -> None:
     """Validation, summaries and samples, the best checkpoint, metrics.json, early stop."""
-    task, counters = loop.task, loop.counters
+    counters = loop.counters
     loop.epoch += 1
+    with averaged_weights(loop):
+        record = _validate_and_keep_best(loop, validate, start)
+    counters["epochs_done"].assign(loop.epoch)
+    # metrics.json before the checkpoint: a restart from an older checkpoint
+    # drops the epochs it has not reached.
+    loop.write_metrics()
+    loop.save()
+    if loop.shown:
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("val_"))
+        print(f"  train loss {record['loss']:.4f}" + (f", {shown}" if shown else ""))
+    if loop.config.patience and int(counters["bad_epochs"]) >= loop.config.patience:
+        loop.status = "early_stopped"
+
+
+def _validate_and_keep_best(loop: Loop, validate, start: float) -> dict:
+    """The epoch's record: validation, summaries and samples; the best checkpoint if it is."""
+    task, counters = loop.task, loop.counters
     val = validate()
     trained = loop.step - (loop.epoch - 1) * loop.steps_per_epoch
     record = {
@@ -329,13 +386,4 @@ def end_epoch(loop: Loop, validate, start: float) -> None:
         loop.best_manager.save(checkpoint_number=loop.step)
     else:
         counters["bad_epochs"].assign_add(1)
-    counters["epochs_done"].assign(loop.epoch)
-    # metrics.json before the checkpoint: a restart from an older checkpoint
-    # drops the epochs it has not reached.
-    loop.write_metrics()
-    loop.save()
-    if loop.shown:
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("val_"))
-        print(f"  train loss {record['loss']:.4f}" + (f", {shown}" if shown else ""))
-    if loop.config.patience and int(counters["bad_epochs"]) >= loop.config.patience:
-        loop.status = "early_stopped"
+    return record

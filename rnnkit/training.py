@@ -106,8 +106,9 @@ def fit(
 ) -> FitResult:
     """Trains ``task`` under ``strategy``, writing everything under ``run_dir``.
 
-    Returns the trained model (its weights are those of the last step; the
-    best ones are in ``RUN/ckpt/best``), the final step, the status
+    Returns the trained model (its weights are those of the last step, or
+    their moving average with ``config.ema``; the best ones are in
+    ``RUN/ckpt/best``), the final step, the status
     (``completed``, ``early_stopped``) and the per-epoch history.
     Raises ``TrainingDiverged`` on a NaN/inf loss and re-raises
     ``KeyboardInterrupt`` after saving a checkpoint. ``on_step(step, loss)``
@@ -132,6 +133,7 @@ def fit(
             state.save_unless_saved()
         if state.status == "running":
             state.status = "completed"
+        loop.use_average(state)
     except KeyboardInterrupt:
         state.save_unless_saved()
         state.status = "interrupted"

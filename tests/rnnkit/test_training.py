@@ -299,6 +299,49 @@ def test_weight_decay_trains_with_adamw_and_spares_the_biases(tmp_path):
         training.TrainConfig(weight_decay=-1.0)
 
 
+def test_ema_validates_checkpoints_and_returns_the_averaged_weights(tmp_path):
+    momentum = 0.5
+    config = CONFIG.replace(ema=momentum, checkpoint_every=100)
+    task, built, raw = _make_task(), [], []
+    build_model = task.build_model
+    task.build_model = lambda: built.append(build_model()) or built[-1]
+    on_step = lambda step, loss: raw.append(_weights(built[0]))
+    result = training.fit(task, config, tmp_path, "default", verbose=False, on_step=on_step)
+    # Keras's average: the weights after the first step, then mixed in step by step.
+    averages = [raw[0]]
+    for weights in raw[1:]:
+        averages.append([momentum * a + (1 - momentum) * w for a, w in zip(averages[-1], weights)])
+
+    def close(a, b):
+        return all(np.allclose(x, y, rtol=1e-5, atol=1e-6) for x, y in zip(a, b, strict=True))
+
+    def saved(folder):
+        model = build_model()
+        path = tf.train.latest_checkpoint(str(tmp_path / folder))
+        tf.train.Checkpoint(model=model).restore(path).expect_partial()
+        return int(path.rpartition("-")[2]), _weights(model)
+
+    assert close(_weights(result.model), averages[-1]) and not close(averages[-1], raw[-1])
+    step, weights = saved("ckpt")  # the training weights, for a resume
+    assert step == 8 and close(weights, raw[-1])
+    step, weights = saved("ckpt/best")  # the averaged ones, for evaluate and export
+    assert step == result.best["step"] and close(weights, averages[step - 1])
+    val = [task.loss(result.model, b, False) for b in task.val_data()]
+    assert result.history[-1]["val_loss"] == pytest.approx(float(tf.reduce_mean(val)), rel=1e-5)
+
+    # The average is checkpointed: a resumed run ends where an unbroken one does.
+    def stop_at_5(step, loss):
+        if step == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(_make_task(), config, tmp_path / "cut", "default", False, on_step=stop_at_5)
+    resumed = training.fit(_make_task(), config, tmp_path / "cut", "default", True, False)
+    assert close(_weights(resumed.model), averages[-1])
+    with pytest.raises(ValueError, match="ema"):
+        training.TrainConfig(ema=1.0)
+
+
 def test_bad_config_values_are_refused():
     with pytest.raises(ValueError, match="`epochs` must be a positive integer. Received: epochs=0"):
         training.TrainConfig(epochs=0)
@@ -323,14 +366,16 @@ MIRRORED = textwrap.dedent(
         epochs=3, batch_size=8, steps_per_epoch=1, learning_rate=0.05, checkpoint_every=100
     )
     out = {}
-    for name in ("default", "mirrored"):
-        strategy = strategies.make_strategy(name)
-        result = training.fit(_make_task(), config, sys.argv[2] + "/" + name, strategy,
-                              verbose=False)
+    for name in ("default", "mirrored", "default-ema", "mirrored-ema"):
+        strategy = strategies.make_strategy(name.partition("-")[0])
+        ema = 0.5 if name.endswith("ema") else 0.0
+        result = training.fit(_make_task(), config.replace(ema=ema), sys.argv[2] + "/" + name,
+                              strategy, verbose=False)
         out[name] = {
             "replicas": strategy.num_replicas_in_sync,
             "losses": [h["loss"] for h in result.history],
             "val": [h["val_loss"] for h in result.history],
+            "weights": [w.numpy().ravel().tolist() for w in result.model.weights],
         }
     print(json.dumps(out))
     """
@@ -349,9 +394,14 @@ def test_mirrored_on_two_cpus_matches_the_default_strategy(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["mirrored"]["replicas"] == 2 and out["default"]["replicas"] == 1
-    np.testing.assert_allclose(out["mirrored"]["losses"], out["default"]["losses"], rtol=1e-5)
-    np.testing.assert_allclose(out["mirrored"]["val"], out["default"]["val"], rtol=1e-5)
+    for one, two in (("default", "mirrored"), ("default-ema", "mirrored-ema")):
+        np.testing.assert_allclose(out[two]["losses"], out[one]["losses"], rtol=1e-5)
+        np.testing.assert_allclose(out[two]["val"], out[one]["val"], rtol=1e-5)
+        for a, b in zip(out[two]["weights"], out[one]["weights"], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     assert out["default"]["losses"][-1] < out["default"]["losses"][0]
+    # The averaged weights validate differently from the last step's.
+    assert out["default-ema"]["val"][-1] != pytest.approx(out["default"]["val"][-1], rel=1e-4)
 
 
 def test_weights_the_checkpoint_cannot_see_are_refused(tmp_path):
