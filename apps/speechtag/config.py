@@ -33,6 +33,13 @@ class DataConfig(Config):
         min=0,
         max=1,
     )
+    reverb: float = setting(
+        0.0,
+        "The share of training utterances heard in a simulated room, drawn anew every "
+        "epoch (RT60 0.2-0.8 s; pyroomacoustics's image-source model; 0: none).",
+        min=0,
+        max=1,
+    )
     phone_tier: str = setting(
         "phones", "dir: the TextGrid tier of phones (default phones).", flag=True
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from apps.speechtag import data, label_files, metrics, plots, synth, voicebank
+from apps.speechtag import data, label_files, metrics, plots, reverb, synth, voicebank
 from apps.speechtag.config import DataConfig, SpeechtagConfig
 from apps.speechtag.data import TIERS, LabelSet, Utterance
 from apps.speechtag.decoding import log_probs, predict
@@ -116,6 +116,7 @@ def make_task(config: SpeechtagConfig, run_dir: Path) -> Task:
     # With speed perturbation every epoch makes its own; without, they are made once.
     train_examples = None if config.data.speed_perturb else data.examples(parts["train"], labels)
     val_examples = data.examples(validation, labels)
+    rooms = reverb.room_responses(seed=config.seed) if config.data.reverb else []
     holder = {}
 
     def build():
@@ -134,6 +135,9 @@ def make_task(config: SpeechtagConfig, run_dir: Path) -> Task:
             found = data.examples(
                 perturbed(parts["train"], config.data.speed_perturb, seed), labels
             )
+        if rooms:
+            waveforms = reverb.reverberated(found["waveform"], config.data.reverb, rooms, seed)
+            found = {**found, "waveform": waveforms}
         return data.dataset(found, config.train.batch_size, shuffle_seed=seed)
 
     def val_data():
