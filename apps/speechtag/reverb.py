@@ -4,8 +4,8 @@ The responses come from pyroomacoustics's image-source model (Allen and
 Berkley 1979) of shoebox rooms, one source and one microphone placed at
 random, the walls' absorption set by Sabine's formula for a reverberation
 time drawn at random. The ranges below were fixed before any run: rooms
-from a small office to a classroom, RT60 from a furnished room to a bare
-hall. A response starts at its direct path, so the reverberant audio keeps
+from a small office to a classroom, RT60 from a furnished living room to
+a lecture room. A response starts at its direct path, so the reverberant audio keeps
 the frames its labels name; its tail past the utterance's end is cut.
 """
 
