@@ -28,6 +28,14 @@ _CHOICES = {
 }
 
 
+def _described(name: str) -> str:
+    """A weighting's name in words; ``NAME+ets:SHARE`` is an average with ETS."""
+    base, _, share = name.partition("+ets:")
+    if share:
+        return f"{_CHOICES[base]} averaged with ETS ({float(share):.0%} ETS)"
+    return _CHOICES[name]
+
+
 def choice_counts(chosen: list[list[str]]) -> dict[str, int]:
     """``{weighting: steps}`` over every horizon step and target, most first."""
     return dict(Counter(name for step in chosen for name in step).most_common())
@@ -36,12 +44,12 @@ def choice_counts(chosen: list[list[str]]) -> dict[str, int]:
 def describe_choice(counts: dict[str, int], targets: int = 1) -> str:
     """``{"seasonal": 10, "baseline_ets": 2}`` -> words for the report."""
     if len(counts) == 1:
-        return f"the RNN forecasts with {_CHOICES[next(iter(counts))]} at every step"
+        return f"the RNN forecasts with {_described(next(iter(counts)))} at every step"
     unit = "steps" if targets == 1 else "step-target pairs"
     (first, n), *rest = counts.items()
-    others = "".join(f", {_CHOICES[name]} at {k}" for name, k in rest)
+    others = "".join(f", {_described(name)} at {k}" for name, k in rest)
     total = sum(counts.values())
-    return f"the RNN forecasts with {_CHOICES[first]} at {n} of its {total} {unit}{others}"
+    return f"the RNN forecasts with {_described(first)} at {n} of its {total} {unit}{others}"
 
 
 def format_report(report: dict) -> str:

@@ -316,13 +316,26 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
 
     def chosen(self) -> list[list[str]]:
         """``[horizon][targets]``: the name of the weighting each step and target
-        forecasts with (``custom`` where none)."""
-        weights = self.choice.numpy()
+        forecasts with: a candidate weighting's, ``NAME+ets:SHARE`` for an
+        average of one and ETS (``apps.forecast.train.choose_weights``), or
+        ``custom``."""
         named = self.candidate_weights()
-        return [
-            [next((n for n, c in named if np.allclose(w, c)), "custom") for w in step]
-            for step in weights
-        ]
+        ets = dict(named).get("baseline_ets")
+
+        def name(w):
+            for n, c in named:
+                if np.allclose(w, c):
+                    return n
+            if ets is not None:
+                share = float(w[np.argmax(ets)])
+                for n, c in named:
+                    if n != "baseline_ets" and np.allclose(
+                        w, (1 - share) * np.asarray(c) + share * np.asarray(ets)
+                    ):
+                        return f"{n}+ets:{share:.2f}"
+            return "custom"
+
+        return [[name(w) for w in step] for step in self.choice.numpy()]
 
     @staticmethod
     def combine(means, quantiles, weights):

@@ -168,6 +168,39 @@ def choose(errors: np.ndarray, networks: int, horizon: int, z: float = 2.0) -> n
     return best
 
 
+# The shares of ETS in the averages of the chosen weighting and ETS that
+# validation may take instead of it. Measured on validation runs alone
+# (benchmarks/forecast_choice.py): under the same margin they gain on the
+# hourly series and are never taken on the bundled ones.
+ETS_SHARES = (0.25, 0.5, 0.75)
+
+
+def choose_weights(
+    point: np.ndarray, target: np.ndarray, weights: np.ndarray, networks: int, z: float, ets=None
+) -> np.ndarray:
+    """``[horizon, targets, candidates]``: the weights each step and target
+    forecasts with.
+
+    ``point [weightings, windows, horizon, targets]`` is each weighting's
+    forecast of ``target [windows, horizon, targets]`` and ``weights
+    [weightings, candidates]`` its weights; ``choose`` picks one per step.
+    Given ``ets`` (the ETS baseline's row), averages of the pick and ETS
+    (``ETS_SHARES``) then replace the pick where they are clearly better,
+    under the same margin: forecasts that err in different ways often err
+    less together, and where the networks and ETS are close on validation
+    neither alone is the safer bet.
+    """
+    horizon = point.shape[2]
+    pick = choose(np.abs(point - target[None]), networks, horizon, z)
+    choice = weights[pick]
+    if ets is None:
+        return choice
+    taken = np.take_along_axis(point, pick[None, None], axis=0)[0]
+    mixed = np.stack([taken] + [(1 - a) * taken + a * point[ets] for a in ETS_SHARES])
+    share = np.asarray((0.0, *ETS_SHARES))[choose(np.abs(mixed - target[None]), 1, horizon, z)]
+    return (1 - share)[..., None] * choice + share[..., None] * weights[ets][None, None]
+
+
 class _Validation:
     """The validation windows: what each epoch backtests, calibrates and draws."""
 
@@ -195,17 +228,18 @@ class _Validation:
         """Each candidate weighting (the networks correcting seasonal naive, those
         correcting the last value, all of them, each baseline) is backtested.
         At each horizon step and target the networks' weighting with the lowest
-        mean absolute error there is chosen, and a baseline replaces it where
-        it is clearly better (``choose``); then the
+        mean absolute error there is chosen, and a baseline, or an average
+        with ETS, replaces it where it is clearly better (``choose_weights``); then the
         calibration is fitted on the chosen forecast's raw quantiles over the
         same windows."""
         means, quantiles = model.candidate_outputs(self.inputs)
         named = model.candidate_weights()
         weights = np.asarray([w for _, w in named], np.float32)  # [weightings, candidates]
         point = np.einsum("wc,cbht->wbht", weights, means.numpy())
-        networks = sum(not name.startswith("baseline_") for name, _ in named)
-        errors = np.abs(point - self.target[None])
-        choice = weights[choose(errors, networks, self.info.horizon, self.margin)]
+        names = [name for name, _ in named]
+        networks = sum(not name.startswith("baseline_") for name in names)
+        ets = names.index("baseline_ets") if "baseline_ets" in names else None
+        choice = choose_weights(point, self.target, weights, networks, self.margin, ets)
         model.choice.assign(choice)
         mean, raw = model.combine(means, quantiles, choice)
         found = self._backtest_raw(mean, raw)

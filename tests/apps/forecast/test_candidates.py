@@ -133,6 +133,31 @@ def test_a_baseline_replaces_the_networks_only_where_it_is_clearly_better():
     assert outright[1, 0] == 2
 
 
+def test_an_average_with_ets_replaces_the_pick_only_where_it_is_clearly_better():
+    rng = np.random.default_rng(1)
+    windows, horizon = 120, 3
+    target = rng.normal(0, 1, (windows, horizon, 1))
+    # One network weighting and ETS, each a candidate's forecast; weights over
+    # [network, ets]. Step 0: they err in opposite directions, so their average
+    # is far better than either. Step 1: ETS's errors only add noise to the
+    # network's. Step 2: ETS alone is far better (the rule's own choice).
+    net = target + rng.normal(0, 0.2, target.shape)
+    ets = target + rng.normal(0, 0.2, target.shape)
+    net[:, 0] += 1.0
+    ets[:, 0] -= 1.0
+    net[:, 1] += 0.05
+    ets[:, 1] = net[:, 1] + rng.normal(0, 1.0, (windows, 1))
+    net[:, 2] += 2.0
+    weights = np.eye(2, dtype=np.float32)
+    point = np.stack([net, ets])
+    choice = train.choose_weights(point, target, weights, networks=1, z=2.0, ets=1)
+    assert choice.shape == (horizon, 1, 2)
+    np.testing.assert_allclose(choice[:, 0], [[0.5, 0.5], [1.0, 0.0], [0.0, 1.0]])
+    # Without ETS, the rule's choice alone.
+    alone = train.choose_weights(point, target, weights, networks=1, z=2.0)
+    np.testing.assert_allclose(alone[:, 0], [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+
+
 def test_on_a_random_walk_validation_picks_the_last_value(tmp_path):
     """Where nothing beats the last value and the networks barely trained, the
     validation windows choose the naive baseline, and the SavedModel serves it."""

@@ -91,6 +91,15 @@ def test_an_untrained_model_forecasts_seasonal_naive(tmp_path, write_csv):
     np.testing.assert_allclose(mean[:, 5:], points[1][:, 5:], rtol=1e-5)
     out = export.Forecaster(auto, info)(windows["history"], windows["future_times"])
     np.testing.assert_allclose(out["mean"][:, 5:], expected[:, 5:], rtol=1e-5)
+    # An average of a weighting and ETS has a name of its own and is what is served.
+    ets = np.asarray(weights["baseline_ets"])
+    choice[0] = 0.75 * np.asarray(weights["naive"]) + 0.25 * ets
+    auto.choice.assign(np.asarray(choice, np.float32)[:, None])
+    assert auto.chosen()[:2] == [["naive+ets:0.25"], ["naive"]]
+    mean = auto(inputs)[0].numpy()
+    np.testing.assert_allclose(
+        mean[:, 0], 0.75 * means.numpy()[2:, :, 0].mean(axis=0) + 0.25 * points[2][:, 0], rtol=1e-5
+    )
     # Without baselines the networks are the only candidates.
     alone = forecast_model.build_model_for(
         dataclasses.replace(config.model, base="auto", baselines=False), info
