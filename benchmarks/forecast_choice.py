@@ -55,6 +55,39 @@ def held_out_margins(errors, networks: int, horizon: int, block: np.ndarray) -> 
     return found
 
 
+def held_out_averages(means, point, target, scale, weights, networks: int, ets, block) -> dict:
+    """The model's rule (margin 2) without and with the averages of its pick
+    and ETS (``choose_weights``), scored on validation runs it did not see:
+    ``leave one out`` (each run held out in turn, the choice made on the
+    others, the mean over runs) and ``forward`` (made on the runs before the
+    last, scored on the last, the one nearest the test part). MASE;
+    ``means [candidates, windows, horizon, targets]`` and ``point
+    [weightings, ...]`` forecast ``target``, scaled as in training; ``scale``
+    turns a scaled error into MASE units, per target."""
+    from apps.forecast.train import choose_weights
+
+    runs = np.unique(block)
+    folds = {
+        "leave one out": [(block != b, block == b) for b in runs],
+        "forward": [(block < runs[-1], block == runs[-1])],
+    }
+    found = {}
+    for way, pairs in folds.items():
+        for name, mix in (("rule", None), ("with ETS averages", ets)):
+            scores = []
+            for seen, held in pairs:
+                w = choose_weights(point[:, seen], target[seen], weights, networks, 2.0, mix)
+                forecast = np.einsum("htc,cbht->bht", w, means[:, held])
+                error = np.abs(forecast - target[held]) * scale
+                scores.append(error.mean(axis=(0, 1)).mean())
+            found[f"{way}, {name}"] = float(np.mean(scores))
+    if ets is not None:
+        chosen = choose_weights(point, target, weights, networks, 2.0, ets)
+        share = chosen[..., int(np.argmax(weights[ets]))]
+        found["steps averaged"] = int(((share > 0) & (share < 1)).sum())
+    return found
+
+
 def ets_windows(series, info, runs, lookbacks) -> dict:
     """``{(start, lookback): MASE}`` of the ETS map on the validation origins
     that have ``max(lookbacks)`` steps of history; smoothing parameters fitted
@@ -117,6 +150,8 @@ def study(run_dir: Path, lookbacks: list[int]) -> dict:
     std = np.asarray(info.std[: info.n_targets]) / np.asarray(info.mase_scale)
     errors = np.abs(point - target[None]) * std  # in MASE units
     networks = sum(not name.startswith("baseline_") for name, _ in named)
+    ets = [name for name, _ in named].index("baseline_ets") if model.baselines else None
+    averages = held_out_averages(means.numpy(), point, target, std, weights, networks, ets, block)
     alone = {name: float(errors[i].mean(axis=(0, 1)).mean()) for i, (name, _) in enumerate(named)}
     # A candidate the model does not have: the networks and ETS averaged,
     # offered beside the networks (no margin) or beside the baselines.
@@ -141,6 +176,7 @@ def study(run_dir: Path, lookbacks: list[int]) -> dict:
         "alone": alone,
         "margins": held_out_margins(errors, networks, info.horizon, block),
         "mixed": mixed,
+        "averages": averages,
         "ets": ets_windows(series, info, runs, windows),
     }
 
@@ -192,6 +228,15 @@ def main() -> None:
                     f"{row['series'][-34:]:<34} {row['seed']:>4} "
                     + " ".join(f"{row['mixed'][way][z]:>8.3f}" for z in MARGINS)
                 )
+    print("\nThe rule without and with ETS averages (validation MASE; steps averaged on all runs)")
+    for row in rows:
+        print(
+            f"{row['series'][-34:]:<34} {row['seed']:>4} "
+            + ", ".join(
+                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in row["averages"].items()
+            )
+        )
     print("\nEach candidate alone on every validation window (MASE)")
     for row in rows:
         print(
