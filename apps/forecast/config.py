@@ -102,7 +102,8 @@ class ModelConfig(Config):
     last value, with randomly initialised output layers; ``"auto"``:
     ``members`` networks of each, and after every epoch the validation
     windows choose the seasonal ones, the naive ones or all of them, at
-    each horizon step and target; with ``baselines``, or a baseline there.
+    each horizon step and target; with ``baselines``, or a baseline there,
+    or an average of the choice and ETS.
     """
 
     cell: str = setting("lstm", "Recurrent cell.", flag=True, choices=CELLS)
@@ -131,7 +132,8 @@ class ModelConfig(Config):
     baselines: bool = setting(
         True,
         "Hold the naive forecast, seasonal naive and ETS beside the networks, so the "
-        "validation windows can choose a baseline at the horizon steps where it is better.",
+        "validation windows can choose a baseline, or an average with ETS, at the horizon "
+        "steps where it is better.",
     )
     choice_margin: float = setting(
         2.0,

@@ -319,21 +319,14 @@ class SeriesForecaster(ConfiguredModel, keras.Model):
         forecasts with: a candidate weighting's, ``NAME+ets:SHARE`` for an
         average of one and ETS (``apps.forecast.train.choose_weights``), or
         ``custom``."""
-        named = self.candidate_weights()
-        ets = dict(named).get("baseline_ets")
+        named = [(n, np.asarray(c)) for n, c in self.candidate_weights()]
+        ets = dict(named).get("baseline_ets", np.zeros_like(named[0][1]))
 
         def name(w):
-            for n, c in named:
-                if np.allclose(w, c):
-                    return n
-            if ets is not None:
-                share = float(w[np.argmax(ets)])
-                for n, c in named:
-                    if n != "baseline_ets" and np.allclose(
-                        w, (1 - share) * np.asarray(c) + share * np.asarray(ets)
-                    ):
-                        return f"{n}+ets:{share:.2f}"
-            return "custom"
+            share = float(w[np.argmax(ets)]) if ets.any() else 0.0
+            exact = [n for n, c in named if np.allclose(w, c)]
+            mixed = [n for n, c in named if np.allclose(w, (1 - share) * c + share * ets)]
+            return exact[0] if exact else f"{mixed[0]}+ets:{share:.2f}" if mixed else "custom"
 
         return [[name(w) for w in step] for step in self.choice.numpy()]
 
