@@ -91,7 +91,7 @@ def test_an_untrained_model_forecasts_seasonal_naive(tmp_path, write_csv):
     np.testing.assert_allclose(mean[:, 5:], points[1][:, 5:], rtol=1e-5)
     out = export.Forecaster(auto, info)(windows["history"], windows["future_times"])
     np.testing.assert_allclose(out["mean"][:, 5:], expected[:, 5:], rtol=1e-5)
-    # An average of a weighting and ETS has a name of its own and is what is served.
+    # An average of a weighting and ETS has a name of its own and is what the model forecasts.
     ets = np.asarray(weights["baseline_ets"])
     choice[0] = 0.75 * np.asarray(weights["naive"]) + 0.25 * ets
     auto.choice.assign(np.asarray(choice, np.float32)[:, None])
