@@ -149,17 +149,17 @@ def study(run_dir: Path, lookbacks: list[int]) -> dict:
     point = np.einsum("wc,cbht->wbht", weights, means.numpy())
     std = np.asarray(info.std[: info.n_targets]) / np.asarray(info.mase_scale)
     errors = np.abs(point - target[None]) * std  # in MASE units
-    networks = sum(not name.startswith("baseline_") for name, _ in named)
-    ets = [name for name, _ in named].index("baseline_ets") if model.baselines else None
+    names = [name for name, _ in named]
+    networks = sum(not name.startswith("baseline_") for name in names)
+    ets = names.index("baseline_ets") if "baseline_ets" in names else None
     averages = held_out_averages(means.numpy(), point, target, std, weights, networks, ets, block)
     alone = {name: float(errors[i].mean(axis=(0, 1)).mean()) for i, (name, _) in enumerate(named)}
     # A candidate the model does not have: the networks and ETS averaged,
     # offered beside the networks (no margin) or beside the baselines.
-    names = [name for name, _ in named]
     mixed = {}
-    if "baseline_ets" in names:
+    if ets is not None:
         best = names[int(np.argmin([alone[n] for n in names[:networks]]))]
-        mix = 0.5 * (weights[names.index(best)] + weights[names.index("baseline_ets")])
+        mix = 0.5 * (weights[names.index(best)] + weights[ets])
         mix_error = np.abs(np.einsum("c,cbht->bht", mix, means.numpy()) - target) * std
         alone[f"{best}+ets"] = float(mix_error.mean(axis=(0, 1)).mean())
         with_mix = np.concatenate([errors[:networks], mix_error[None], errors[networks:]])
